@@ -1,0 +1,162 @@
+//! Reading and stripping credentials on a request head: `Authorization` parsing, query
+//! parameters, and hiding. Every function here is total: no input makes it panic.
+
+use std::borrow::Cow;
+
+use http::header::{AUTHORIZATION, Entry};
+use http::request::Parts;
+use http::uri::PathAndQuery;
+use http::{HeaderMap, HeaderName, Uri};
+
+use crate::scheme::HideCredentials;
+
+/// Splits an `Authorization` value into its auth-scheme and the rest (trimmed).
+///
+/// RFC 9110 §11.4: `credentials = auth-scheme [ 1*SP ( token68 / #auth-param ) ]`.
+pub fn split_authorization(value: &[u8]) -> (&[u8], &[u8]) {
+    let value = trim(value);
+    match value.iter().position(|&b| b == b' ') {
+        Some(i) => (&value[..i], trim(&value[i..])),
+        None => (value, &[]),
+    }
+}
+
+/// Trims spaces and tabs at both ends.
+pub fn trim(mut v: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = v {
+        v = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = v {
+        v = rest;
+    }
+    v
+}
+
+/// Whether the `Authorization` header's auth-scheme is `scheme` (case-insensitive,
+/// RFC 9110 §11.1).
+pub fn authorization_is(headers: &HeaderMap, scheme: &str) -> bool {
+    headers
+        .get_all(AUTHORIZATION)
+        .iter()
+        .any(|v| split_authorization(v.as_bytes()).0.eq_ignore_ascii_case(scheme.as_bytes()))
+}
+
+/// Whether `bytes` is a token68 (RFC 9110 §11.2): `1*( ALPHA / DIGIT / "-" / "." / "_" /
+/// "~" / "+" / "/" ) *"="`.
+pub fn is_token68(bytes: &[u8]) -> bool {
+    let body_len = bytes.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
+    body_len > 0
+        && bytes[..body_len]
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+}
+
+/// The decoded values of query parameter `name` (form-urlencoded: `%XX` and `+`).
+pub fn query_values<'a>(uri: &'a Uri, name: &'a str) -> impl Iterator<Item = Cow<'a, str>> + 'a {
+    uri.query()
+        .into_iter()
+        .flat_map(|q| form_urlencoded::parse(q.as_bytes()))
+        .filter(move |(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+/// Removes every `names` parameter from the query; every other byte of the URI is kept.
+pub fn remove_query_params(uri: &Uri, names: &[Cow<'static, str>]) -> Option<Uri> {
+    let query = uri.query()?;
+    let mut removed = false;
+    let mut kept = String::with_capacity(query.len());
+    for segment in query.split('&') {
+        let raw_key = segment.split('=').next().unwrap_or_default();
+        let key = form_urlencoded::parse(raw_key.as_bytes()).next().map(|(k, _)| k);
+        if key.is_some_and(|k| names.iter().any(|n| *n == k)) {
+            removed = true;
+            continue;
+        }
+        if !kept.is_empty() {
+            kept.push('&');
+        }
+        kept.push_str(segment);
+    }
+    if !removed {
+        return None;
+    }
+    let path = uri.path();
+    let pq = if kept.is_empty() { path.to_owned() } else { format!("{path}?{kept}") };
+    let mut parts = uri.clone().into_parts();
+    // A path and a subset of a valid query stay valid; if not, drop the whole query rather
+    // than let a credential through.
+    parts.path_and_query = Some(
+        PathAndQuery::try_from(pq)
+            .or_else(|_| PathAndQuery::try_from(path))
+            .unwrap_or_else(|_| PathAndQuery::from_static("/")),
+    );
+    Uri::from_parts(parts).ok()
+}
+
+/// Strips query parameters `names` from the head's URI.
+pub fn hide_query(head: &mut Parts, names: &[Cow<'static, str>]) {
+    if names.is_empty() {
+        return;
+    }
+    if let Some(uri) = remove_query_params(&head.uri, names) {
+        head.uri = uri;
+    }
+}
+
+/// Removes header `name`, or marks every line of it sensitive.
+pub fn hide_header(headers: &mut HeaderMap, name: &HeaderName, mode: HideCredentials) {
+    match mode {
+        HideCredentials::Remove => {
+            headers.remove(name);
+        }
+        HideCredentials::MarkSensitive => {
+            if let Entry::Occupied(mut e) = headers.entry(name) {
+                for v in e.iter_mut() {
+                    v.set_sensitive(true);
+                }
+            }
+        }
+    }
+}
+
+/// Hides the `Authorization` header when its scheme is `scheme`.
+pub fn hide_authorization(headers: &mut HeaderMap, scheme: &str, mode: HideCredentials) {
+    if authorization_is(headers, scheme) {
+        hide_header(headers, &AUTHORIZATION, mode);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_authorization() {
+        assert_eq!(split_authorization(b"Basic  abc= "), (&b"Basic"[..], &b"abc="[..]));
+        assert_eq!(split_authorization(b"Bearer"), (&b"Bearer"[..], &b""[..]));
+        assert_eq!(split_authorization(b""), (&b""[..], &b""[..]));
+    }
+
+    #[test]
+    fn token68() {
+        assert!(is_token68(b"mF_9.B5f-4.1JqM"));
+        assert!(is_token68(b"abc=="));
+        assert!(!is_token68(b"=="));
+        assert!(!is_token68(b"a b"));
+        assert!(!is_token68(b"a=b"));
+        assert!(!is_token68(b""));
+    }
+
+    #[test]
+    fn removes_only_the_credential_parameter() {
+        let names = [Cow::Borrowed("token")];
+        let uri: Uri = "/a/b?x=1&token=abc&y=%20z+&token%3D=k".parse().unwrap();
+        assert_eq!(remove_query_params(&uri, &names).unwrap(), "/a/b?x=1&y=%20z+&token%3D=k");
+        let uri: Uri = "/a?token=abc".parse().unwrap();
+        assert_eq!(remove_query_params(&uri, &names).unwrap(), "/a");
+        let uri: Uri = "http://h:1/a?to%6Ben=abc&b".parse().unwrap();
+        assert_eq!(remove_query_params(&uri, &names).unwrap(), "http://h:1/a?b");
+        let uri: Uri = "/a?x=1".parse().unwrap();
+        assert!(remove_query_params(&uri, &names).is_none());
+    }
+}

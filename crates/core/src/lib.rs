@@ -1,0 +1,85 @@
+//! The core of tower-authn: authenticate HTTP API requests the way real platforms do.
+//!
+//! One request, one path:
+//!
+//! ```text
+//! request head ─► scheme.extract()   (sync)  Absent → next scheme, else 401 + challenges (or pass, if optional)
+//!                                            Rejected (malformed, duplicated) → 400, inner never called
+//!              ─► scheme.verify()    (async) Rejected → 401 (403 when a requirement fails)
+//!                                            Unavailable → 503: fail closed
+//!              ─► hide credentials, insert Principal into extensions ─► inner service
+//! ```
+//!
+//! - [`Principal`]: who made the request, one type for every scheme.
+//! - [`Scheme`] = extraction + verification; [`Verifier`] is the pluggable part (closures,
+//!   `tower::Service`s, or the store-backed verifiers).
+//! - [`AuthnLayer`]: the one generic layer; the six named layers are it around one scheme:
+//!   [`BasicAuthLayer`], [`HeaderTokenLayer`], [`QueryTokenLayer`], [`DeviceTokenLayer`],
+//!   [`AppApiKeyLayer`], [`AccessSecretLayer`].
+//! - Composition: [`AuthnLayer::or`] (any-of), [`AuthnLayer::and`] (all-of),
+//!   [`AuthnLayer::optional`], [`AuthnLayer::require`] / [`RequireLayer`] (403).
+//! - Errors: [`AuthError`] with stable codes, `WWW-Authenticate` [`Challenge`]s, pluggable
+//!   body shape ([`ErrorResponder`]).
+//! - Stores: [`UserStore`], [`KeyStore`] and their [`memory`] implementations.
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use bytes::Bytes;
+//! use http::{Request, Response};
+//! use tower::{ServiceBuilder, ServiceExt};
+//! use tower_authn_core::{BasicAuthLayer, HeaderTokenLayer, Principal, SharedTokenVerifier, UserStoreExt};
+//! use tower_authn_core::memory::MemoryUserStore;
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let users = MemoryUserStore::new();
+//! users.add_user("alice", "wonderland", |u| u.with_roles(["admin"])).unwrap();
+//!
+//! let auth = BasicAuthLayer::new(users.password_verifier())
+//!     .or(HeaderTokenLayer::new("X-Auth-Token", SharedTokenVerifier::new("server-token")).with_query("token"));
+//! let svc = ServiceBuilder::new().layer(auth).service_fn(|req: Request<()>| async move {
+//!     let p = req.extensions().get::<Principal>().cloned().expect("authenticated");
+//!     Ok::<_, Infallible>(Response::new(Bytes::from(p.id)))
+//! });
+//!
+//! let req = Request::get("/whoami?token=server-token").body(()).unwrap();
+//! let res = svc.clone().oneshot(req).await.unwrap();
+//! assert_eq!(res.into_body(), "server");
+//! # }
+//! ```
+
+pub mod authn;
+mod authorize;
+pub mod challenge;
+pub mod clock;
+pub mod combinator;
+pub mod credential;
+pub mod error;
+pub mod head;
+pub mod memory;
+pub mod principal;
+pub mod respond;
+pub mod scheme;
+pub mod schemes;
+pub mod store;
+pub mod verifier;
+mod verifiers;
+
+#[cfg(feature = "axum")]
+mod extract;
+
+pub use authn::{Authn, AuthnLayer, ResponseFuture};
+pub use authorize::{Require, RequireFuture, RequireLayer, Requirement};
+pub use challenge::Challenge;
+pub use combinator::{AllOf, AnyOf};
+pub use error::{AuthError, ErrorKind, StoreError};
+pub use principal::{CredentialLocation, Principal, PrincipalKind};
+pub use respond::{ErrorResponder, JsonErrors};
+pub use scheme::{Extraction, HideCredentials, Scheme, SchemeExt};
+pub use schemes::{
+    AccessSecretLayer, AppApiKeyLayer, BasicAuthLayer, DeviceTokenLayer, HeaderTokenLayer, QueryTokenLayer,
+};
+pub use store::{KeyDigest, KeyHasher, KeyKind, KeyRecord, KeyStore, UserRecord, UserStore};
+pub use verifier::{ServiceVerifier, Verifier};
+#[cfg(feature = "password")]
+pub use verifiers::{PasswordVerifier, UserStoreExt};
+pub use verifiers::{AccessPairVerifier, KeyStoreExt, KeyVerifier, SharedTokenVerifier, new_key_id};

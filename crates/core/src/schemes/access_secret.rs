@@ -1,0 +1,114 @@
+//! `AccessToken` + `AccessSecret` headers together (Volt MX messaging APIs).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use http::request::Parts;
+use http::{HeaderName, HeaderValue};
+use secrecy::SecretString;
+
+use super::DEFAULT_REALM;
+use crate::authn::AuthnLayer;
+use crate::challenge::Challenge;
+use crate::combinator::WithLocation;
+use crate::credential::AccessPair;
+use crate::error::AuthError;
+use crate::head::hide_header;
+use crate::principal::CredentialLocation;
+use crate::scheme::{Extraction, HideCredentials, Scheme};
+use crate::verifier::Verifier;
+
+static ACCESS_TOKEN: HeaderName = HeaderName::from_static("accesstoken");
+static ACCESS_SECRET: HeaderName = HeaderName::from_static("accesssecret");
+
+fn location() -> CredentialLocation {
+    CredentialLocation::Headers(Cow::Borrowed("AccessToken+AccessSecret"))
+}
+
+/// The access-pair scheme: both headers, once each.
+#[derive(Clone)]
+pub struct AccessSecret<V> {
+    verifier: V,
+    realm: Cow<'static, str>,
+}
+
+impl<V> fmt::Debug for AccessSecret<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessSecret").field("realm", &self.realm).finish_non_exhaustive()
+    }
+}
+
+/// One header's single value: `Ok(None)` absent, `Err` duplicated or not visible ASCII.
+fn single<'a>(head: &'a Parts, name: &HeaderName) -> Result<Option<&'a HeaderValue>, AuthError> {
+    let mut lines = head.headers.get_all(name).iter();
+    let first = lines.next();
+    if lines.next().is_some() {
+        return Err(AuthError::duplicate(format!("{name} sent more than once")).at(location()));
+    }
+    match first {
+        Some(v) if v.is_empty() || !v.as_bytes().iter().all(u8::is_ascii_graphic) => {
+            Err(AuthError::malformed(format!("{name} is not visible ASCII")).at(location()))
+        }
+        other => Ok(other),
+    }
+}
+
+fn secret(v: &HeaderValue) -> SecretString {
+    // `single` checked the bytes are visible ASCII, so this is lossless.
+    SecretString::from(String::from_utf8_lossy(v.as_bytes()).into_owned())
+}
+
+impl<V: Verifier<AccessPair>> Scheme for AccessSecret<V> {
+    type Credential = AccessPair;
+    type Future = WithLocation<V::Future>;
+
+    fn extract(&self, head: &Parts) -> Extraction<AccessPair> {
+        let pair = single(head, &ACCESS_TOKEN).and_then(|t| Ok((t, single(head, &ACCESS_SECRET)?)));
+        match pair {
+            Err(e) => Extraction::Rejected(e),
+            Ok((None, None)) => Extraction::Absent,
+            Ok((Some(token), Some(sec))) => Extraction::Found(AccessPair { token: secret(token), secret: secret(sec) }),
+            Ok(_) => Extraction::Rejected(AuthError::malformed("only one of AccessToken and AccessSecret").at(location())),
+        }
+    }
+
+    fn verify(&self, credential: AccessPair) -> Self::Future {
+        WithLocation::new(self.verifier.verify(credential), location(), "access-secret")
+    }
+
+    fn hide(&self, head: &mut Parts, mode: HideCredentials) {
+        hide_header(&mut head.headers, &ACCESS_TOKEN, mode);
+        hide_header(&mut head.headers, &ACCESS_SECRET, mode);
+    }
+
+    fn challenges(&self, _error: Option<&AuthError>, out: &mut Vec<Challenge>) {
+        out.push(Challenge::new("AccessSecret").realm(self.realm.clone()).param("header", "AccessToken, AccessSecret"));
+    }
+}
+
+/// `AccessToken` + `AccessSecret` headers, as issued by an OAuth-style access-token endpoint.
+///
+/// ```
+/// use tower_authn_core::{AccessSecretLayer, KeyStoreExt, memory::MemoryKeyStore};
+///
+/// let keys = MemoryKeyStore::new();
+/// let layer = AccessSecretLayer::new(keys.access_pair_verifier());
+/// # let _ = layer;
+/// ```
+pub type AccessSecretLayer<V> = AuthnLayer<AccessSecret<V>>;
+
+impl<V: Verifier<AccessPair>> AuthnLayer<AccessSecret<V>> {
+    /// The pair verified by `verifier`; scheme name `access-secret`.
+    pub fn new(verifier: V) -> Self {
+        AuthnLayer::from_scheme(AccessSecret { verifier, realm: Cow::Borrowed(DEFAULT_REALM) })
+    }
+
+    /// Sets the realm of the challenge.
+    pub fn realm(self, realm: impl Into<Cow<'static, str>>) -> Self {
+        let realm = realm.into();
+        self.map_scheme(|mut s| {
+            s.realm = realm;
+            s
+        })
+    }
+}

@@ -1,0 +1,340 @@
+//! Store traits: users and keys (shared tokens, device tokens, app API keys, access pairs,
+//! issued tokens, refresh tokens). The in-memory implementations are in
+//! [`memory`](crate::memory); `tower-authn-redis` shares them across instances.
+//!
+//! Secrets at rest: passwords as PHC strings, keys and tokens as a [`KeyDigest`] (plain or
+//! keyed SHA-256). A store never sees a plaintext key.
+
+use std::fmt;
+use std::time::SystemTime;
+
+use futures_util::future::BoxFuture;
+use hmac::{Hmac, Mac};
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::error::StoreError;
+use crate::principal::Principal;
+
+/// A user as a store keeps them.
+#[derive(Clone)]
+#[non_exhaustive]
+pub struct UserRecord {
+    /// The login (the principal's id).
+    pub login: String,
+    /// The password as a PHC string (argon2id by default).
+    pub password_hash: SecretString,
+    /// Display name.
+    pub name: Option<String>,
+    /// Email.
+    pub email: Option<String>,
+    /// Roles.
+    pub roles: Vec<String>,
+    /// Other attributes (SIP domain, ...).
+    pub attributes: Map<String, Value>,
+    /// The user's HA1B (`md5(login@domain:domain:password)`), a password equivalent.
+    pub ha1b: Option<SecretString>,
+    /// A disabled user never authenticates.
+    pub disabled: bool,
+}
+
+impl UserRecord {
+    /// A user with `login` and a PHC `password_hash`.
+    pub fn new(login: impl Into<String>, password_hash: impl Into<String>) -> Self {
+        Self {
+            login: login.into(),
+            password_hash: SecretString::from(password_hash.into()),
+            name: None,
+            email: None,
+            roles: Vec::new(),
+            attributes: Map::new(),
+            ha1b: None,
+            disabled: false,
+        }
+    }
+
+    /// Sets the display name.
+    pub fn with_name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+
+    /// Sets the email.
+    pub fn with_email(mut self, email: impl Into<String>) -> Self {
+        self.email = Some(email.into());
+        self
+    }
+
+    /// Sets the roles.
+    pub fn with_roles<I: IntoIterator<Item = R>, R: Into<String>>(mut self, roles: I) -> Self {
+        self.roles = roles.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Adds an attribute.
+    pub fn with_attribute(mut self, key: impl Into<String>, value: impl Into<Value>) -> Self {
+        self.attributes.insert(key.into(), value.into());
+        self
+    }
+
+    /// Sets the HA1B digest (hex).
+    pub fn with_ha1b(mut self, ha1b: impl Into<String>) -> Self {
+        self.ha1b = Some(SecretString::from(ha1b.into()));
+        self
+    }
+
+    /// The principal this user authenticates as (scheme left for the verifier to set).
+    pub fn principal(&self) -> Principal {
+        let mut p = Principal::user(self.login.clone())
+            .with_roles(self.roles.iter().cloned())
+            .with_attributes(self.attributes.clone());
+        p.name.clone_from(&self.name);
+        p.email.clone_from(&self.email);
+        p
+    }
+}
+
+impl fmt::Debug for UserRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("UserRecord")
+            .field("login", &self.login)
+            .field("password_hash", &"[REDACTED]")
+            .field("name", &self.name)
+            .field("email", &self.email)
+            .field("roles", &self.roles)
+            .field("disabled", &self.disabled)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where users live.
+pub trait UserStore: Send + Sync + 'static {
+    /// The user with `login`, if any.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the store cannot answer (the request fails closed with 503).
+    fn find_user<'a>(&'a self, login: &'a str) -> BoxFuture<'a, Result<Option<UserRecord>, StoreError>>;
+}
+
+/// The kinds of key a [`KeyStore`] keeps; each kind is its own namespace.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
+pub enum KeyKind {
+    /// A shared server token.
+    SharedToken,
+    /// A device token (`X-Device-AuthToken`).
+    DeviceToken,
+    /// An app API key (`X-VoltMX-App-API-Key`).
+    AppApiKey,
+    /// The token half of an access pair (`AccessToken` + `AccessSecret`).
+    AccessToken,
+    /// An opaque token issued by a login.
+    IssuedToken,
+    /// A refresh token.
+    RefreshToken,
+}
+
+impl KeyKind {
+    /// A short stable name (`shared`, `device`, `app-key`, `access`, `issued`, `refresh`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SharedToken => "shared",
+            Self::DeviceToken => "device",
+            Self::AppApiKey => "app-key",
+            Self::AccessToken => "access",
+            Self::IssuedToken => "issued",
+            Self::RefreshToken => "refresh",
+        }
+    }
+}
+
+/// The SHA-256 digest (plain or keyed) of a key: what a store keeps and looks up by.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct KeyDigest(pub [u8; 32]);
+
+impl KeyDigest {
+    /// Constant-time equality.
+    pub fn ct_eq(&self, other: &KeyDigest) -> bool {
+        self.0.ct_eq(&other.0).into()
+    }
+
+    /// Lowercase hex.
+    pub fn to_hex(&self) -> String {
+        self.0.iter().map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+impl fmt::Debug for KeyDigest {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // A digest is not the secret, but printing it whole helps no one.
+        write!(f, "KeyDigest({:02x}{:02x}..)", self.0[0], self.0[1])
+    }
+}
+
+/// How keys are digested before storage: plain SHA-256, or HMAC-SHA256 with a server-side
+/// pepper (so a stolen store is useless without the pepper).
+#[derive(Clone, Default)]
+pub enum KeyHasher {
+    /// SHA-256 of the key's bytes; fine for high-entropy random keys.
+    #[default]
+    Sha256,
+    /// HMAC-SHA256 keyed with a server secret.
+    Hmac(std::sync::Arc<SecretBox<[u8]>>),
+}
+
+impl KeyHasher {
+    /// A keyed hasher with `pepper`.
+    pub fn hmac(pepper: impl Into<Vec<u8>>) -> Self {
+        Self::Hmac(std::sync::Arc::new(SecretBox::new(pepper.into().into_boxed_slice())))
+    }
+
+    /// The digest of `key`.
+    pub fn digest(&self, key: &str) -> KeyDigest {
+        match self {
+            Self::Sha256 => KeyDigest(Sha256::digest(key.as_bytes()).into()),
+            Self::Hmac(pepper) => {
+                // HMAC accepts keys of any length.
+                let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(pepper.expose_secret())
+                    .unwrap_or_else(|_| <Hmac<Sha256> as Mac>::new_from_slice(&[0]).expect("HMAC takes any key"));
+                mac.update(key.as_bytes());
+                KeyDigest(mac.finalize().into_bytes().into())
+            }
+        }
+    }
+}
+
+impl fmt::Debug for KeyHasher {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sha256 => f.write_str("KeyHasher::Sha256"),
+            Self::Hmac(_) => f.write_str("KeyHasher::Hmac([REDACTED])"),
+        }
+    }
+}
+
+/// A key as a store keeps it: its digest, never the key.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub struct KeyRecord {
+    /// A public identifier of the key (shown in listings, used to revoke).
+    pub id: String,
+    /// Its kind.
+    pub kind: KeyKind,
+    /// The digest of the key.
+    pub digest: KeyDigest,
+    /// For access pairs: the digest of the secret half.
+    pub secret_digest: Option<KeyDigest>,
+    /// Who the key authenticates as.
+    pub principal: Principal,
+    /// When it was created.
+    pub created_at: SystemTime,
+    /// When it stops working (`None`: never).
+    pub expires_at: Option<SystemTime>,
+    /// Revoked keys never authenticate.
+    pub revoked: bool,
+    /// A free-text description.
+    pub description: Option<String>,
+    /// A family id (refresh-token rotation: reuse of an old token revokes the family).
+    pub family: Option<String>,
+}
+
+impl KeyRecord {
+    /// A live record.
+    pub fn new(id: impl Into<String>, kind: KeyKind, digest: KeyDigest, principal: Principal, created_at: SystemTime) -> Self {
+        Self {
+            id: id.into(),
+            kind,
+            digest,
+            secret_digest: None,
+            principal,
+            created_at,
+            expires_at: None,
+            revoked: false,
+            description: None,
+            family: None,
+        }
+    }
+
+    /// Sets the expiry.
+    pub fn expires_at(mut self, at: Option<SystemTime>) -> Self {
+        self.expires_at = at;
+        self
+    }
+
+    /// Sets the secret half's digest.
+    pub fn with_secret_digest(mut self, d: KeyDigest) -> Self {
+        self.secret_digest = Some(d);
+        self
+    }
+
+    /// Sets the description.
+    pub fn with_description(mut self, d: impl Into<String>) -> Self {
+        self.description = Some(d.into());
+        self
+    }
+
+    /// Sets the family.
+    pub fn with_family(mut self, f: impl Into<String>) -> Self {
+        self.family = Some(f.into());
+        self
+    }
+}
+
+/// Where keys live. Every method is async and may fail with [`StoreError`] (→ 503).
+pub trait KeyStore: Send + Sync + 'static {
+    /// How this store digests keys.
+    fn key_hasher(&self) -> &KeyHasher;
+
+    /// The record whose digest is `digest`.
+    fn find_by_digest(&self, kind: KeyKind, digest: KeyDigest) -> BoxFuture<'_, Result<Option<KeyRecord>, StoreError>>;
+
+    /// The record with public id `id`.
+    fn find_by_id<'a>(&'a self, kind: KeyKind, id: &'a str) -> BoxFuture<'a, Result<Option<KeyRecord>, StoreError>>;
+
+    /// Inserts or replaces (by id) a record.
+    fn put(&self, record: KeyRecord) -> BoxFuture<'_, Result<(), StoreError>>;
+
+    /// Marks the record revoked; `false` if there is none.
+    fn revoke<'a>(&'a self, kind: KeyKind, id: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// Deletes the record; `false` if there is none.
+    fn delete<'a>(&'a self, kind: KeyKind, id: &'a str) -> BoxFuture<'a, Result<bool, StoreError>>;
+
+    /// Every record of `kind` whose principal's `app_id` (or id, when it has no app id)
+    /// is `owner`, or all of them.
+    fn list<'a>(&'a self, kind: KeyKind, owner: Option<&'a str>) -> BoxFuture<'a, Result<Vec<KeyRecord>, StoreError>>;
+}
+
+/// Generates a random key: 32 bytes from the OS CSPRNG, base64url without padding
+/// (43 characters, 256 bits).
+pub fn generate_key() -> String {
+    use base64::Engine as _;
+    use rand::RngCore as _;
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests() {
+        let plain = KeyHasher::Sha256.digest("abc");
+        assert_eq!(plain.to_hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        let keyed = KeyHasher::hmac(b"pepper".to_vec()).digest("abc");
+        assert!(!keyed.ct_eq(&plain));
+        assert!(!format!("{:?}", KeyHasher::hmac(b"pepper".to_vec())).contains("pepper"));
+    }
+
+    #[test]
+    fn generated_keys_are_long_and_distinct() {
+        let (a, b) = (generate_key(), generate_key());
+        assert_eq!(a.len(), 43);
+        assert_ne!(a, b);
+    }
+}

@@ -1,0 +1,363 @@
+//! Ready-made verifiers over the store traits, plus the shared server token.
+
+use std::fmt;
+use std::future::Ready;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use futures_util::future::{BoxFuture, FutureExt};
+use secrecy::ExposeSecret;
+
+use crate::clock::{SharedClock, SystemClock};
+use crate::credential::{AccessPair, BasicCredentials, TokenCredential};
+use crate::error::AuthError;
+use crate::principal::Principal;
+use crate::store::{KeyDigest, KeyHasher, KeyKind, KeyRecord, KeyStore, UserStore, generate_key};
+use crate::verifier::Verifier;
+
+/// Checks a live record: not revoked, not expired.
+fn check_live(record: &KeyRecord, now: SystemTime) -> Result<(), AuthError> {
+    if record.revoked {
+        return Err(AuthError::revoked(format!("{} key {} revoked", record.kind.as_str(), record.id)));
+    }
+    if record.expires_at.is_some_and(|at| at <= now) {
+        return Err(AuthError::expired(format!("{} key {} expired", record.kind.as_str(), record.id)));
+    }
+    Ok(())
+}
+
+fn scheme_of(kind: KeyKind) -> &'static str {
+    match kind {
+        KeyKind::SharedToken | KeyKind::IssuedToken | KeyKind::RefreshToken => "token",
+        KeyKind::DeviceToken => "device-token",
+        KeyKind::AppApiKey => "app-api-key",
+        KeyKind::AccessToken => "access-secret",
+    }
+}
+
+/// Verifies a token of one [`KeyKind`] against a [`KeyStore`]: looked up by digest,
+/// compared in constant time, revoked and expired keys refused, store failure → 503.
+#[derive(Clone)]
+pub struct KeyVerifier<K> {
+    store: K,
+    kind: KeyKind,
+    clock: SharedClock,
+}
+
+impl<K> KeyVerifier<K> {
+    /// Verifies keys of `kind` in `store`.
+    pub fn new(store: K, kind: KeyKind) -> Self {
+        Self { store, kind, clock: Arc::new(SystemClock) }
+    }
+
+    /// Uses `clock` for expiry.
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+}
+
+impl<K> fmt::Debug for KeyVerifier<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("KeyVerifier").field("kind", &self.kind).finish_non_exhaustive()
+    }
+}
+
+impl<K: KeyStore + Clone> Verifier<TokenCredential> for KeyVerifier<K> {
+    type Future = BoxFuture<'static, Result<Principal, AuthError>>;
+
+    fn verify(&self, credential: TokenCredential) -> Self::Future {
+        let digest = self.store.key_hasher().digest(credential.expose());
+        let (store, kind, clock) = (self.store.clone(), self.kind, Arc::clone(&self.clock));
+        async move {
+            let record = store
+                .find_by_digest(kind, digest)
+                .await?
+                .filter(|r| r.digest.ct_eq(&digest))
+                .ok_or_else(|| AuthError::invalid(format!("unknown {}", kind.as_str())))?;
+            check_live(&record, clock.now())?;
+            let mut p = record.principal;
+            p.key_id = Some(record.id);
+            if p.scheme.is_empty() {
+                p.scheme = scheme_of(kind).into();
+            }
+            if p.expires_at.is_none() {
+                p.expires_at = record.expires_at;
+            }
+            Ok(p)
+        }
+        .boxed()
+    }
+}
+
+/// Verifies an `AccessToken` + `AccessSecret` pair: the token is looked up by digest, the
+/// secret's digest compared in constant time.
+#[derive(Clone)]
+pub struct AccessPairVerifier<K> {
+    keys: KeyVerifier<K>,
+}
+
+impl<K> AccessPairVerifier<K> {
+    /// Verifies pairs in `store`.
+    pub fn new(store: K) -> Self {
+        Self { keys: KeyVerifier::new(store, KeyKind::AccessToken) }
+    }
+
+    /// Uses `clock` for expiry.
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.keys = self.keys.with_clock(clock);
+        self
+    }
+}
+
+impl<K> fmt::Debug for AccessPairVerifier<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AccessPairVerifier").finish_non_exhaustive()
+    }
+}
+
+impl<K: KeyStore + Clone> Verifier<AccessPair> for AccessPairVerifier<K> {
+    type Future = BoxFuture<'static, Result<Principal, AuthError>>;
+
+    fn verify(&self, pair: AccessPair) -> Self::Future {
+        let hasher = self.keys.store.key_hasher();
+        let (token, secret) = (hasher.digest(pair.token.expose_secret()), hasher.digest(pair.secret.expose_secret()));
+        let (store, clock) = (self.keys.store.clone(), Arc::clone(&self.keys.clock));
+        async move {
+            let record = store.find_by_digest(KeyKind::AccessToken, token).await?;
+            // Both halves are checked before answering, so a right token with a wrong
+            // secret and an unknown token take the same path.
+            let ok = record.as_ref().is_some_and(|r| {
+                let secret_ok = r.secret_digest.is_some_and(|d| d.ct_eq(&secret));
+                r.digest.ct_eq(&token) & secret_ok
+            });
+            let record = record.filter(|_| ok).ok_or_else(|| AuthError::invalid("unknown access pair"))?;
+            check_live(&record, clock.now())?;
+            let mut p = record.principal;
+            p.key_id = Some(record.id);
+            if p.scheme.is_empty() {
+                p.scheme = "access-secret".into();
+            }
+            Ok(p)
+        }
+        .boxed()
+    }
+}
+
+/// Convenience methods on every cloneable [`KeyStore`].
+pub trait KeyStoreExt: KeyStore + Clone + Sized {
+    /// A verifier for keys of `kind`.
+    fn verifier(&self, kind: KeyKind) -> KeyVerifier<Self> {
+        KeyVerifier::new(self.clone(), kind)
+    }
+
+    /// A verifier for access pairs.
+    fn access_pair_verifier(&self) -> AccessPairVerifier<Self> {
+        AccessPairVerifier::new(self.clone())
+    }
+
+    /// Issues a new random key of `kind` for `principal`; returns the record and the
+    /// plaintext, which is shown this once and never stored.
+    fn issue_key(
+        &self,
+        kind: KeyKind,
+        principal: Principal,
+        expires_at: Option<SystemTime>,
+    ) -> BoxFuture<'_, Result<(KeyRecord, String), crate::StoreError>> {
+        let plaintext = generate_key();
+        let id = new_key_id();
+        self.insert_plaintext(kind, id, &plaintext, principal, expires_at)
+            .map(move |r| r.map(|record| (record, plaintext)))
+            .boxed()
+    }
+
+    /// Stores a key whose plaintext is known (seeded demo keys, the shared token, keys
+    /// migrated from elsewhere), as a digest.
+    fn insert_plaintext(
+        &self,
+        kind: KeyKind,
+        id: String,
+        plaintext: &str,
+        principal: Principal,
+        expires_at: Option<SystemTime>,
+    ) -> BoxFuture<'_, Result<KeyRecord, crate::StoreError>> {
+        let digest = self.key_hasher().digest(plaintext);
+        let record = KeyRecord::new(id, kind, digest, principal, SystemTime::now()).expires_at(expires_at);
+        async move {
+            self.put(record.clone()).await?;
+            Ok(record)
+        }
+        .boxed()
+    }
+
+    /// Issues an access pair for `principal`: returns the record, the access token and the
+    /// access secret (both shown this once).
+    fn issue_access_pair(
+        &self,
+        principal: Principal,
+        expires_at: Option<SystemTime>,
+    ) -> BoxFuture<'_, Result<(KeyRecord, String, String), crate::StoreError>> {
+        let (token, secret) = (generate_key(), generate_key());
+        let hasher = self.key_hasher();
+        let record = KeyRecord::new(new_key_id(), KeyKind::AccessToken, hasher.digest(&token), principal, SystemTime::now())
+            .with_secret_digest(hasher.digest(&secret))
+            .expires_at(expires_at);
+        async move {
+            self.put(record.clone()).await?;
+            Ok((record, token, secret))
+        }
+        .boxed()
+    }
+}
+
+impl<K: KeyStore + Clone> KeyStoreExt for K {}
+
+/// A fresh public key id (not secret): 16 random bytes as hex.
+pub fn new_key_id() -> String {
+    use rand::RngCore as _;
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Verifies Basic credentials against a [`UserStore`] of PHC password hashes.
+///
+/// An unknown or disabled user costs the same as a wrong password (a dummy verification
+/// runs), and both answer `invalid_credentials`. With the `tokio` feature the hashing runs
+/// on tokio's blocking pool.
+#[cfg(feature = "password")]
+#[derive(Clone)]
+pub struct PasswordVerifier<U> {
+    users: U,
+}
+
+#[cfg(feature = "password")]
+impl<U> PasswordVerifier<U> {
+    /// Verifies against `users`.
+    pub fn new(users: U) -> Self {
+        Self { users }
+    }
+}
+
+#[cfg(feature = "password")]
+impl<U> fmt::Debug for PasswordVerifier<U> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PasswordVerifier").finish_non_exhaustive()
+    }
+}
+
+/// Runs CPU-heavy work off the async executor when tokio is available.
+#[cfg(feature = "password")]
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, AuthError> {
+    #[cfg(feature = "tokio")]
+    {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            return tokio::task::spawn_blocking(f).await.map_err(|_| AuthError::unavailable("password task failed"));
+        }
+    }
+    Ok(f())
+}
+
+#[cfg(feature = "password")]
+impl<U: UserStore + Clone> Verifier<BasicCredentials> for PasswordVerifier<U> {
+    type Future = BoxFuture<'static, Result<Principal, AuthError>>;
+
+    fn verify(&self, credentials: BasicCredentials) -> Self::Future {
+        let users = self.users.clone();
+        async move {
+            let BasicCredentials { username, password } = credentials;
+            let user = users.find_user(&username).await?;
+            let phc = user.as_ref().map(|u| u.password_hash.expose_secret().to_owned());
+            let matched = blocking(move || match phc {
+                Some(phc) => tower_authn_password::verify_password(&phc, password.expose_secret()),
+                None => {
+                    tower_authn_password::verify_dummy(password.expose_secret());
+                    Ok(false)
+                }
+            })
+            .await?
+            .map_err(|e| AuthError::unavailable(format!("stored hash of {username} unusable: {e}")))?;
+            match user {
+                Some(u) if matched && !u.disabled => Ok(u.principal().with_scheme("basic")),
+                Some(u) if u.disabled => Err(AuthError::invalid(format!("user {username} disabled"))),
+                Some(_) => Err(AuthError::invalid(format!("wrong password for {username}"))),
+                None => Err(AuthError::invalid(format!("unknown user {username}"))),
+            }
+        }
+        .boxed()
+    }
+}
+
+/// Convenience methods on every cloneable [`UserStore`].
+#[cfg(feature = "password")]
+pub trait UserStoreExt: UserStore + Clone + Sized {
+    /// A Basic-credentials verifier over this store.
+    fn password_verifier(&self) -> PasswordVerifier<Self> {
+        PasswordVerifier::new(self.clone())
+    }
+}
+
+#[cfg(feature = "password")]
+impl<U: UserStore + Clone> UserStoreExt for U {}
+
+/// The shared server token (XiVO's `PLAY_AUTH_TOKEN` convention): one secret that
+/// authenticates a server. Unset or empty rejects everything; it is never "open".
+///
+/// ```
+/// use tower_authn_core::SharedTokenVerifier;
+///
+/// let from_env = SharedTokenVerifier::from_env("PLAY_AUTH_TOKEN_THAT_IS_UNSET");
+/// assert!(!from_env.is_configured());
+/// assert!(!format!("{:?}", SharedTokenVerifier::new("s3cret")).contains("s3cret"));
+/// ```
+#[derive(Clone)]
+pub struct SharedTokenVerifier {
+    digest: Option<KeyDigest>,
+    principal: Arc<Principal>,
+}
+
+impl SharedTokenVerifier {
+    /// Accepts exactly `token` (an empty token accepts nothing).
+    pub fn new(token: impl AsRef<str>) -> Self {
+        let token = token.as_ref();
+        let digest = (!token.is_empty()).then(|| KeyHasher::Sha256.digest(token));
+        Self { digest, principal: Arc::new(Principal::server("server").with_scheme("token")) }
+    }
+
+    /// Reads the token from environment variable `var`; unset or empty accepts nothing.
+    pub fn from_env(var: &str) -> Self {
+        Self::new(std::env::var(var).unwrap_or_default())
+    }
+
+    /// Sets the principal the token authenticates as (default: server `server`).
+    pub fn principal(mut self, principal: Principal) -> Self {
+        self.principal = Arc::new(principal);
+        self
+    }
+
+    /// Whether a non-empty token is configured.
+    pub fn is_configured(&self) -> bool {
+        self.digest.is_some()
+    }
+}
+
+impl fmt::Debug for SharedTokenVerifier {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SharedTokenVerifier").field("configured", &self.is_configured()).finish_non_exhaustive()
+    }
+}
+
+impl Verifier<TokenCredential> for SharedTokenVerifier {
+    type Future = Ready<Result<Principal, AuthError>>;
+
+    fn verify(&self, credential: TokenCredential) -> Self::Future {
+        // Digests of equal length are compared, so the time does not depend on the length
+        // or content of either token.
+        let presented = KeyHasher::Sha256.digest(credential.expose());
+        std::future::ready(match &self.digest {
+            Some(d) if d.ct_eq(&presented) => Ok((*self.principal).clone()),
+            Some(_) => Err(AuthError::invalid("wrong shared token")),
+            None => Err(AuthError::invalid("no shared token configured")),
+        })
+    }
+}
