@@ -68,7 +68,7 @@ pub fn remove_query_params(uri: &Uri, names: &[Cow<'static, str>]) -> Option<Uri
     for segment in query.split('&') {
         let raw_key = segment.split('=').next().unwrap_or_default();
         let key = form_urlencoded::parse(raw_key.as_bytes()).next().map(|(k, _)| k);
-        if key.is_some_and(|k| names.iter().any(|n| *n == k)) {
+        if key.is_some_and(|k| names.contains(&k)) {
             removed = true;
             continue;
         }

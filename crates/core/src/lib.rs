@@ -67,6 +67,10 @@ mod verifiers;
 #[cfg(feature = "axum")]
 mod extract;
 
+/// Password hashing and HA1B (re-exported from `tower-authn-password`).
+#[cfg(feature = "password")]
+pub use tower_authn_password as password;
+
 pub use authn::{Authn, AuthnLayer, ResponseFuture};
 pub use authorize::{Require, RequireFuture, RequireLayer, Requirement};
 pub use challenge::Challenge;

@@ -1,0 +1,93 @@
+//! Property tests: the parsers never panic on any input, and round-trip what they accept.
+
+use std::borrow::Cow;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use http::{HeaderValue, Request, Uri};
+use proptest::prelude::*;
+use secrecy::ExposeSecret;
+use tower_authn_core::credential::TokenCredential;
+use tower_authn_core::head::{remove_query_params, split_authorization};
+use tower_authn_core::schemes::parse_basic;
+use tower_authn_core::{AuthError, Challenge, HeaderTokenLayer, Principal, Scheme};
+
+proptest! {
+    #[test]
+    fn basic_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
+        let _ = parse_basic(&bytes);
+        let _ = split_authorization(&bytes);
+        let mut prefixed = b"Basic ".to_vec();
+        prefixed.extend_from_slice(&bytes);
+        let _ = parse_basic(&prefixed);
+    }
+
+    #[test]
+    fn basic_round_trips(user in "[^:\\p{Cc}]{0,40}", password in "[^\\p{Cc}]{0,60}", scheme in "[bB][aA][sS][iI][cC]") {
+        let header = format!("{scheme} {}", STANDARD.encode(format!("{user}:{password}")));
+        let c = parse_basic(header.as_bytes()).unwrap().unwrap();
+        prop_assert_eq!(c.username, user);
+        prop_assert_eq!(c.password.expose_secret(), password.as_str());
+    }
+
+    #[test]
+    fn basic_rejects_control_characters(user in "[a-z]{1,8}", ctl in "\\p{Cc}", password in "[a-z]{0,8}") {
+        let header = format!("Basic {}", STANDARD.encode(format!("{user}:{password}{ctl}")));
+        prop_assert_eq!(parse_basic(header.as_bytes()).unwrap_err().status(), 400);
+    }
+
+    #[test]
+    fn query_removal_keeps_everything_else(
+        pairs in proptest::collection::vec(("[a-z]{1,5}", "[a-zA-Z0-9%+._~-]{0,8}"), 0..6),
+        token in "[A-Za-z0-9._-]{1,20}",
+        at in 0usize..6,
+    ) {
+        let mut segments: Vec<String> = pairs.iter().filter(|(k, _)| k != "token").map(|(k, v)| format!("{k}={v}")).collect();
+        let expected = segments.join("&");
+        let at = at.min(segments.len());
+        segments.insert(at, format!("token={token}"));
+        let uri: Uri = format!("/p?{}", segments.join("&")).parse().unwrap();
+        let out = remove_query_params(&uri, &[Cow::Borrowed("token")]).unwrap();
+        if expected.is_empty() {
+            prop_assert_eq!(out.to_string(), "/p");
+        } else {
+            prop_assert_eq!(out.to_string(), format!("/p?{expected}"));
+        }
+    }
+
+    #[test]
+    fn query_removal_never_panics(query in "[ -~]{0,64}") {
+        if let Ok(uri) = format!("/x?{query}").parse::<Uri>() {
+            let _ = remove_query_params(&uri, &[Cow::Borrowed("token"), Cow::Borrowed("jwt")]);
+        }
+    }
+
+    #[test]
+    fn token_extraction_never_panics(
+        header in proptest::collection::vec(any::<u8>(), 0..64),
+        auth in proptest::collection::vec(any::<u8>(), 0..64),
+        query in "[ -~]{0,48}",
+    ) {
+        let verify = |_: TokenCredential| async { Err::<Principal, _>(AuthError::invalid("x")) };
+        let layer = HeaderTokenLayer::new("X-Auth-Token", verify).with_bearer().with_query("token");
+        let mut req = Request::get("/").body(()).unwrap();
+        if let Ok(uri) = format!("/x?{query}").parse::<Uri>() {
+            *req.uri_mut() = uri;
+        }
+        if let Ok(v) = HeaderValue::from_bytes(&header) {
+            req.headers_mut().insert("x-auth-token", v);
+        }
+        if let Ok(v) = HeaderValue::from_bytes(&auth) {
+            req.headers_mut().insert("authorization", v);
+        }
+        let (parts, ()) = req.into_parts();
+        let _ = layer.scheme().extract(&parts);
+    }
+
+    #[test]
+    fn challenges_are_always_valid_header_values(realm in any::<String>()) {
+        let c = Challenge::new("Basic").realm(realm).param("charset", "UTF-8");
+        let v = c.to_header_value();
+        prop_assert!(!v.as_bytes().iter().any(|b| b.is_ascii_control() && *b != b'\t'));
+    }
+}

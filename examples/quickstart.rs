@@ -1,0 +1,76 @@
+//! Quick start: different schemes on different routes of one axum router.
+//!
+//! ```sh
+//! PLAY_AUTH_TOKEN=s3rver cargo run --example quickstart
+//! ```
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::routing::get;
+use tower_authn::memory::MemoryUserStore;
+use tower_authn::{
+    BasicAuthLayer, HeaderTokenLayer, Principal, Requirement, SharedTokenVerifier, UserStoreExt,
+};
+
+/// Every protected route answers with the principal as JSON.
+async fn whoami(principal: Principal) -> axum::Json<Principal> {
+    axum::Json(principal)
+}
+
+/// A route that works for everyone but greets the authenticated by name.
+async fn hello(principal: Option<Principal>) -> String {
+    match principal {
+        Some(p) => format!("hello {}\n", p.name.unwrap_or(p.id)),
+        None => "hello stranger\n".to_owned(),
+    }
+}
+
+fn app() -> Result<Router, Box<dyn std::error::Error>> {
+    let users = MemoryUserStore::new();
+    users.add_user("alice", "wonderland", |u| {
+        u.with_name("Alice Liddell").with_email("alice@example.com").with_roles(["admin"])
+    })?;
+    users.add_user("bob@example.com", "builder", |u| {
+        u.with_name("Bob Builder").with_email("bob@example.com").with_roles(["user"])
+    })?;
+
+    // XiVO convention: the shared server token comes from PLAY_AUTH_TOKEN; unset rejects all.
+    let shared = SharedTokenVerifier::from_env("PLAY_AUTH_TOKEN");
+    if !shared.is_configured() {
+        eprintln!("warning: PLAY_AUTH_TOKEN is unset: shared-token auth rejects everything");
+    }
+
+    let basic = BasicAuthLayer::new(users.password_verifier()).realm("quickstart");
+    let token = HeaderTokenLayer::new("X-Auth-Token", shared).with_query("token");
+    let any = basic.clone().or(token.clone());
+
+    Ok(Router::new()
+        .route("/basic/whoami", get(whoami).route_layer(basic.clone()))
+        .route("/token/whoami", get(whoami).route_layer(token))
+        .route("/whoami", get(whoami).route_layer(any.clone()))
+        .route("/admin/whoami", get(whoami).route_layer(any.require(Requirement::role("admin"))))
+        .route("/hello", get(hello).route_layer(basic.optional()))
+        .route("/healthz", get(|| async { "ok\n" })))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let addr: SocketAddr = std::env::var("QUICKSTART_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into()).parse()?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    println!("listening on http://{addr}");
+    println!("try:");
+    println!("  curl -u alice:wonderland http://{addr}/whoami");
+    println!("  curl -H 'X-Auth-Token: s3rver' http://{addr}/token/whoami   # with PLAY_AUTH_TOKEN=s3rver");
+    println!("  curl 'http://{addr}/token/whoami?token=s3rver'");
+    println!("  curl -u bob@example.com:builder http://{addr}/admin/whoami   # 403: bob is not an admin");
+    println!("  curl -i http://{addr}/whoami                                 # 401 with both challenges");
+    println!("  curl http://{addr}/hello");
+    axum::serve(listener, app()?)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
