@@ -157,6 +157,19 @@ impl KeyStore for MemoryKeyStore {
         ready(Ok(found)).boxed()
     }
 
+    fn consume<'a>(&'a self, kind: KeyKind, id: &'a str) -> BoxFuture<'a, Result<Option<KeyRecord>, StoreError>> {
+        // One write lock: the check and the revocation cannot interleave with another call.
+        let taken = match self.write().by_id.get_mut(&(kind, id.to_owned())) {
+            Some(r) if !r.revoked => {
+                let before = r.clone();
+                r.revoked = true;
+                Some(before)
+            }
+            _ => None,
+        };
+        ready(Ok(taken)).boxed()
+    }
+
     fn delete<'a>(&'a self, kind: KeyKind, id: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
         let mut keys = self.write();
         let found = match keys.by_id.remove(&(kind, id.to_owned())) {
@@ -179,5 +192,24 @@ impl KeyStore for MemoryKeyStore {
             .collect();
         out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
         ready(Ok(out)).boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::principal::Principal;
+    use std::time::SystemTime;
+
+    #[tokio::test]
+    async fn consume_is_single_use() {
+        let keys = MemoryKeyStore::new();
+        let d = keys.key_hasher().digest("r1");
+        keys.put(KeyRecord::new("r1", KeyKind::RefreshToken, d, Principal::user("alice"), SystemTime::now())).await.unwrap();
+        let first = keys.consume(KeyKind::RefreshToken, "r1").await.unwrap();
+        assert_eq!(first.map(|r| r.revoked), Some(false));
+        assert!(keys.consume(KeyKind::RefreshToken, "r1").await.unwrap().is_none());
+        assert!(keys.find_by_id(KeyKind::RefreshToken, "r1").await.unwrap().unwrap().revoked);
+        assert!(keys.consume(KeyKind::RefreshToken, "nope").await.unwrap().is_none());
     }
 }

@@ -135,10 +135,13 @@ pub enum KeyKind {
     IssuedToken,
     /// A refresh token.
     RefreshToken,
+    /// A user's HA1B digest (`md5(login@domain:domain:password)`), a password equivalent,
+    /// kept as a digest of its lowercase hex.
+    Ha1b,
 }
 
 impl KeyKind {
-    /// A short stable name (`shared`, `device`, `app-key`, `access`, `issued`, `refresh`).
+    /// A short stable name (`shared`, `device`, `app-key`, `access`, `issued`, `refresh`, `ha1b`).
     pub fn as_str(self) -> &'static str {
         match self {
             Self::SharedToken => "shared",
@@ -147,6 +150,7 @@ impl KeyKind {
             Self::AccessToken => "access",
             Self::IssuedToken => "issued",
             Self::RefreshToken => "refresh",
+            Self::Ha1b => "ha1b",
         }
     }
 }
@@ -239,6 +243,10 @@ pub struct KeyRecord {
     pub description: Option<String>,
     /// A family id (refresh-token rotation: reuse of an old token revokes the family).
     pub family: Option<String>,
+    /// A masked form of the key for listings (`abcd****wxyz`), never enough to use it.
+    pub hint: Option<String>,
+    /// When the record was last modified (description, expiry), if ever.
+    pub updated_at: Option<SystemTime>,
 }
 
 impl KeyRecord {
@@ -255,6 +263,8 @@ impl KeyRecord {
             revoked: false,
             description: None,
             family: None,
+            hint: None,
+            updated_at: None,
         }
     }
 
@@ -279,6 +289,12 @@ impl KeyRecord {
     /// Sets the family.
     pub fn with_family(mut self, f: impl Into<String>) -> Self {
         self.family = Some(f.into());
+        self
+    }
+
+    /// Sets the masked form shown in listings.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
         self
     }
 }
@@ -306,6 +322,21 @@ pub trait KeyStore: Send + Sync + 'static {
     /// Every record of `kind` whose principal's `app_id` (or id, when it has no app id)
     /// is `owner`, or all of them.
     fn list<'a>(&'a self, kind: KeyKind, owner: Option<&'a str>) -> BoxFuture<'a, Result<Vec<KeyRecord>, StoreError>>;
+
+    /// Revokes the record `id` and returns it as it was before, only if it was not revoked
+    /// yet: of two calls racing for one id, exactly one gets `Some`. Single-use credentials
+    /// (rotated refresh tokens) rely on it.
+    ///
+    /// The default is `find_by_id` then `revoke`, atomic only when the store serializes
+    /// them; a store shared between instances must override it with one atomic operation.
+    fn consume<'a>(&'a self, kind: KeyKind, id: &'a str) -> BoxFuture<'a, Result<Option<KeyRecord>, StoreError>> {
+        Box::pin(async move {
+            match self.find_by_id(kind, id).await? {
+                Some(record) if !record.revoked => Ok(self.revoke(kind, id).await?.then_some(record)),
+                _ => Ok(None),
+            }
+        })
+    }
 }
 
 /// Generates a random key: 32 bytes from the OS CSPRNG, base64url without padding

@@ -32,6 +32,7 @@ fn scheme_of(kind: KeyKind) -> &'static str {
         KeyKind::DeviceToken => "device-token",
         KeyKind::AppApiKey => "app-api-key",
         KeyKind::AccessToken => "access-secret",
+        KeyKind::Ha1b => "ha1b",
     }
 }
 

@@ -1,0 +1,478 @@
+//! Redirect plain HTTP to HTTPS: same host, path and query; `302 Found` by default.
+//!
+//! A request counts as HTTPS when the connection says so (a [`TlsConnection`] extension
+//! set by the TLS acceptor, or an `https` URI scheme as HTTP/2 carries it), or when it
+//! comes from a configured trusted proxy whose `X-Forwarded-Proto` says `https`.
+//! `X-Forwarded-Proto` from anyone else is ignored, so a client cannot talk its way past
+//! the redirect. The peer address comes from the request's extensions: [`PeerAddr`] or a
+//! bare `SocketAddr` by default (plain hyper: insert one per connection), or anything else
+//! through [`HttpsRedirectLayer::peer_addr`] (axum's `ConnectInfo<SocketAddr>`:
+//! `tower_authn_axum::connect_info_peer`).
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use std::net::SocketAddr;
+//! use bytes::Bytes;
+//! use http::{Request, Response};
+//! use tower::{ServiceBuilder, ServiceExt};
+//! use tower_authn_core::https_redirect::{HttpsRedirectLayer, PeerAddr};
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let layer = HttpsRedirectLayer::new().trust_proxy("10.0.0.0/8".parse().unwrap());
+//! let svc = ServiceBuilder::new()
+//!     .layer(layer)
+//!     .service_fn(|_req: Request<()>| async { Ok::<_, Infallible>(Response::new(Bytes::from("secure"))) });
+//!
+//! let plain = Request::get("/rest/auth?x=1").header("host", "api.example.com:8080").body(()).unwrap();
+//! let res = svc.clone().oneshot(plain).await.unwrap();
+//! assert_eq!(res.status(), 302);
+//! assert_eq!(res.headers()["location"], "https://api.example.com/rest/auth?x=1");
+//!
+//! let peer: SocketAddr = "10.1.2.3:40000".parse().unwrap();
+//! let mut proxied = Request::get("/rest/auth").header("host", "api.example.com").header("x-forwarded-proto", "https");
+//! proxied.extensions_mut().unwrap().insert(PeerAddr(peer));
+//! let res = svc.oneshot(proxied.body(()).unwrap()).await.unwrap();
+//! assert_eq!(res.into_body(), "secure");
+//! # }
+//! ```
+
+use std::fmt;
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use http::header::{HOST, LOCATION};
+use http::uri::{Authority, Scheme};
+use http::{Extensions, HeaderMap, HeaderValue, Request, Response, StatusCode, Uri};
+use pin_project::pin_project;
+use tower_layer::Layer;
+use tower_service::Service;
+
+/// The peer address of the connection, as an extension (for plain hyper servers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PeerAddr(pub SocketAddr);
+
+/// A marker extension: the request arrived over TLS (set it in the TLS accept loop).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct TlsConnection;
+
+/// Reads the peer IP from a request's extensions.
+pub type PeerLookup = fn(&Extensions) -> Option<IpAddr>;
+
+/// The default [`PeerLookup`]: a [`PeerAddr`] extension, else a bare `SocketAddr` one.
+pub fn default_peer_lookup(extensions: &Extensions) -> Option<IpAddr> {
+    extensions.get::<PeerAddr>().map(|p| p.0.ip()).or_else(|| extensions.get::<SocketAddr>().map(SocketAddr::ip))
+}
+
+/// A trusted proxy: one address (`10.0.0.1`, `::1`) or a network (`10.0.0.0/8`, `fd00::/8`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrustedProxy {
+    network: IpAddr,
+    prefix: u8,
+}
+
+impl TrustedProxy {
+    /// Exactly `addr`.
+    pub fn addr(addr: IpAddr) -> Self {
+        Self { network: addr, prefix: if addr.is_ipv4() { 32 } else { 128 } }
+    }
+
+    /// Whether `ip` is this proxy (IPv4-mapped IPv6 addresses match their IPv4 form).
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
+            v4 @ IpAddr::V4(_) => v4,
+        };
+        match (self.network, ip) {
+            (IpAddr::V4(net), IpAddr::V4(ip)) => prefix_eq(&net.octets(), &ip.octets(), self.prefix),
+            (IpAddr::V6(net), IpAddr::V6(ip)) => prefix_eq(&net.octets(), &ip.octets(), self.prefix),
+            _ => false,
+        }
+    }
+}
+
+fn prefix_eq(a: &[u8], b: &[u8], prefix: u8) -> bool {
+    let (bytes, bits) = (usize::from(prefix / 8), prefix % 8);
+    if a.get(..bytes) != b.get(..bytes) {
+        return false;
+    }
+    if bits == 0 {
+        return true;
+    }
+    let mask = 0xffu8 << (8 - bits);
+    matches!((a.get(bytes), b.get(bytes)), (Some(x), Some(y)) if x & mask == y & mask)
+}
+
+impl From<IpAddr> for TrustedProxy {
+    fn from(addr: IpAddr) -> Self {
+        Self::addr(addr)
+    }
+}
+
+/// Not an address or `address/prefix`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidProxy;
+
+impl fmt::Display for InvalidProxy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not an IP address or an address/prefix network")
+    }
+}
+
+impl std::error::Error for InvalidProxy {}
+
+impl FromStr for TrustedProxy {
+    type Err = InvalidProxy;
+
+    fn from_str(s: &str) -> Result<Self, InvalidProxy> {
+        let (addr, prefix) = match s.split_once('/') {
+            Some((a, p)) => (a, Some(p)),
+            None => (s, None),
+        };
+        let network: IpAddr = addr.trim().parse().map_err(|_| InvalidProxy)?;
+        let max = if network.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p.trim().parse::<u8>().ok().filter(|p| *p <= max).ok_or(InvalidProxy)?,
+            None => max,
+        };
+        Ok(Self { network, prefix })
+    }
+}
+
+#[derive(Debug)]
+struct Config {
+    status: StatusCode,
+    https_port: Option<u16>,
+    trusted: Vec<TrustedProxy>,
+    peer: PeerLookup,
+}
+
+/// Redirects plain-HTTP requests to HTTPS. See the [module docs](self).
+#[derive(Clone, Debug)]
+pub struct HttpsRedirectLayer {
+    config: Arc<Config>,
+}
+
+impl Default for HttpsRedirectLayer {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl HttpsRedirectLayer {
+    /// `302 Found` to port 443, no trusted proxy, peers from [`default_peer_lookup`].
+    pub fn new() -> Self {
+        Self {
+            config: Arc::new(Config {
+                status: StatusCode::FOUND,
+                https_port: None,
+                trusted: Vec::new(),
+                peer: default_peer_lookup,
+            }),
+        }
+    }
+
+    fn config(mut self, f: impl FnOnce(&mut Config)) -> Self {
+        let mut c = Config {
+            status: self.config.status,
+            https_port: self.config.https_port,
+            trusted: self.config.trusted.clone(),
+            peer: self.config.peer,
+        };
+        f(&mut c);
+        self.config = Arc::new(c);
+        self
+    }
+
+    /// The redirect status: 301, 302 (default), 303, 307 or 308.
+    ///
+    /// # Panics
+    ///
+    /// When `status` is not one of those (a configuration error).
+    pub fn status(self, status: StatusCode) -> Self {
+        assert!(
+            matches!(status.as_u16(), 301 | 302 | 303 | 307 | 308),
+            "HttpsRedirectLayer: {status} is not a redirect status"
+        );
+        self.config(|c| c.status = status)
+    }
+
+    /// The HTTPS port to redirect to (default 443, which is left out of the URL). The port
+    /// of the plain-HTTP `Host` is never kept.
+    pub fn https_port(self, port: u16) -> Self {
+        self.config(|c| c.https_port = (port != 443).then_some(port))
+    }
+
+    /// Trusts `X-Forwarded-Proto` from `proxy`.
+    pub fn trust_proxy(self, proxy: TrustedProxy) -> Self {
+        self.config(|c| c.trusted.push(proxy))
+    }
+
+    /// Trusts `X-Forwarded-Proto` from each of `proxies`.
+    pub fn trust_proxies(self, proxies: impl IntoIterator<Item = TrustedProxy>) -> Self {
+        self.config(|c| c.trusted.extend(proxies))
+    }
+
+    /// How to find the peer address in a request's extensions (default
+    /// [`default_peer_lookup`]). No address: forwarded headers are not trusted.
+    pub fn peer_addr(self, lookup: PeerLookup) -> Self {
+        self.config(|c| c.peer = lookup)
+    }
+}
+
+impl<S> Layer<S> for HttpsRedirectLayer {
+    type Service = HttpsRedirect<S>;
+
+    fn layer(&self, inner: S) -> HttpsRedirect<S> {
+        HttpsRedirect { inner, config: Arc::clone(&self.config) }
+    }
+}
+
+/// The service built by [`HttpsRedirectLayer`].
+#[derive(Clone, Debug)]
+pub struct HttpsRedirect<S> {
+    inner: S,
+    config: Arc<Config>,
+}
+
+impl<S> HttpsRedirect<S> {
+    /// Wraps `inner` with the default configuration.
+    pub fn new(inner: S) -> Self {
+        HttpsRedirectLayer::new().layer(inner)
+    }
+
+    /// The default layer.
+    pub fn layer() -> HttpsRedirectLayer {
+        HttpsRedirectLayer::new()
+    }
+
+    /// The inner service.
+    pub fn get_ref(&self) -> &S {
+        &self.inner
+    }
+
+    /// The inner service, mutably.
+    pub fn get_mut(&mut self) -> &mut S {
+        &mut self.inner
+    }
+
+    /// Consumes `self`, returning the inner service.
+    pub fn into_inner(self) -> S {
+        self.inner
+    }
+}
+
+impl Config {
+    fn is_https<B>(&self, req: &Request<B>) -> bool {
+        if req.extensions().get::<TlsConnection>().is_some() {
+            return true;
+        }
+        if let Some(scheme) = req.uri().scheme() {
+            return *scheme == Scheme::HTTPS;
+        }
+        let trusted = (self.peer)(req.extensions()).is_some_and(|ip| self.trusted.iter().any(|t| t.contains(ip)));
+        trusted && forwarded_https(req.headers())
+    }
+
+    fn location(&self, uri: &Uri, headers: &HeaderMap) -> Option<HeaderValue> {
+        let authority = match uri.authority() {
+            Some(a) => a.clone(),
+            None => {
+                let mut hosts = headers.get_all(HOST).iter();
+                let host = hosts.next()?;
+                if hosts.next().is_some() {
+                    return None;
+                }
+                Authority::try_from(host.as_bytes()).ok()?
+            }
+        };
+        if authority.as_str().contains('@') {
+            return None;
+        }
+        let host = authority.host().to_ascii_lowercase();
+        if host.is_empty() {
+            return None;
+        }
+        let authority = match self.https_port {
+            Some(port) => format!("{host}:{port}"),
+            None => host,
+        };
+        let path = uri.path_and_query().map_or("/", |pq| pq.as_str());
+        let target = Uri::builder().scheme(Scheme::HTTPS).authority(authority).path_and_query(path).build().ok()?;
+        HeaderValue::from_str(&target.to_string()).ok()
+    }
+}
+
+/// The last hop's `X-Forwarded-Proto` (the value our trusted proxy appended) is `https`.
+fn forwarded_https(headers: &HeaderMap) -> bool {
+    headers
+        .get_all("x-forwarded-proto")
+        .iter()
+        .next_back()
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .is_some_and(|proto| proto.trim().eq_ignore_ascii_case("https"))
+}
+
+impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for HttpsRedirect<S>
+where
+    S: Service<Request<ReqBody>, Response = Response<ResBody>>,
+    ResBody: From<Bytes>,
+{
+    type Response = Response<ResBody>;
+    type Error = S::Error;
+    type Future = ResponseFuture<S::Future, ResBody>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
+        if self.config.is_https(&req) {
+            return ResponseFuture::Inner(self.inner.call(req));
+        }
+        let mut res = Response::new(ResBody::from(Bytes::new()));
+        match self.config.location(req.uri(), req.headers()) {
+            Some(location) => {
+                *res.status_mut() = self.config.status;
+                res.headers_mut().insert(LOCATION, location);
+            }
+            // No usable Host: nothing to redirect to.
+            None => *res.status_mut() = StatusCode::BAD_REQUEST,
+        }
+        ResponseFuture::Redirect(Some(res))
+    }
+}
+
+/// The response future of [`HttpsRedirect`].
+#[pin_project(project = ResponseProj)]
+#[derive(Debug)]
+pub enum ResponseFuture<F, B> {
+    /// The request was HTTPS: the inner service answers.
+    Inner(#[pin] F),
+    /// The redirect (or 400 when the request names no usable host).
+    Redirect(Option<Response<B>>),
+}
+
+impl<F, B, E> Future for ResponseFuture<F, B>
+where
+    F: Future<Output = Result<Response<B>, E>>,
+    B: From<Bytes>,
+{
+    type Output = Result<Response<B>, E>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.project() {
+            ResponseProj::Inner(f) => f.poll(cx),
+            ResponseProj::Redirect(r) => Poll::Ready(Ok(r.take().unwrap_or_else(|| {
+                let mut res = Response::new(B::from(Bytes::new()));
+                *res.status_mut() = StatusCode::BAD_REQUEST;
+                res
+            }))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::convert::Infallible;
+
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn run(layer: &HttpsRedirectLayer, req: Request<()>) -> Response<Bytes> {
+        let svc = layer.layer(tower::service_fn(|_: Request<()>| async {
+            Ok::<_, Infallible>(Response::new(Bytes::from_static(b"inner")))
+        }));
+        svc.oneshot(req).await.unwrap()
+    }
+
+    fn req(uri: &str, host: Option<&str>, xfp: Option<&str>, peer: Option<&str>) -> Request<()> {
+        let mut b = Request::get(uri);
+        if let Some(h) = host {
+            b = b.header("host", h);
+        }
+        if let Some(x) = xfp {
+            b = b.header("x-forwarded-proto", x);
+        }
+        let mut r = b.body(()).unwrap();
+        if let Some(p) = peer {
+            r.extensions_mut().insert(PeerAddr(p.parse().unwrap()));
+        }
+        r
+    }
+
+    #[tokio::test]
+    async fn redirects_same_host_path_and_query() {
+        let l = HttpsRedirectLayer::new();
+        let r = run(&l, req("/a/b?x=1&y=%20", Some("Example.com:8080"), None, None)).await;
+        assert_eq!(r.status(), 302);
+        assert_eq!(r.headers()[LOCATION], "https://example.com/a/b?x=1&y=%20");
+        let r = run(&l, req("/", Some("[::1]:80"), None, None)).await;
+        assert_eq!(r.headers()[LOCATION], "https://[::1]/");
+        let l = HttpsRedirectLayer::new().status(StatusCode::PERMANENT_REDIRECT).https_port(8443);
+        let r = run(&l, req("/x", Some("h"), None, None)).await;
+        assert_eq!((r.status().as_u16(), r.headers()[LOCATION].to_str().unwrap()), (308, "https://h:8443/x"));
+    }
+
+    #[tokio::test]
+    async fn forwarded_proto_only_from_trusted_proxies() {
+        let l = HttpsRedirectLayer::new().trust_proxy("10.0.0.0/8".parse().unwrap());
+        let ok = run(&l, req("/", Some("h"), Some("https"), Some("10.9.9.9:1"))).await;
+        assert_eq!(ok.into_body(), "inner");
+        let spoofed = run(&l, req("/", Some("h"), Some("https"), Some("192.0.2.1:1"))).await;
+        assert_eq!(spoofed.status(), 302);
+        let no_peer = run(&l, req("/", Some("h"), Some("https"), None)).await;
+        assert_eq!(no_peer.status(), 302);
+        let says_http = run(&l, req("/", Some("h"), Some("http"), Some("10.0.0.1:1"))).await;
+        assert_eq!(says_http.status(), 302);
+        // The last hop decides.
+        let chain = run(&l, req("/", Some("h"), Some("https, http"), Some("10.0.0.1:1"))).await;
+        assert_eq!(chain.status(), 302);
+        let mapped = run(&l, req("/", Some("h"), Some("HTTPS"), Some("[::ffff:10.0.0.1]:1"))).await;
+        assert_eq!(mapped.into_body(), "inner");
+    }
+
+    #[tokio::test]
+    async fn tls_marker_and_https_uri_pass() {
+        let l = HttpsRedirectLayer::new();
+        let mut r = req("/", Some("h"), None, None);
+        r.extensions_mut().insert(TlsConnection);
+        assert_eq!(run(&l, r).await.into_body(), "inner");
+        assert_eq!(run(&l, req("https://h/x", None, None, None)).await.into_body(), "inner");
+        assert_eq!(run(&l, req("http://h/x?q", None, None, None)).await.headers()[LOCATION], "https://h/x?q");
+    }
+
+    #[tokio::test]
+    async fn no_usable_host_is_400() {
+        let l = HttpsRedirectLayer::new();
+        assert_eq!(run(&l, req("/", None, None, None)).await.status(), 400);
+        assert_eq!(run(&l, req("/", Some("a b"), None, None)).await.status(), 400);
+        assert_eq!(run(&l, req("/", Some("user@h"), None, None)).await.status(), 400);
+        let mut two = req("/", Some("a"), None, None);
+        two.headers_mut().append(HOST, HeaderValue::from_static("b"));
+        assert_eq!(run(&l, two).await.status(), 400);
+    }
+
+    #[test]
+    fn proxies_parse_and_match() {
+        let p: TrustedProxy = "192.168.0.0/16".parse().unwrap();
+        assert!(p.contains("192.168.3.4".parse().unwrap()));
+        assert!(!p.contains("192.169.0.1".parse().unwrap()));
+        let p: TrustedProxy = "10.0.0.0/9".parse().unwrap();
+        assert!(p.contains("10.127.0.1".parse().unwrap()));
+        assert!(!p.contains("10.128.0.1".parse().unwrap()));
+        let any: TrustedProxy = "0.0.0.0/0".parse().unwrap();
+        assert!(any.contains("8.8.8.8".parse().unwrap()));
+        assert!(!any.contains("::2".parse().unwrap()));
+        assert!("fd00::/8".parse::<TrustedProxy>().unwrap().contains("fd12::1".parse().unwrap()));
+        for bad in ["", "10.0.0.0/33", "x", "10.0.0.0/", "::/129"] {
+            assert!(bad.parse::<TrustedProxy>().is_err(), "{bad}");
+        }
+    }
+}
