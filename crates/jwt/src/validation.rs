@@ -1,0 +1,448 @@
+//! [`Validation`]: the rules a signed token's header and claims must meet.
+//!
+//! The defaults are strict: `exp` is required, 60 s of leeway, a token carrying an `aud` is
+//! refused unless audiences are configured (or [`Validation::accept_any_audience`] is said
+//! out loud), tokens over 8 KiB are refused before any decoding.
+//!
+//! ```
+//! use std::time::Duration;
+//! use tower_authn_jwt::{Algorithm, Validation};
+//!
+//! let rules = Validation::new()
+//!     .with_issuers(["https://issuer.example"])
+//!     .with_audiences(["my-api"])
+//!     .with_algorithms([Algorithm::RS256])
+//!     .with_max_lifetime(Duration::from_secs(3600))
+//!     .with_leeway(Duration::from_secs(30));
+//! assert_eq!(rules.leeway(), Duration::from_secs(30));
+//! ```
+
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+
+use crate::algorithm::Algorithm;
+use crate::compact::{Failure, HeaderRules};
+
+/// The default size limit of a whole token, in bytes.
+pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
+
+/// The rules a token must meet beyond its signature.
+#[derive(Clone, Debug)]
+pub struct Validation {
+    leeway: Duration,
+    require_exp: bool,
+    require_iat: bool,
+    max_lifetime: Option<Duration>,
+    max_age: Option<Duration>,
+    issuers: Option<Vec<String>>,
+    audiences: Option<Vec<String>>,
+    any_audience: bool,
+    algorithms: Option<Vec<Algorithm>>,
+    header: HeaderRules,
+}
+
+impl Default for Validation {
+    fn default() -> Self {
+        Self {
+            leeway: Duration::from_secs(60),
+            require_exp: true,
+            require_iat: false,
+            max_lifetime: None,
+            max_age: None,
+            issuers: None,
+            audiences: None,
+            any_audience: false,
+            algorithms: None,
+            header: HeaderRules {
+                max_bytes: DEFAULT_MAX_TOKEN_BYTES,
+                types: None,
+            },
+        }
+    }
+}
+
+fn strings<I, S>(items: I) -> Vec<String>
+where
+    I: IntoIterator<Item = S>,
+    S: Into<String>,
+{
+    items.into_iter().map(Into::into).collect()
+}
+
+/// A NumericDate (RFC 7519 §2): seconds since the epoch, possibly fractional; floored.
+fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Option<i64>, Failure> {
+    let Some(value) = claims.get(name) else {
+        return Ok(None);
+    };
+    let Value::Number(n) = value else {
+        return Err(Failure::Invalid("jwt: a time claim is not a number"));
+    };
+    if let Some(i) = n.as_i64() {
+        return Ok(Some(i));
+    }
+    if n.as_u64().is_some() {
+        return Ok(Some(i64::MAX));
+    }
+    match n.as_f64() {
+        // `as` saturates for out-of-range floats; finiteness is checked first.
+        #[allow(clippy::cast_possible_truncation)]
+        Some(f) if f.is_finite() => Ok(Some(f.floor() as i64)),
+        _ => Err(Failure::Invalid("jwt: a time claim is not a number")),
+    }
+}
+
+fn secs(d: Duration) -> i64 {
+    i64::try_from(d.as_secs()).unwrap_or(i64::MAX)
+}
+
+impl Validation {
+    /// The defaults (see the module docs).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Clock skew tolerated on `exp`, `nbf` and `iat` (default 60 s).
+    pub fn with_leeway(mut self, leeway: Duration) -> Self {
+        self.leeway = leeway;
+        self
+    }
+
+    /// Accepts tokens without `exp`. They never expire: use only with a
+    /// [`with_max_age`](Self::with_max_age) or for tokens that are checked some other way.
+    pub fn allow_missing_exp(mut self) -> Self {
+        self.require_exp = false;
+        self
+    }
+
+    /// Requires an `iat` claim.
+    pub fn require_iat(mut self) -> Self {
+        self.require_iat = true;
+        self
+    }
+
+    /// Refuses tokens whose `exp` lies more than `max` after their `iat` (or `nbf`, or now,
+    /// whichever the token has first). A token without `exp` is then refused too.
+    pub fn with_max_lifetime(mut self, max: Duration) -> Self {
+        self.max_lifetime = Some(max);
+        self
+    }
+
+    /// Treats tokens issued more than `max` ago as expired; requires `iat`.
+    pub fn with_max_age(mut self, max: Duration) -> Self {
+        self.max_age = Some(max);
+        self.require_iat = true;
+        self
+    }
+
+    /// Accepted `iss` values; the claim is then required.
+    pub fn with_issuers<I, S>(mut self, issuers: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.issuers = Some(strings(issuers));
+        self
+    }
+
+    /// Accepted `aud` values; the claim is then required, and one of its values must match.
+    pub fn with_audiences<I, S>(mut self, audiences: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.audiences = Some(strings(audiences));
+        self
+    }
+
+    /// Accepts tokens whatever their `aud`. Without this or
+    /// [`with_audiences`](Self::with_audiences), a token that names an audience is refused,
+    /// since it was meant for someone else.
+    pub fn accept_any_audience(mut self) -> Self {
+        self.any_audience = true;
+        self
+    }
+
+    /// Narrows the algorithms accepted from any key (each key also has its own list).
+    pub fn with_algorithms(mut self, algorithms: impl IntoIterator<Item = Algorithm>) -> Self {
+        self.algorithms = Some(algorithms.into_iter().collect());
+        self
+    }
+
+    /// Accepted header `typ` values (`JWT`, `at+jwt`, ...), compared case-insensitively and
+    /// without an `application/` prefix; the header is then required.
+    pub fn with_types<I, S>(mut self, types: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.header.types = Some(strings(types));
+        self
+    }
+
+    /// The largest token accepted, in bytes, checked before any decoding (default 8 KiB).
+    pub fn with_max_token_bytes(mut self, max: usize) -> Self {
+        self.header.max_bytes = max;
+        self
+    }
+
+    /// The leeway.
+    pub fn leeway(&self) -> Duration {
+        self.leeway
+    }
+
+    /// The accepted issuers, if restricted.
+    pub fn issuers(&self) -> Option<&[String]> {
+        self.issuers.as_deref()
+    }
+
+    /// The accepted audiences, if restricted.
+    pub fn audiences(&self) -> Option<&[String]> {
+        self.audiences.as_deref()
+    }
+
+    pub(crate) fn header_rules(&self) -> &HeaderRules {
+        &self.header
+    }
+
+    /// Whether `alg` passes the verifier-wide allow-list.
+    pub(crate) fn allows(&self, alg: Algorithm) -> bool {
+        self.algorithms
+            .as_ref()
+            .is_none_or(|list| list.contains(&alg))
+    }
+
+    /// Checks the claims of a token whose signature is already verified, at `now`.
+    pub(crate) fn check_claims(
+        &self,
+        claims: &Map<String, Value>,
+        now: i64,
+    ) -> Result<(), Failure> {
+        let exp = numeric_date(claims, "exp")?;
+        let nbf = numeric_date(claims, "nbf")?;
+        let iat = numeric_date(claims, "iat")?;
+        if exp.is_none() && (self.require_exp || self.max_lifetime.is_some()) {
+            return Err(Failure::Invalid("jwt: no exp"));
+        }
+        if iat.is_none() && self.require_iat {
+            return Err(Failure::Invalid("jwt: no iat"));
+        }
+
+        if let Some(issuers) = &self.issuers {
+            match claims.get("iss") {
+                Some(Value::String(iss)) if issuers.iter().any(|i| i == iss) => {}
+                Some(Value::String(_)) => return Err(Failure::Invalid("jwt: iss not accepted")),
+                _ => return Err(Failure::Invalid("jwt: no iss")),
+            }
+        }
+        self.check_audience(claims.get("aud"))?;
+
+        let leeway = secs(self.leeway);
+        if let Some(nbf) = nbf {
+            if now.saturating_add(leeway) < nbf {
+                return Err(Failure::Invalid("jwt: not valid yet (nbf)"));
+            }
+        }
+        if let Some(iat) = iat {
+            if now.saturating_add(leeway) < iat {
+                return Err(Failure::Invalid("jwt: issued in the future (iat)"));
+            }
+        }
+        if let (Some(max), Some(exp)) = (self.max_lifetime, exp) {
+            let start = iat.or(nbf).unwrap_or(now);
+            if exp.saturating_sub(start) > secs(max) {
+                return Err(Failure::Invalid("jwt: lifetime longer than allowed"));
+            }
+        }
+        if let Some(exp) = exp {
+            if now >= exp.saturating_add(leeway) {
+                return Err(Failure::Expired("jwt: expired (exp)"));
+            }
+        }
+        if let (Some(max), Some(iat)) = (self.max_age, iat) {
+            if now.saturating_sub(iat) > secs(max).saturating_add(leeway) {
+                return Err(Failure::Expired("jwt: older than the maximum age"));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_audience(&self, aud: Option<&Value>) -> Result<(), Failure> {
+        let Some(accepted) = &self.audiences else {
+            if aud.is_some() && !self.any_audience {
+                return Err(Failure::Invalid(
+                    "jwt: aud present but no audience configured",
+                ));
+            }
+            return Ok(());
+        };
+        let matches = |a: &str| accepted.iter().any(|x| x == a);
+        let ok = match aud {
+            Some(Value::String(a)) => matches(a),
+            Some(Value::Array(list)) => {
+                if list.iter().any(|a| !a.is_string()) {
+                    return Err(Failure::Invalid("jwt: aud not strings"));
+                }
+                list.iter().filter_map(Value::as_str).any(matches)
+            }
+            None => return Err(Failure::Invalid("jwt: no aud")),
+            Some(_) => return Err(Failure::Invalid("jwt: aud not strings")),
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(Failure::Invalid("jwt: aud not accepted"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const NOW: i64 = 1_700_000_000;
+
+    fn claims(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    fn check(v: &Validation, c: Value) -> Result<(), Failure> {
+        v.check_claims(&claims(c), NOW)
+    }
+
+    #[test]
+    fn exp_required_by_default() {
+        let v = Validation::new();
+        assert_eq!(check(&v, json!({})), Err(Failure::Invalid("jwt: no exp")));
+        assert!(check(&v.clone().allow_missing_exp(), json!({})).is_ok());
+        assert!(
+            check(
+                &v.with_max_lifetime(Duration::from_secs(1))
+                    .allow_missing_exp(),
+                json!({})
+            )
+            .is_err()
+        );
+    }
+
+    #[test]
+    fn exp_boundaries_with_leeway() {
+        let v = Validation::new();
+        let exp = NOW - 60;
+        assert_eq!(
+            check(&v, json!({"exp": exp})),
+            Err(Failure::Expired("jwt: expired (exp)"))
+        );
+        assert!(check(&v, json!({"exp": exp + 1})).is_ok());
+        let v0 = Validation::new().with_leeway(Duration::ZERO);
+        assert!(check(&v0, json!({"exp": NOW})).is_err());
+        assert!(check(&v0, json!({"exp": NOW + 1})).is_ok());
+        assert!(
+            check(&v0, json!({"exp": NOW as f64 + 0.5})).is_err(),
+            "fraction floors"
+        );
+        assert!(check(&v0, json!({"exp": 1e300})).is_ok());
+        assert!(check(&v0, json!({"exp": u64::MAX})).is_ok());
+        assert!(check(&v0, json!({"exp": -1})).is_err());
+    }
+
+    #[test]
+    fn time_claims_must_be_numbers() {
+        let v = Validation::new();
+        for bad in [
+            json!({"exp": "1800000000"}),
+            json!({"exp": NOW + 10, "nbf": null}),
+            json!({"exp": NOW + 10, "iat": [1]}),
+            json!({"exp": true}),
+        ] {
+            assert_eq!(
+                check(&v, bad.clone()),
+                Err(Failure::Invalid("jwt: a time claim is not a number")),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn nbf_and_iat() {
+        let v = Validation::new();
+        assert!(check(&v, json!({"exp": NOW + 100, "nbf": NOW + 60})).is_ok());
+        assert_eq!(
+            check(&v, json!({"exp": NOW + 100, "nbf": NOW + 61})),
+            Err(Failure::Invalid("jwt: not valid yet (nbf)"))
+        );
+        assert_eq!(
+            check(&v, json!({"exp": NOW + 100, "iat": NOW + 61})),
+            Err(Failure::Invalid("jwt: issued in the future (iat)"))
+        );
+        assert_eq!(
+            check(&v.clone().require_iat(), json!({"exp": NOW + 100})),
+            Err(Failure::Invalid("jwt: no iat"))
+        );
+        let aged = v.with_max_age(Duration::from_secs(600));
+        assert!(check(&aged, json!({"exp": NOW + 100, "iat": NOW - 600})).is_ok());
+        assert_eq!(
+            check(&aged, json!({"exp": NOW + 100, "iat": NOW - 661})),
+            Err(Failure::Expired("jwt: older than the maximum age"))
+        );
+    }
+
+    #[test]
+    fn max_lifetime() {
+        let v = Validation::new().with_max_lifetime(Duration::from_secs(3600));
+        assert!(check(&v, json!({"iat": NOW, "exp": NOW + 3600})).is_ok());
+        assert_eq!(
+            check(&v, json!({"iat": NOW, "exp": NOW + 3601})),
+            Err(Failure::Invalid("jwt: lifetime longer than allowed"))
+        );
+        assert!(
+            check(&v, json!({"exp": NOW + 3601})).is_err(),
+            "from now without iat"
+        );
+    }
+
+    #[test]
+    fn issuer_allow_list() {
+        let v = Validation::new().with_issuers(["a", "b"]);
+        assert!(check(&v, json!({"exp": NOW + 10, "iss": "b"})).is_ok());
+        assert_eq!(
+            check(&v, json!({"exp": NOW + 10, "iss": "c"})),
+            Err(Failure::Invalid("jwt: iss not accepted"))
+        );
+        assert_eq!(
+            check(&v, json!({"exp": NOW + 10})),
+            Err(Failure::Invalid("jwt: no iss"))
+        );
+        assert_eq!(
+            check(&v, json!({"exp": NOW + 10, "iss": ["a"]})),
+            Err(Failure::Invalid("jwt: no iss"))
+        );
+    }
+
+    #[test]
+    fn audience_allow_list() {
+        let v = Validation::new().with_audiences(["api"]);
+        assert!(check(&v, json!({"exp": NOW + 10, "aud": "api"})).is_ok());
+        assert!(check(&v, json!({"exp": NOW + 10, "aud": ["x", "api"]})).is_ok());
+        assert!(check(&v, json!({"exp": NOW + 10, "aud": ["x"]})).is_err());
+        assert!(check(&v, json!({"exp": NOW + 10, "aud": []})).is_err());
+        assert!(check(&v, json!({"exp": NOW + 10, "aud": ["api", 1]})).is_err());
+        assert!(check(&v, json!({"exp": NOW + 10})).is_err());
+        let unset = Validation::new();
+        assert!(check(&unset, json!({"exp": NOW + 10})).is_ok());
+        assert_eq!(
+            check(&unset, json!({"exp": NOW + 10, "aud": "api"})),
+            Err(Failure::Invalid(
+                "jwt: aud present but no audience configured"
+            ))
+        );
+        assert!(
+            check(
+                &unset.accept_any_audience(),
+                json!({"exp": NOW + 10, "aud": "api"})
+            )
+            .is_ok()
+        );
+    }
+}
