@@ -7,6 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use crate::principal::CredentialLocation;
 
 /// `user:password` from `Authorization: Basic` (RFC 7617).
+#[derive(Clone)]
 pub struct BasicCredentials {
     /// The user-id (not secret; it is logged at debug level on failure).
     pub username: String,
@@ -24,6 +25,7 @@ impl fmt::Debug for BasicCredentials {
 }
 
 /// An opaque token, key or JWT, with where it was found.
+#[derive(Clone)]
 pub struct TokenCredential {
     /// The secret value.
     pub token: SecretString,
@@ -53,6 +55,7 @@ impl fmt::Debug for TokenCredential {
 }
 
 /// The `AccessToken` + `AccessSecret` pair (Volt MX messaging).
+#[derive(Clone)]
 pub struct AccessPair {
     /// The access token (looked up).
     pub token: SecretString,

@@ -87,7 +87,7 @@ pub use schemes::{
     AccessSecretLayer, AppApiKeyLayer, BasicAuthLayer, DeviceTokenLayer, HeaderTokenLayer, QueryTokenLayer,
 };
 pub use store::{KeyDigest, KeyHasher, KeyKind, KeyRecord, KeyStore, UserRecord, UserStore};
-pub use verifier::{ServiceVerifier, Verifier};
+pub use verifier::{OrElse, ServiceVerifier, Verifier, VerifierExt};
 #[cfg(feature = "password")]
 pub use verifiers::{PasswordVerifier, UserStoreExt};
 pub use verifiers::{AccessPairVerifier, KeyStoreExt, KeyVerifier, SharedTokenVerifier, new_key_id};

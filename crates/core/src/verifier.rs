@@ -43,6 +43,106 @@ pub trait Verifier<C>: Clone + Send + Sync + 'static {
     fn verify(&self, credential: C) -> Self::Future;
 }
 
+/// Combinators on every [`Verifier`].
+pub trait VerifierExt<C>: Verifier<C> + Sized {
+    /// Tries `other` when `self` answers `invalid_credentials` (it does not know the
+    /// credential). Any other answer stands: an expired, revoked or unavailable answer is
+    /// never retried elsewhere. For one credential slot that accepts several token kinds
+    /// (a shared token, an issued token or a JWT in `X-Auth-Token`).
+    ///
+    /// ```
+    /// use tower_authn_core::{SharedTokenVerifier, Verifier, VerifierExt};
+    /// use tower_authn_core::credential::TokenCredential;
+    /// use tower_authn_core::CredentialLocation;
+    ///
+    /// # #[tokio::main(flavor = "current_thread")] async fn main() {
+    /// let either = SharedTokenVerifier::new("one").or_else(SharedTokenVerifier::new("two"));
+    /// let at = || CredentialLocation::Query("token".into());
+    /// assert!(either.verify(TokenCredential::new("two", at())).await.is_ok());
+    /// assert!(either.verify(TokenCredential::new("three", at())).await.is_err());
+    /// # }
+    /// ```
+    fn or_else<B: Verifier<C>>(self, other: B) -> OrElse<Self, B>
+    where
+        C: Clone + Send + 'static,
+    {
+        OrElse { first: self, second: other }
+    }
+}
+
+impl<C, V: Verifier<C>> VerifierExt<C> for V {}
+
+/// The verifier built by [`VerifierExt::or_else`].
+#[derive(Clone, Debug)]
+pub struct OrElse<A, B> {
+    first: A,
+    second: B,
+}
+
+impl<A, B, C> Verifier<C> for OrElse<A, B>
+where
+    A: Verifier<C>,
+    B: Verifier<C>,
+    C: Clone + Send + 'static,
+{
+    type Future = OrElseFuture<A::Future, B, C>;
+
+    fn verify(&self, credential: C) -> Self::Future {
+        let first = self.first.verify(credential.clone());
+        OrElseFuture { state: OrElseState::First { future: first, next: Some((self.second.clone(), credential)) } }
+    }
+}
+
+/// The future of [`OrElse`].
+#[pin_project]
+pub struct OrElseFuture<F, B: Verifier<C>, C> {
+    #[pin]
+    state: OrElseState<F, B, C>,
+}
+
+#[pin_project(project = OrElseProj)]
+enum OrElseState<F, B: Verifier<C>, C> {
+    First {
+        #[pin]
+        future: F,
+        next: Option<(B, C)>,
+    },
+    Second(#[pin] B::Future),
+}
+
+impl<F, B: Verifier<C>, C> fmt::Debug for OrElseFuture<F, B, C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OrElseFuture").finish_non_exhaustive()
+    }
+}
+
+impl<F, B, C> Future for OrElseFuture<F, B, C>
+where
+    F: Future<Output = Result<Principal, AuthError>>,
+    B: Verifier<C>,
+{
+    type Output = Result<Principal, AuthError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let mut this = self.project();
+        loop {
+            match this.state.as_mut().project() {
+                OrElseProj::First { future, next } => match std::task::ready!(future.poll(cx)) {
+                    Err(e) if e.kind() == crate::ErrorKind::InvalidCredentials => match next.take() {
+                        Some((second, credential)) => {
+                            let future = second.verify(credential);
+                            this.state.set(OrElseState::Second(future));
+                        }
+                        None => return Poll::Ready(Err(e)),
+                    },
+                    other => return Poll::Ready(other),
+                },
+                OrElseProj::Second(future) => return future.poll(cx),
+            }
+        }
+    }
+}
+
 impl<F, Fut, C> Verifier<C> for F
 where
     F: Fn(C) -> Fut + Clone + Send + Sync + 'static,
@@ -154,6 +254,19 @@ mod tests {
     use super::*;
     use crate::credential::TokenCredential;
     use crate::principal::CredentialLocation;
+
+    #[tokio::test]
+    async fn or_else_retries_only_unknown_credentials() {
+        let expired = |_: TokenCredential| async { Err::<Principal, _>(AuthError::expired("old")) };
+        let unknown = |_: TokenCredential| async { Err::<Principal, _>(AuthError::invalid("who?")) };
+        let down = |_: TokenCredential| async { Err::<Principal, _>(AuthError::unavailable("down")) };
+        let ok = |_: TokenCredential| async { Ok(Principal::app("b")) };
+        let c = || TokenCredential::new("t", CredentialLocation::Query("token".into()));
+        assert_eq!(unknown.or_else(ok).verify(c()).await.unwrap().id, "b");
+        assert_eq!(expired.or_else(ok).verify(c()).await.unwrap_err().code(), "expired");
+        assert_eq!(down.or_else(ok).verify(c()).await.unwrap_err().status(), 503);
+        assert_eq!(unknown.or_else(unknown).verify(c()).await.unwrap_err().code(), "invalid_credentials");
+    }
 
     #[tokio::test]
     async fn service_verifier_calls_service() {

@@ -1,4 +1,25 @@
 //! `AccessToken` + `AccessSecret` headers together (Volt MX messaging APIs).
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use bytes::Bytes;
+//! use http::{Request, Response};
+//! use tower::{Layer, ServiceExt};
+//! use tower_authn_core::{AccessSecretLayer, KeyStoreExt, Principal, memory::MemoryKeyStore};
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let keys = MemoryKeyStore::new();
+//! let (_, token, secret) = keys.issue_access_pair(Principal::app("messaging"), None).await.unwrap();
+//! let svc = AccessSecretLayer::new(keys.access_pair_verifier()).layer(tower::service_fn(|_req: Request<()>| async {
+//!     Ok::<_, Infallible>(Response::new(Bytes::from_static(b"sent")))
+//! }));
+//! let req = Request::post("/send").header("AccessToken", &token).header("AccessSecret", &secret).body(()).unwrap();
+//! assert_eq!(svc.clone().oneshot(req).await.unwrap().status(), 200);
+//! // One half alone is malformed.
+//! let req = Request::post("/send").header("AccessToken", &token).body(()).unwrap();
+//! assert_eq!(svc.oneshot(req).await.unwrap().status(), 400);
+//! # }
+//! ```
 
 use std::borrow::Cow;
 use std::fmt;

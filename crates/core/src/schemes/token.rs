@@ -1,6 +1,29 @@
 //! Token schemes: a secret in named headers, `Authorization: Bearer` and/or query
 //! parameters. One credential per request: a second copy anywhere (two header lines, a
 //! header and a query parameter, even equal ones) is a 400.
+//!
+//! ```
+//! use std::convert::Infallible;
+//! use bytes::Bytes;
+//! use http::{Request, Response};
+//! use tower::{Layer, ServiceExt};
+//! use tower_authn_core::{HeaderTokenLayer, Principal, SharedTokenVerifier};
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let layer = HeaderTokenLayer::new("X-Auth-Token", SharedTokenVerifier::new("s3rver")).with_query("token");
+//! let svc = layer.layer(tower::service_fn(|req: Request<()>| async move {
+//!     // The credential never reaches the inner service: the parameter is gone.
+//!     assert_eq!(req.uri(), "/calls?page=2");
+//!     Ok::<_, Infallible>(Response::new(Bytes::from(req.extensions().get::<Principal>().unwrap().id.clone())))
+//! }));
+//! let req = Request::get("/calls?token=s3rver&page=2").body(()).unwrap();
+//! assert_eq!(svc.clone().oneshot(req).await.unwrap().into_body(), "server");
+//!
+//! // Header and query together, even equal, is a 400.
+//! let req = Request::get("/calls?token=s3rver").header("x-auth-token", "s3rver").body(()).unwrap();
+//! assert_eq!(svc.oneshot(req).await.unwrap().status(), 400);
+//! # }
+//! ```
 
 use std::borrow::Cow;
 use std::fmt;
