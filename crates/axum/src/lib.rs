@@ -1,22 +1,68 @@
-//! axum glue for tower-authn.
+//! axum glue for tower-authn: the [`Principal`] extractors, token services as routers to
+//! mount, and platform presets that answer exactly what XiVO, Volt MX, Opentact and CCAI
+//! clients send and expect.
 //!
-//! Enabling this crate makes [`Principal`] an axum extractor (401 when absent) and
-//! `Option<Principal>` an optional one (for routes behind an `optional()` auth layer).
+//! - Extractors: [`Principal`] (401 when absent) and `Option<Principal>` (optional auth).
+//! - Issuing: [`issuer::TokenIssuer`] (opaque tokens in a key store now, JWTs from
+//!   `tower-authn-jwt`), [`refresh::RefreshTokens`] (rotation, reuse revokes the family),
+//!   [`app_keys::AppKeys`] (app API key management), [`revocation`] (logout).
+//! - Presets: [`xivo`], [`voltmx`], [`opentact`], [`ccai`]: routes, request parsing and
+//!   error shapes.
+//! - [`connect_info_peer`]: the peer address for `HttpsRedirectLayer` from axum's
+//!   `ConnectInfo<SocketAddr>`.
+//!
+//! Every issued secret is stored only as a digest through the store traits.
 //!
 //! ```
-//! use tower_authn_axum::Principal;
+//! use axum::Router;
+//! use tower_authn_axum::{Principal, issuer::OpaqueTokenIssuer, xivo};
+//! use tower_authn_core::memory::{MemoryKeyStore, MemoryUserStore};
+//! use tower_authn_core::{HeaderTokenLayer, UserStoreExt};
 //!
 //! async fn whoami(principal: Principal) -> String {
 //!     principal.id
 //! }
 //!
-//! async fn hello(principal: Option<Principal>) -> String {
-//!     match principal {
-//!         Some(p) => format!("hello {}", p.id),
-//!         None => "hello stranger".to_owned(),
-//!     }
-//! }
-//! # let _ = (whoami, hello);
+//! let users = MemoryUserStore::new();
+//! let tokens = OpaqueTokenIssuer::new(MemoryKeyStore::new());
+//! let api = HeaderTokenLayer::new("X-Auth-Token", tokens.verifier()).with_query("token").responder(xivo::errors);
+//! let app: Router = xivo::router(users.password_verifier(), tokens.clone(), tokens.verifier())
+//!     .route("/whoami", axum::routing::get(whoami).route_layer(api));
+//! # let _ = app;
 //! ```
 
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::ConnectInfo;
+
+pub mod app_keys;
+pub mod ccai;
+pub mod issuer;
+pub mod login;
+pub mod opentact;
+pub mod refresh;
+mod reply;
+pub mod revocation;
+pub mod voltmx;
+pub mod xivo;
+
 pub use tower_authn_core::Principal;
+
+/// The peer IP from axum's `ConnectInfo<SocketAddr>` (served with
+/// `into_make_service_with_connect_info::<SocketAddr>()`), else from the core's default
+/// extensions. For `HttpsRedirectLayer::peer_addr`.
+///
+/// ```
+/// use tower_authn_core::HttpsRedirectLayer;
+///
+/// let layer = HttpsRedirectLayer::new()
+///     .trust_proxy("127.0.0.1".parse().unwrap())
+///     .peer_addr(tower_authn_axum::connect_info_peer);
+/// # let _ = layer;
+/// ```
+pub fn connect_info_peer(extensions: &http::Extensions) -> Option<IpAddr> {
+    extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .or_else(|| tower_authn_core::https_redirect::default_peer_lookup(extensions))
+}

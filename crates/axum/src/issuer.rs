@@ -1,0 +1,306 @@
+//! [`TokenIssuer`]: what a login (or a refresh, or a token endpoint) hands out.
+//!
+//! The routers are generic over it, so an opaque token ([`OpaqueTokenIssuer`], stored as a
+//! digest in a [`KeyStore`]) and a JWT (the `tower-authn-jwt` issuer, or any closure through
+//! [`issuer_fn`]) plug into the same routes.
+//!
+//! ```
+//! use std::time::Duration;
+//! use tower_authn_axum::issuer::{OpaqueTokenIssuer, TokenIssuer};
+//! use tower_authn_core::credential::TokenCredential;
+//! use tower_authn_core::memory::MemoryKeyStore;
+//! use tower_authn_core::{CredentialLocation, Principal, Verifier};
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let issuer = OpaqueTokenIssuer::new(MemoryKeyStore::new()).ttl(Duration::from_secs(3600));
+//! let issued = issuer.issue(&Principal::user("alice"), None).await.unwrap();
+//! assert_eq!(issued.ttl_secs(), 3600);
+//!
+//! // The matching verifier finds it by digest.
+//! let presented = TokenCredential::new(issued.expose(), CredentialLocation::Query("token".into()));
+//! let who = issuer.verifier().verify(presented).await.unwrap();
+//! assert_eq!(who.id, "alice");
+//! # }
+//! ```
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use futures_util::future::{BoxFuture, FutureExt, ready};
+use secrecy::{ExposeSecret, SecretString};
+use tower_authn_core::clock::{SharedClock, SystemClock};
+use tower_authn_core::store::generate_key;
+use tower_authn_core::{AuthError, KeyKind, KeyRecord, KeyStore, KeyVerifier, Principal, new_key_id};
+
+/// A token just issued: the secret (shown to the client this once) and when it expires.
+pub struct IssuedToken {
+    token: SecretString,
+    expires_at: SystemTime,
+    ttl: Duration,
+}
+
+impl IssuedToken {
+    /// A token valid for `ttl` from `issued_at`.
+    pub fn new(token: impl Into<String>, issued_at: SystemTime, ttl: Duration) -> Self {
+        Self { token: SecretString::from(token.into()), expires_at: issued_at + ttl, ttl }
+    }
+
+    /// The token, to put in the response.
+    pub fn expose(&self) -> &str {
+        self.token.expose_secret()
+    }
+
+    /// When it expires.
+    pub fn expires_at(&self) -> SystemTime {
+        self.expires_at
+    }
+
+    /// Its lifetime in whole seconds (XiVO's `TTL`).
+    pub fn ttl_secs(&self) -> u64 {
+        self.ttl.as_secs()
+    }
+
+    /// Its expiry in milliseconds since the Unix epoch (Volt MX's `claims_token.exp`).
+    pub fn expires_at_millis(&self) -> u64 {
+        self.expires_at.duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+    }
+}
+
+impl fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("token", &"[REDACTED]")
+            .field("expires_at", &self.expires_at)
+            .field("ttl", &self.ttl)
+            .finish()
+    }
+}
+
+/// Issues access tokens for authenticated principals.
+///
+/// Implemented by [`OpaqueTokenIssuer`], by closures through [`issuer_fn`], and (in
+/// `tower-authn-jwt`) by the JWT issuers.
+pub trait TokenIssuer: Send + Sync + 'static {
+    /// Issues a token for `principal`. `family` is the refresh-token family the token
+    /// belongs to, if any, so revoking the family can revoke it too.
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError`] (usually `Unavailable`) when the token cannot be issued or stored.
+    fn issue<'a>(
+        &'a self,
+        principal: &'a Principal,
+        family: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<IssuedToken, AuthError>>;
+
+    /// Revokes a token this issuer issued; `Ok(false)` when it is unknown or the issuer
+    /// cannot revoke (a stateless JWT issuer: the default).
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError`] (`Unavailable`) when the store cannot answer.
+    fn revoke<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<bool, AuthError>> {
+        let _ = token;
+        ready(Ok(false)).boxed()
+    }
+}
+
+impl<T: TokenIssuer + ?Sized> TokenIssuer for Arc<T> {
+    fn issue<'a>(
+        &'a self,
+        principal: &'a Principal,
+        family: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<IssuedToken, AuthError>> {
+        (**self).issue(principal, family)
+    }
+
+    fn revoke<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<bool, AuthError>> {
+        (**self).revoke(token)
+    }
+}
+
+/// A [`TokenIssuer`] from a synchronous closure (JWT signing is synchronous).
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use tower_authn_axum::issuer::{IssuedToken, issuer_fn};
+///
+/// let issuer = issuer_fn(|p: &tower_authn_core::Principal| {
+///     Ok(IssuedToken::new(format!("demo-token-for-{}", p.id), SystemTime::now(), Duration::from_secs(60)))
+/// });
+/// # let _ = issuer;
+/// ```
+pub fn issuer_fn<F>(f: F) -> IssuerFn<F>
+where
+    F: Fn(&Principal) -> Result<IssuedToken, AuthError> + Send + Sync + 'static,
+{
+    IssuerFn(f)
+}
+
+/// The issuer made by [`issuer_fn`].
+#[derive(Clone)]
+pub struct IssuerFn<F>(F);
+
+impl<F> fmt::Debug for IssuerFn<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("IssuerFn")
+    }
+}
+
+impl<F> TokenIssuer for IssuerFn<F>
+where
+    F: Fn(&Principal) -> Result<IssuedToken, AuthError> + Send + Sync + 'static,
+{
+    fn issue<'a>(
+        &'a self,
+        principal: &'a Principal,
+        _: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<IssuedToken, AuthError>> {
+        ready((self.0)(principal)).boxed()
+    }
+}
+
+/// Issues random opaque tokens (256 bits, base64url) and stores only their digest in a
+/// [`KeyStore`] as [`KeyKind::IssuedToken`] records; [`verifier`](Self::verifier) checks them.
+#[derive(Clone)]
+pub struct OpaqueTokenIssuer<K> {
+    store: K,
+    ttl: Duration,
+    scheme: Cow<'static, str>,
+    clock: SharedClock,
+}
+
+impl<K> OpaqueTokenIssuer<K> {
+    /// Tokens in `store`, valid one hour, scheme `token`.
+    pub fn new(store: K) -> Self {
+        Self { store, ttl: Duration::from_secs(3600), scheme: Cow::Borrowed("token"), clock: Arc::new(SystemClock) }
+    }
+
+    /// Sets the lifetime of issued tokens.
+    pub fn ttl(mut self, ttl: Duration) -> Self {
+        self.ttl = ttl;
+        self
+    }
+
+    /// Sets the scheme name the tokens authenticate with (`token`; Volt MX claims tokens:
+    /// `claims`).
+    pub fn scheme(mut self, scheme: impl Into<Cow<'static, str>>) -> Self {
+        self.scheme = scheme.into();
+        self
+    }
+
+    /// Uses `clock` for issue and expiry times.
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The store.
+    pub fn store(&self) -> &K {
+        &self.store
+    }
+}
+
+impl<K: KeyStore + Clone> OpaqueTokenIssuer<K> {
+    /// The verifier for tokens this issuer issued (same store, same clock).
+    pub fn verifier(&self) -> KeyVerifier<K> {
+        KeyVerifier::new(self.store.clone(), KeyKind::IssuedToken).with_clock(Arc::clone(&self.clock))
+    }
+}
+
+impl<K> fmt::Debug for OpaqueTokenIssuer<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OpaqueTokenIssuer")
+            .field("ttl", &self.ttl)
+            .field("scheme", &self.scheme)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The principal as it is stored behind an issued credential: no location (the next
+/// request sets its own), no key id (the record's id is), the given scheme and expiry.
+pub(crate) fn stored_principal(principal: &Principal, scheme: &str, expires_at: SystemTime) -> Principal {
+    let mut p = principal.clone().with_scheme(scheme.to_owned()).with_expires_at(expires_at);
+    p.location = None;
+    p.key_id = None;
+    p
+}
+
+impl<K: KeyStore + Clone> TokenIssuer for OpaqueTokenIssuer<K> {
+    fn issue<'a>(
+        &'a self,
+        principal: &'a Principal,
+        family: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<IssuedToken, AuthError>> {
+        async move {
+            let now = self.clock.now();
+            let issued = IssuedToken::new(generate_key(), now, self.ttl);
+            let digest = self.store.key_hasher().digest(issued.expose());
+            let stored = stored_principal(principal, &self.scheme, issued.expires_at());
+            let mut record = KeyRecord::new(new_key_id(), KeyKind::IssuedToken, digest, stored, now)
+                .expires_at(Some(issued.expires_at()));
+            if let Some(f) = family {
+                record = record.with_family(f);
+            }
+            self.store.put(record).await?;
+            Ok(issued)
+        }
+        .boxed()
+    }
+
+    fn revoke<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<bool, AuthError>> {
+        let digest = self.store.key_hasher().digest(token);
+        async move {
+            let record =
+                self.store.find_by_digest(KeyKind::IssuedToken, digest).await?.filter(|r| r.digest.ct_eq(&digest));
+            match record {
+                Some(r) => Ok(self.store.revoke(KeyKind::IssuedToken, &r.id).await?),
+                None => Ok(false),
+            }
+        }
+        .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tower_authn_core::clock::ManualClock;
+    use tower_authn_core::credential::TokenCredential;
+    use tower_authn_core::memory::MemoryKeyStore;
+    use tower_authn_core::{CredentialLocation, Verifier};
+
+    use super::*;
+
+    fn cred(t: &str) -> TokenCredential {
+        TokenCredential::new(t, CredentialLocation::Query("token".into()))
+    }
+
+    #[tokio::test]
+    async fn opaque_tokens_expire_and_revoke() {
+        let clock = ManualClock::at_unix(1_700_000_000);
+        let keys = MemoryKeyStore::new();
+        let issuer =
+            OpaqueTokenIssuer::new(keys.clone()).ttl(Duration::from_secs(60)).with_clock(Arc::new(clock.clone()));
+        let p = Principal::user("alice").with_scheme("basic");
+        let t = issuer.issue(&p, Some("fam")).await.unwrap();
+        assert_eq!(t.expires_at_millis(), 1_700_000_060_000);
+        assert!(!format!("{t:?}").contains(t.expose()));
+        let who = issuer.verifier().verify(cred(t.expose())).await.unwrap();
+        assert_eq!((who.id.as_str(), &*who.scheme), ("alice", "token"));
+        // Only the digest is stored.
+        let stored = keys.list(KeyKind::IssuedToken, Some("alice")).await.unwrap();
+        assert_eq!(stored.len(), 1);
+        assert_eq!(stored[0].family.as_deref(), Some("fam"));
+        assert!(!format!("{stored:?}").contains(t.expose()));
+
+        clock.advance(Duration::from_secs(60));
+        assert_eq!(issuer.verifier().verify(cred(t.expose())).await.unwrap_err().code(), "expired");
+
+        let t2 = issuer.issue(&p, None).await.unwrap();
+        assert!(issuer.revoke(t2.expose()).await.unwrap());
+        assert!(!issuer.revoke("unknown").await.unwrap());
+        assert_eq!(issuer.verifier().verify(cred(t2.expose())).await.unwrap_err().code(), "revoked");
+    }
+}

@@ -1,0 +1,276 @@
+//! Reading a login request: user and password from a JSON body, a form body or
+//! `Authorization: Basic`, with the field names each platform uses. Never panics; every
+//! client mistake is a [`LoginError`] the preset turns into its 400 shape.
+//!
+//! ```
+//! use http::HeaderMap;
+//! use secrecy::ExposeSecret;
+//! use tower_authn_axum::login::{LoginFields, parse_login};
+//!
+//! let mut headers = HeaderMap::new();
+//! headers.insert("content-type", "application/json;charset=UTF-8;charset=UTF-8".parse().unwrap());
+//! let body = br#"{"userid": "alice", "password": "wonderland"}"#;
+//! let c = parse_login(&headers, body, LoginFields::VOLTMX).unwrap();
+//! assert_eq!((c.username.as_str(), c.password.expose_secret()), ("alice", "wonderland"));
+//!
+//! headers.insert("content-type", "application/x-www-form-urlencoded".parse().unwrap());
+//! let c = parse_login(&headers, b"userid=alice&password=won%64erland", LoginFields::VOLTMX).unwrap();
+//! assert_eq!(c.password.expose_secret(), "wonderland");
+//! ```
+
+use std::fmt;
+
+use http::HeaderMap;
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use secrecy::SecretString;
+use serde_json::Value;
+use tower_authn_core::AuthError;
+use tower_authn_core::credential::BasicCredentials;
+use tower_authn_core::schemes::parse_basic;
+
+/// The names of the user and password fields, and which carriers are accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoginFields {
+    /// The user field (`login`, `userid`, `username`).
+    pub user: &'static str,
+    /// The password field.
+    pub password: &'static str,
+    /// Whether a JSON body is accepted.
+    pub json: bool,
+    /// Whether a form body is accepted.
+    pub form: bool,
+    /// Whether `Authorization: Basic` is accepted.
+    pub basic: bool,
+}
+
+impl LoginFields {
+    /// XiVO: JSON `{"login", "password"}` only.
+    pub const XIVO: Self = Self { user: "login", password: "password", json: true, form: false, basic: false };
+    /// Volt MX: JSON or form `userid`, `password`, or Basic.
+    pub const VOLTMX: Self = Self { user: "userid", password: "password", json: true, form: true, basic: true };
+    /// A generic login: JSON or form `username`, `password`, or Basic.
+    pub const GENERIC: Self = Self { user: "username", password: "password", json: true, form: true, basic: true };
+}
+
+/// Why a login request could not be read.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum LoginError {
+    /// The body is not JSON, not an object, or lacks a string user or password.
+    InvalidJson,
+    /// The form body lacks the user or password, or repeats one.
+    InvalidForm,
+    /// The body's content type is not one the preset accepts.
+    UnsupportedMediaType,
+    /// `Authorization: Basic` is malformed (or credentials came both in the body and Basic).
+    Malformed(AuthError),
+    /// No credentials at all.
+    Missing,
+}
+
+impl LoginError {
+    /// The HTTP status: 400 for every client mistake, 415 for an unsupported body, 401
+    /// when nothing was sent.
+    pub fn status(&self) -> http::StatusCode {
+        match self {
+            Self::InvalidJson | Self::InvalidForm | Self::Malformed(_) => http::StatusCode::BAD_REQUEST,
+            Self::UnsupportedMediaType => http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::Missing => http::StatusCode::UNAUTHORIZED,
+        }
+    }
+}
+
+impl fmt::Display for LoginError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::InvalidJson => "The body is not the expected JSON.",
+            Self::InvalidForm => "The form is missing a field or repeats one.",
+            Self::UnsupportedMediaType => "Unsupported content type.",
+            Self::Malformed(_) => "The credentials are malformed.",
+            Self::Missing => "Authentication is required.",
+        })
+    }
+}
+
+impl std::error::Error for LoginError {}
+
+/// What a body is, judging by `Content-Type` (parameters ignored) and, without one, by its
+/// first byte.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum BodyKind {
+    Empty,
+    Json,
+    Form,
+    Other,
+}
+
+pub(crate) fn body_kind(headers: &HeaderMap, body: &[u8]) -> BodyKind {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return BodyKind::Empty;
+    }
+    let essence = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+    match essence.as_deref() {
+        Some("application/json") => BodyKind::Json,
+        Some(t) if t.starts_with("application/") && t.ends_with("+json") => BodyKind::Json,
+        Some("application/x-www-form-urlencoded") => BodyKind::Form,
+        Some(_) => BodyKind::Other,
+        None if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') => BodyKind::Json,
+        None => BodyKind::Form,
+    }
+}
+
+/// The string fields `names` of a JSON object body; `None` when it is not an object or a
+/// named field is present but not a string. Absent fields are `None` inside.
+pub(crate) fn json_fields<const N: usize>(body: &[u8], names: [&str; N]) -> Option<[Option<String>; N]> {
+    let Value::Object(mut map) = serde_json::from_slice::<Value>(body).ok()? else {
+        return None;
+    };
+    let mut out: [Option<String>; N] = std::array::from_fn(|_| None);
+    for (slot, name) in out.iter_mut().zip(names) {
+        match map.remove(name) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(s)) => *slot = Some(s),
+            Some(_) => return None,
+        }
+    }
+    Some(out)
+}
+
+/// The fields `names` of a form body; `None` when one is repeated.
+pub(crate) fn form_fields<const N: usize>(body: &[u8], names: [&str; N]) -> Option<[Option<String>; N]> {
+    let mut out: [Option<String>; N] = std::array::from_fn(|_| None);
+    for (k, v) in form_urlencoded::parse(body) {
+        if let Some(i) = names.iter().position(|n| *n == k) {
+            if out[i].is_some() {
+                return None;
+            }
+            out[i] = Some(v.into_owned());
+        }
+    }
+    Some(out)
+}
+
+/// Reads user and password from `body` (JSON or form, as `fields` allows) or from
+/// `Authorization: Basic`.
+///
+/// # Errors
+///
+/// A [`LoginError`] for each way the request can be wrong; see its variants.
+pub fn parse_login(headers: &HeaderMap, body: &[u8], fields: LoginFields) -> Result<BasicCredentials, LoginError> {
+    let basic = if fields.basic {
+        let mut lines = headers.get_all(AUTHORIZATION).iter();
+        match (lines.next(), lines.next()) {
+            (None, _) => None,
+            (Some(_), Some(_)) => {
+                return Err(LoginError::Malformed(AuthError::duplicate("two Authorization header lines")));
+            }
+            (Some(v), None) => parse_basic(v.as_bytes()).map_err(LoginError::Malformed)?,
+        }
+    } else {
+        None
+    };
+    let names = [fields.user, fields.password];
+    let kind = match body_kind(headers, body) {
+        // A JSON-only preset reads any body as JSON (XiVO clients do not always say).
+        BodyKind::Form | BodyKind::Other if fields.json && !fields.form => BodyKind::Json,
+        kind => kind,
+    };
+    let from_body = match kind {
+        BodyKind::Empty => None,
+        BodyKind::Json if fields.json => {
+            let [user, password] = json_fields(body, names).ok_or(LoginError::InvalidJson)?;
+            match (user, password) {
+                (Some(u), Some(p)) => Some((u, p)),
+                (None, None) if basic.is_some() => None,
+                _ => return Err(LoginError::InvalidJson),
+            }
+        }
+        BodyKind::Form if fields.form => {
+            let [user, password] = form_fields(body, names).ok_or(LoginError::InvalidForm)?;
+            match (user, password) {
+                (Some(u), Some(p)) => Some((u, p)),
+                (None, None) if basic.is_some() => None,
+                _ => return Err(LoginError::InvalidForm),
+            }
+        }
+        _ => return Err(LoginError::UnsupportedMediaType),
+    };
+    match (from_body, basic) {
+        (Some(_), Some(_)) => Err(LoginError::Malformed(AuthError::duplicate("credentials in the body and in Basic"))),
+        (Some((username, password)), None) => Ok(BasicCredentials { username, password: SecretString::from(password) }),
+        (None, Some(c)) => Ok(c),
+        (None, None) if fields.json && !fields.form && !fields.basic => Err(LoginError::InvalidJson),
+        (None, None) => Err(LoginError::Missing),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use secrecy::ExposeSecret;
+
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, v.parse().unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn xivo_json_only() {
+        let ok = parse_login(&headers(&[]), br#"{"login":"alice","password":"pw"}"#, LoginFields::XIVO).unwrap();
+        assert_eq!((ok.username.as_str(), ok.password.expose_secret()), ("alice", "pw"));
+        for bad in
+            [&b"{"[..], b"[]", b"login=alice&password=pw", br#"{"login":1,"password":"pw"}"#, br#"{"login":"a"}"#, b""]
+        {
+            assert!(
+                matches!(parse_login(&headers(&[]), bad, LoginFields::XIVO), Err(LoginError::InvalidJson)),
+                "{bad:?}"
+            );
+        }
+        let form = headers(&[("content-type", "application/x-www-form-urlencoded")]);
+        assert!(matches!(parse_login(&form, b"login=a&password=b", LoginFields::XIVO), Err(LoginError::InvalidJson)));
+    }
+
+    #[test]
+    fn voltmx_json_form_basic() {
+        let json = headers(&[("content-type", "application/json;charset=UTF-8;charset=UTF-8")]);
+        let c = parse_login(&json, br#"{"userid":"u","password":"p","provider":"x"}"#, LoginFields::VOLTMX).unwrap();
+        assert_eq!(c.username, "u");
+        let form = headers(&[("content-type", "application/x-www-form-urlencoded; charset=UTF-8")]);
+        let c = parse_login(&form, b"userid=u%40x&password=a+b", LoginFields::VOLTMX).unwrap();
+        assert_eq!((c.username.as_str(), c.password.expose_secret()), ("u@x", "a b"));
+        assert!(matches!(
+            parse_login(&form, b"userid=u&userid=v&password=p", LoginFields::VOLTMX),
+            Err(LoginError::InvalidForm)
+        ));
+        assert!(matches!(parse_login(&form, b"userid=u", LoginFields::VOLTMX), Err(LoginError::InvalidForm)));
+        let basic = headers(&[("authorization", "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==")]);
+        assert_eq!(parse_login(&basic, b"", LoginFields::VOLTMX).unwrap().username, "Aladdin");
+        let bad = headers(&[("authorization", "Basic !!")]);
+        assert_eq!(parse_login(&bad, b"", LoginFields::VOLTMX).unwrap_err().status(), 400);
+        let both =
+            headers(&[("authorization", "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="), ("content-type", "application/json")]);
+        assert_eq!(
+            parse_login(&both, br#"{"userid":"u","password":"p"}"#, LoginFields::VOLTMX).unwrap_err().status(),
+            400
+        );
+        assert!(matches!(parse_login(&headers(&[]), b"", LoginFields::VOLTMX), Err(LoginError::Missing)));
+        let xml = headers(&[("content-type", "text/xml")]);
+        assert_eq!(parse_login(&xml, b"<a/>", LoginFields::VOLTMX).unwrap_err().status(), 415);
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic() {
+        let h = headers(&[]);
+        for body in [&b"\xff\xfe"[..], b"{\"userid\":\"\\ud800\"}", b"%%%=&&=", b"{\"userid\":{}}"] {
+            let _ = parse_login(&h, body, LoginFields::VOLTMX);
+            let _ = parse_login(&h, body, LoginFields::XIVO);
+        }
+    }
+}

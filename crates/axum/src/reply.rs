@@ -1,0 +1,48 @@
+//! Small response helpers shared by the routers.
+
+use axum::body::Body;
+use axum::response::Response;
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
+use http::{HeaderValue, StatusCode};
+use serde_json::Value;
+use tower_authn_core::AuthError;
+use tower_authn_core::respond::finish;
+
+/// The largest request body a token route reads (a login is a few hundred bytes).
+pub(crate) const BODY_LIMIT: usize = 64 * 1024;
+
+/// A JSON answer that no cache keeps (RFC 6749 §5.1: token responses are `no-store`).
+pub(crate) fn json(status: StatusCode, value: &Value) -> Response {
+    let mut res = Response::new(Body::from(value.to_string()));
+    *res.status_mut() = status;
+    let h = res.headers_mut();
+    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    res
+}
+
+/// A failure in a platform's shape, completed like the auth layer completes its own
+/// (`Cache-Control: no-store`, `Retry-After` on a 429).
+pub(crate) fn failure(responder: fn(&AuthError) -> http::Response<Bytes>, error: &AuthError) -> Response {
+    tracing::debug!(code = error.code(), detail = error.detail(), "token service rejected");
+    finish(responder(error), error, &[]).map(Body::from)
+}
+
+/// Reads a whole request body of at most [`BODY_LIMIT`] bytes; `None` when it is larger or
+/// cannot be read.
+pub(crate) async fn read_body(body: Body) -> Option<Bytes> {
+    axum::body::to_bytes(body, BODY_LIMIT).await.ok()
+}
+
+/// Splits a display name into first and last name at the first space.
+pub(crate) fn split_name(name: Option<&str>) -> (Option<&str>, Option<&str>) {
+    match name.map(str::trim) {
+        None | Some("") => (None, None),
+        Some(n) => match n.split_once(' ') {
+            Some((first, last)) => (Some(first), Some(last.trim())),
+            None => (Some(n), None),
+        },
+    }
+}

@@ -1,0 +1,443 @@
+//! Volt MX Foundry Engagement preset: the accounts (login, refresh), OAuth access-pair and
+//! app API key routes with Volt MX's request fields and answers.
+//!
+//! | route | request | answer |
+//! |---|---|---|
+//! | `POST /authService/accounts/login` | JSON or form `userid`, `password` (or Basic) | `{"profile": {email, userid, firstname, lastname}, "refresh_token", "claims_token": {"value", "exp"}}`, `exp` in ms |
+//! | `POST /authService/accounts/refresh` | JSON or form `refresh_token` | a new pair in the same shape; the old refresh token is spent, and presenting it again revokes the family |
+//! | `GET /api/v1/oauth/accesstoken` | Basic | `{"AccessToken", "AccessSecret"}` |
+//! | `POST /api/v1/applications/key` | form or JSON `appId`, `expiresOn` (`mm/dd/yyyy hh:mm:ss`, UTC), `neverExpires`, `description` (≤ 100 chars) | `{"id": "<the new key>", "message"}` (the only time the key is shown) |
+//! | `GET /api/v1/applications/key?appId=` | | `{"status": 200, "result": [details...]}`, keys masked |
+//! | `GET /api/v1/applications/key/{key}` | | `{"status": 200, "result": {appAPIKey (masked), appId, description, neverExpires, createdOn, updatedOn, expiresOn}}` |
+//! | `POST /api/v1/applications/key/{key}` | `expiresOn`, `neverExpires`, `description`, `regenerate` | `{"id", "message"}`: the new key when regenerated, else masked |
+//! | `DELETE /api/v1/applications/key/{key}` | | `{"id" (masked), "message"}` |
+//!
+//! Errors: `{"status": <http status>, "code": "<stable code>", "message": "<text>"}`; an
+//! unknown app key is 400 (`not_found`), as Volt MX answers. The claims token goes in
+//! `X-VoltMX-Authorization` ([`claims_layer`]); the access pair in `AccessToken` +
+//! `AccessSecret` (`AccessSecretLayer`). The app-key routes carry no auth of their own:
+//! add a `route_layer`, such as `claims_layer(..).require(Requirement::role("admin"))`.
+//!
+//! ```
+//! use axum::Router;
+//! use tower_authn_axum::{app_keys::AppKeys, issuer::OpaqueTokenIssuer, refresh::RefreshTokens, voltmx};
+//! use tower_authn_core::memory::{MemoryKeyStore, MemoryUserStore};
+//! use tower_authn_core::{Requirement, UserStoreExt};
+//!
+//! let (users, keys) = (MemoryUserStore::new(), MemoryKeyStore::new());
+//! let claims = OpaqueTokenIssuer::new(keys.clone()).scheme("claims");
+//! let admin = voltmx::claims_layer(claims.verifier()).require(Requirement::role("admin"));
+//! let app: Router = Router::new()
+//!     .merge(voltmx::accounts_router(users.password_verifier(), claims.clone(), RefreshTokens::new(keys.clone())))
+//!     .merge(voltmx::oauth_router(users.password_verifier(), keys.clone()))
+//!     .merge(voltmx::app_keys_router(AppKeys::new(keys.clone())).route_layer(admin));
+//! # let _ = app;
+//! ```
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode, Uri};
+use secrecy::ExposeSecret;
+use serde_json::{Map, Value, json};
+use tower_authn_core::credential::{BasicCredentials, TokenCredential};
+use tower_authn_core::respond::json_response;
+use tower_authn_core::{
+    AuthError, BasicAuthLayer, ErrorKind, HeaderTokenLayer, KeyRecord, KeyStore, KeyStoreExt, Principal, Verifier,
+};
+
+use crate::app_keys::{AppKeys, Expiry, KeyChanges, format_voltmx_time, parse_voltmx_time};
+use crate::issuer::{TokenIssuer, stored_principal};
+use crate::login::{BodyKind, LoginFields, body_kind, form_fields, json_fields, parse_login};
+use crate::refresh::{RefreshGrant, RefreshTokens};
+use crate::reply::{failure, json as json_reply, read_body, split_name};
+
+/// The login route.
+pub const LOGIN_PATH: &str = "/authService/accounts/login";
+/// The refresh route.
+pub const REFRESH_PATH: &str = "/authService/accounts/refresh";
+/// The OAuth access-pair route.
+pub const ACCESS_TOKEN_PATH: &str = "/api/v1/oauth/accesstoken";
+/// The app API key collection.
+pub const APP_KEYS_PATH: &str = "/api/v1/applications/key";
+/// The header that carries the claims token.
+pub const CLAIMS_HEADER: &str = "X-VoltMX-Authorization";
+
+fn shape(status: StatusCode, code: &str, message: &str) -> http::Response<Bytes> {
+    json_response(status, json!({ "status": status.as_u16(), "code": code, "message": message }).to_string())
+}
+
+/// The Volt MX error shape: use as `.responder(voltmx::errors)`.
+pub fn errors(error: &AuthError) -> http::Response<Bytes> {
+    shape(error.status(), error.code(), error.message())
+}
+
+fn reject(status: StatusCode, code: &str, message: &str) -> Response {
+    let mut res = shape(status, code, message).map(Body::from);
+    res.headers_mut().insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+    res
+}
+
+/// `X-VoltMX-Authorization: <claims token>` with the Volt MX error shape; scheme `claims`.
+pub fn claims_layer<C: Verifier<TokenCredential>>(verifier: C) -> HeaderTokenLayer<C> {
+    HeaderTokenLayer::new(CLAIMS_HEADER, verifier).scheme_name("claims").challenge_scheme("Claims").responder(errors)
+}
+
+/// Volt MX's `profile`: `email`, `userid`, `firstname`, `lastname` (from the principal's
+/// `firstname` / `lastname` attributes, else its name split at the first space).
+pub fn profile(p: &Principal) -> Value {
+    let (first, last) = split_name(p.name.as_deref());
+    let attr = |k: &str| p.attributes.get(k).and_then(Value::as_str);
+    json!({
+        "email": p.email,
+        "userid": p.id,
+        "firstname": attr("firstname").or(first),
+        "lastname": attr("lastname").or(last),
+    })
+}
+
+struct Accounts<V, I, K> {
+    passwords: V,
+    claims: I,
+    refresh: RefreshTokens<K>,
+}
+
+/// The login and refresh routes: `passwords` checks logins, `claims` issues the claims
+/// tokens, `refresh` keeps the refresh-token families.
+pub fn accounts_router<V, I, K>(passwords: V, claims: I, refresh: RefreshTokens<K>) -> Router
+where
+    V: Verifier<BasicCredentials>,
+    I: TokenIssuer,
+    K: KeyStore + Clone,
+{
+    Router::new()
+        .route(LOGIN_PATH, post(login::<V, I, K>))
+        .route(REFRESH_PATH, post(refresh_pair::<V, I, K>))
+        .with_state(Arc::new(Accounts { passwords, claims, refresh }))
+}
+
+async fn pair<V, I: TokenIssuer, K>(accounts: &Accounts<V, I, K>, grant: &RefreshGrant) -> Result<Response, AuthError> {
+    let claims = accounts.claims.issue(&grant.principal, Some(&grant.family)).await?;
+    Ok(json_reply(
+        StatusCode::OK,
+        &json!({
+            "profile": profile(&grant.principal),
+            "refresh_token": grant.token.expose_secret(),
+            "claims_token": { "value": claims.expose(), "exp": claims.expires_at_millis() },
+        }),
+    ))
+}
+
+async fn login<V, I, K>(State(accounts): State<Arc<Accounts<V, I, K>>>, headers: HeaderMap, body: Body) -> Response
+where
+    V: Verifier<BasicCredentials>,
+    I: TokenIssuer,
+    K: KeyStore + Clone,
+{
+    let Some(body) = read_body(body).await else {
+        return failure(errors, &AuthError::new(ErrorKind::PayloadTooLarge, "login body too large"));
+    };
+    let credentials = match parse_login(&headers, &body, LoginFields::VOLTMX) {
+        Ok(c) => c,
+        Err(e) => {
+            return reject(
+                e.status(),
+                if e.status() == 401 { "missing_credentials" } else { "invalid_request" },
+                &e.to_string(),
+            );
+        }
+    };
+    let result = async {
+        let principal = accounts.passwords.verify(credentials).await?;
+        let grant = accounts.refresh.start(&principal).await?;
+        pair(&accounts, &grant).await
+    };
+    result.await.unwrap_or_else(|e| failure(errors, &e))
+}
+
+/// Reads `refresh_token` from a JSON or form body.
+fn refresh_field(headers: &HeaderMap, body: &[u8]) -> Result<String, Rejected> {
+    let field = match body_kind(headers, body) {
+        BodyKind::Json => json_fields(body, ["refresh_token"]).map(|[t]| t),
+        BodyKind::Form => form_fields(body, ["refresh_token"]).map(|[t]| t),
+        BodyKind::Empty => Some(None),
+        BodyKind::Other => {
+            return Err(Box::new(reject(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "invalid_request",
+                "Unsupported content type.",
+            )));
+        }
+    };
+    match field {
+        Some(Some(t)) if !t.is_empty() => Ok(t),
+        _ => Err(Box::new(reject(StatusCode::BAD_REQUEST, "invalid_request", "refresh_token is required."))),
+    }
+}
+
+async fn refresh_pair<V, I, K>(
+    State(accounts): State<Arc<Accounts<V, I, K>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response
+where
+    V: Verifier<BasicCredentials>,
+    I: TokenIssuer,
+    K: KeyStore + Clone,
+{
+    let Some(body) = read_body(body).await else {
+        return failure(errors, &AuthError::new(ErrorKind::PayloadTooLarge, "refresh body too large"));
+    };
+    let token = match refresh_field(&headers, &body) {
+        Ok(t) => t,
+        Err(res) => return *res,
+    };
+    let result = async {
+        let grant = accounts.refresh.rotate(&token).await?;
+        pair(&accounts, &grant).await
+    };
+    result.await.unwrap_or_else(|e| failure(errors, &e))
+}
+
+struct Pairs<K> {
+    store: K,
+    ttl: Duration,
+}
+
+/// `GET /api/v1/oauth/accesstoken` with Basic credentials checked by `passwords`: issues an
+/// `AccessToken` + `AccessSecret` pair in `store`, valid one hour (see
+/// [`oauth_router_with_ttl`]).
+pub fn oauth_router<V, K>(passwords: V, store: K) -> Router
+where
+    V: Verifier<BasicCredentials>,
+    K: KeyStore + Clone,
+{
+    oauth_router_with_ttl(passwords, store, Duration::from_secs(3600))
+}
+
+/// [`oauth_router`] with pairs valid for `ttl`.
+pub fn oauth_router_with_ttl<V, K>(passwords: V, store: K, ttl: Duration) -> Router
+where
+    V: Verifier<BasicCredentials>,
+    K: KeyStore + Clone,
+{
+    let basic = BasicAuthLayer::new(passwords).responder(errors);
+    Router::new()
+        .route(ACCESS_TOKEN_PATH, get(access_token::<K>).route_layer(basic))
+        .with_state(Arc::new(Pairs { store, ttl }))
+}
+
+async fn access_token<K: KeyStore + Clone>(State(pairs): State<Arc<Pairs<K>>>, principal: Principal) -> Response {
+    let expires_at = std::time::SystemTime::now() + pairs.ttl;
+    // The verifier names the scheme (`access-secret`) when the pair is used.
+    let stored = stored_principal(&principal, "", expires_at);
+    match pairs.store.issue_access_pair(stored, Some(expires_at)).await {
+        Ok((_, token, secret)) => json_reply(StatusCode::OK, &json!({ "AccessToken": token, "AccessSecret": secret })),
+        Err(e) => failure(errors, &e.into()),
+    }
+}
+
+/// The app API key routes over `keys` (no auth of their own: add a `route_layer`).
+pub fn app_keys_router<K: KeyStore + Clone>(keys: AppKeys<K>) -> Router {
+    Router::new()
+        .route(APP_KEYS_PATH, post(add_key::<K>).get(list_keys::<K>))
+        .route(&format!("{APP_KEYS_PATH}/{{key}}"), get(key_details::<K>).post(modify_key::<K>).delete(delete_key::<K>))
+        .with_state(Arc::new(keys))
+}
+
+/// A failure answer, boxed: it travels through `?` in the key handlers.
+type Rejected = Box<Response>;
+
+fn not_found() -> Rejected {
+    Box::new(reject(StatusCode::BAD_REQUEST, "not_found", "App API key not found"))
+}
+
+fn invalid(message: &str) -> Rejected {
+    Box::new(reject(StatusCode::BAD_REQUEST, "invalid_request", message))
+}
+
+fn store_failure(e: &AuthError) -> Rejected {
+    if e.kind() == ErrorKind::MalformedCredentials {
+        // Validation failures from AppKeys: the detail is safe and useful (no secret in it).
+        return invalid(e.detail());
+    }
+    Box::new(failure(errors, e))
+}
+
+/// The fields of a key request body (form or JSON), as JSON values.
+fn key_fields(headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, Rejected> {
+    match body_kind(headers, body) {
+        BodyKind::Empty => Ok(Map::new()),
+        BodyKind::Json => match serde_json::from_slice::<Value>(body) {
+            Ok(Value::Object(map)) => Ok(map),
+            _ => Err(invalid("The body is not a JSON object.")),
+        },
+        BodyKind::Form => {
+            let mut map = Map::new();
+            for (k, v) in form_urlencoded::parse(body) {
+                if map.insert(k.into_owned(), Value::String(v.into_owned())).is_some() {
+                    return Err(invalid("A form field is repeated."));
+                }
+            }
+            Ok(map)
+        }
+        BodyKind::Other => {
+            Err(Box::new(reject(StatusCode::UNSUPPORTED_MEDIA_TYPE, "invalid_request", "Unsupported content type.")))
+        }
+    }
+}
+
+fn string_field(map: &Map<String, Value>, name: &str) -> Result<Option<String>, Rejected> {
+    match map.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(invalid(&format!("{name} must be a string."))),
+    }
+}
+
+fn bool_field(map: &Map<String, Value>, name: &str) -> Result<Option<bool>, Rejected> {
+    match map.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
+        Some(_) => Err(invalid(&format!("{name} must be true or false."))),
+    }
+}
+
+/// `neverExpires` wins over `expiresOn`, as in Volt MX. `None`: neither given.
+fn expiry_fields(map: &Map<String, Value>) -> Result<Option<Expiry>, Rejected> {
+    let never = bool_field(map, "neverExpires")?;
+    let on = string_field(map, "expiresOn")?;
+    match (never, on) {
+        (Some(true), _) => Ok(Some(Expiry::Never)),
+        (_, Some(text)) => match parse_voltmx_time(&text) {
+            Some(t) => Ok(Some(Expiry::At(t))),
+            None => Err(invalid("expiresOn must be mm/dd/yyyy hh:mm:ss.")),
+        },
+        (Some(false), None) => Err(invalid("expiresOn is required when neverExpires is false.")),
+        (None, None) => Ok(None),
+    }
+}
+
+async fn body_map(headers: &HeaderMap, body: Body) -> Result<Map<String, Value>, Rejected> {
+    let Some(body) = read_body(body).await else {
+        return Err(Box::new(reject(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            "The request body is too large.",
+        )));
+    };
+    key_fields(headers, &body)
+}
+
+/// Volt MX's details of a key, masked.
+fn details(r: &KeyRecord) -> Value {
+    json!({
+        "appAPIKey": r.hint.clone().unwrap_or_else(|| "********".to_owned()),
+        "appId": r.principal.app_id.as_deref().unwrap_or(&r.principal.id),
+        "description": r.description.as_deref().unwrap_or(""),
+        "neverExpires": r.expires_at.is_none(),
+        "createdOn": format_voltmx_time(r.created_at),
+        "updatedOn": format_voltmx_time(r.updated_at.unwrap_or(r.created_at)),
+        "expiresOn": r.expires_at.map(format_voltmx_time),
+    })
+}
+
+async fn add_key<K: KeyStore + Clone>(State(keys): State<Arc<AppKeys<K>>>, headers: HeaderMap, body: Body) -> Response {
+    let add = async {
+        let map = body_map(&headers, body).await?;
+        let app_id = string_field(&map, "appId")?.ok_or_else(|| invalid("appId is required."))?;
+        let expiry = expiry_fields(&map)?.ok_or_else(|| invalid("expiresOn or neverExpires is required."))?;
+        let description = string_field(&map, "description")?;
+        let (_, key) = keys.add(&app_id, expiry, description).await.map_err(|e| store_failure(&e))?;
+        Ok::<_, Rejected>(json_reply(
+            StatusCode::OK,
+            &json!({ "id": key.expose_secret(), "message": "App API key added successfully" }),
+        ))
+    };
+    add.await.unwrap_or_else(|res| *res)
+}
+
+async fn list_keys<K: KeyStore + Clone>(State(keys): State<Arc<AppKeys<K>>>, uri: Uri) -> Response {
+    let app =
+        uri.query().and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "appId")).map(|(_, v)| v);
+    match keys.list(app.as_deref()).await {
+        Ok(records) => {
+            let result: Vec<Value> = records.iter().map(details).collect();
+            json_reply(StatusCode::OK, &json!({ "status": 200, "result": result }))
+        }
+        Err(e) => failure(errors, &e),
+    }
+}
+
+fn path_key(key: Result<Path<String>, PathRejection>) -> Result<String, Rejected> {
+    key.map(|Path(k)| k).map_err(|_| not_found())
+}
+
+async fn key_details<K: KeyStore + Clone>(
+    State(keys): State<Arc<AppKeys<K>>>,
+    key: Result<Path<String>, PathRejection>,
+) -> Response {
+    let key = match path_key(key) {
+        Ok(k) => k,
+        Err(res) => return *res,
+    };
+    match keys.find(&key).await {
+        Ok(Some(r)) => json_reply(StatusCode::OK, &json!({ "status": 200, "result": details(&r) })),
+        Ok(None) => *not_found(),
+        Err(e) => failure(errors, &e),
+    }
+}
+
+async fn modify_key<K: KeyStore + Clone>(
+    State(keys): State<Arc<AppKeys<K>>>,
+    key: Result<Path<String>, PathRejection>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let modify = async {
+        let key = path_key(key)?;
+        let map = body_map(&headers, body).await?;
+        let changes = KeyChanges {
+            expiry: expiry_fields(&map)?,
+            description: string_field(&map, "description")?,
+            regenerate: bool_field(&map, "regenerate")?.unwrap_or(false),
+        };
+        let (record, fresh) = keys.modify(&key, changes).await.map_err(|e| store_failure(&e))?.ok_or_else(not_found)?;
+        let id = match &fresh {
+            Some(k) => k.expose_secret().to_owned(),
+            None => record.hint.unwrap_or_default(),
+        };
+        Ok::<_, Rejected>(json_reply(
+            StatusCode::OK,
+            &json!({ "id": id, "message": "App API key updated successfully" }),
+        ))
+    };
+    modify.await.unwrap_or_else(|res| *res)
+}
+
+async fn delete_key<K: KeyStore + Clone>(
+    State(keys): State<Arc<AppKeys<K>>>,
+    key: Result<Path<String>, PathRejection>,
+) -> Response {
+    let key = match path_key(key) {
+        Ok(k) => k,
+        Err(res) => return *res,
+    };
+    match keys.delete(&key).await {
+        Ok(Some(r)) => json_reply(
+            StatusCode::OK,
+            &json!({ "id": r.hint.unwrap_or_default(), "message": "App API key deleted successfully" }),
+        ),
+        Ok(None) => *not_found(),
+        Err(e) => failure(errors, &e),
+    }
+}
