@@ -263,6 +263,7 @@ impl<K> JwtVerifier<K> {
         &self.inner.mapping
     }
 
+    #[cfg(feature = "remote")]
     pub(crate) fn inner(&self) -> &Arc<Inner<K>> {
         &self.inner
     }

@@ -152,8 +152,7 @@ fn per_key_and_verifier_algorithm_allow_lists() {
         .with_clock(ManualClock::at_unix(NOW))
         .issue_for_subject("a")
         .unwrap();
-    let open = JwtVerifier::new(KeySet::new().with_key(wide.clone()))
-        .with_clock(ManualClock::at_unix(NOW));
+    let open = JwtVerifier::new(KeySet::new().with_key(wide)).with_clock(ManualClock::at_unix(NOW));
     assert!(open.verify_token(&token).is_ok());
     let narrow = open.with_validation(Validation::new().with_algorithms([Algorithm::RS256]));
     refused(&narrow, &token, "jwt: alg not allowed");

@@ -144,7 +144,7 @@ fn jti_is_random_and_registered_claims_win() {
     assert_eq!(c["iss"], "me");
     assert_eq!(c["exp"], NOW + 3600);
     assert_eq!(c["tenant"], "acme");
-    let bare = claims_of(&issuer.clone().without_jti().issue_for_subject("x").unwrap());
+    let bare = claims_of(&issuer.without_jti().issue_for_subject("x").unwrap());
     assert!(!bare.contains_key("jti"));
 }
 
