@@ -139,7 +139,8 @@ pub struct SignInput<'a> {
     pub headers: &'a [(&'a str, &'a str)],
     /// The query parameters.
     pub params: &'a Array,
-    /// The body parameters (ignored for `GET` and `DELETE`).
+    /// The body parameters (ignored for `GET` and `DELETE`): a form body, or a JSON body when
+    /// `headers` has a JSON `Content-Type`.
     pub body: &'a Array,
 }
 
@@ -393,7 +394,12 @@ impl Signer {
     pub fn sign_at(&self, input: &SignInput<'_>, now: i64) -> Result<Signature, SignError> {
         check_sendable(input.params, "")?;
         let no_body = matches!(input.method, "GET" | "DELETE");
-        if !no_body {
+        let json = input
+            .headers
+            .iter()
+            .any(|(n, v)| n.eq_ignore_ascii_case("content-type") && is_json(Some(v.as_bytes())));
+        // JSON carries nulls and empty arrays; a form body, like the query, does not.
+        if !no_body && !json {
             check_sendable(input.body, "")?;
         }
         let mut headers = Array::new();

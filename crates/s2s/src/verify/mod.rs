@@ -386,7 +386,12 @@ impl<St: AppStore> SignatureVerifier<St> {
             None => Array::new(),
         };
 
-        let body = if parts.method == Method::GET || parts.method == Method::DELETE {
+        let no_body = parts.method == Method::GET || parts.method == Method::DELETE;
+        if !body.is_empty() && (no_body || !parts.headers.contains_key(CONTENT_TYPE)) {
+            // The signature cannot cover it, so the inner service must not see it.
+            return Err(AuthError::malformed("a body the signature does not cover"));
+        }
+        let body = if no_body {
             Array::new()
         } else if content_type_is(parts, crate::sign::is_form) {
             parse_str(body, &self.limits)
