@@ -32,7 +32,9 @@ use futures_util::future::{BoxFuture, FutureExt, ready};
 use secrecy::{ExposeSecret, SecretString};
 use tower_authn_core::clock::{SharedClock, SystemClock};
 use tower_authn_core::store::generate_key;
-use tower_authn_core::{AuthError, KeyKind, KeyRecord, KeyStore, KeyVerifier, Principal, new_key_id};
+use tower_authn_core::{
+    AuthError, KeyKind, KeyRecord, KeyStore, KeyVerifier, Principal, new_key_id,
+};
 
 /// A token just issued: the secret (shown to the client this once) and when it expires.
 pub struct IssuedToken {
@@ -44,7 +46,50 @@ pub struct IssuedToken {
 impl IssuedToken {
     /// A token valid for `ttl` from `issued_at`.
     pub fn new(token: impl Into<String>, issued_at: SystemTime, ttl: Duration) -> Self {
-        Self { token: SecretString::from(token.into()), expires_at: issued_at + ttl, ttl }
+        Self {
+            token: SecretString::from(token.into()),
+            expires_at: issued_at + ttl,
+            ttl,
+        }
+    }
+
+    /// A JWT just signed, with its lifetime read from its own `iat` and `exp` claims (the
+    /// signature is not checked: the caller signed it). For plugging a JWT issuer in through
+    /// [`issuer_fn`].
+    ///
+    /// ```
+    /// use tower_authn_axum::issuer::IssuedToken;
+    ///
+    /// // {"alg":"HS256","typ":"JWT"} . {"iat":1700000000,"exp":1700003600} . signature
+    /// let jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpYXQiOjE3MDAwMDAwMDAsImV4cCI6MTcwMDAwMzYwMH0.sig";
+    /// let t = IssuedToken::from_jwt(jwt.to_owned()).unwrap();
+    /// assert_eq!((t.ttl_secs(), t.expires_at_millis()), (3600, 1_700_003_600_000));
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// [`AuthError::unavailable`] when `jwt` has no readable `exp` (a bug in the issuer).
+    pub fn from_jwt(jwt: String) -> Result<Self, AuthError> {
+        use base64::Engine as _;
+        let claims = jwt
+            .split('.')
+            .nth(1)
+            .and_then(|p| {
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(p)
+                    .ok()
+            })
+            .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok());
+        let claim = |name: &str| {
+            claims
+                .as_ref()
+                .and_then(|c| c.get(name))
+                .and_then(serde_json::Value::as_u64)
+        };
+        let exp = claim("exp").ok_or_else(|| AuthError::unavailable("issued JWT has no exp"))?;
+        let iat = claim("iat").unwrap_or(exp).min(exp);
+        let issued_at = UNIX_EPOCH + Duration::from_secs(iat);
+        Ok(Self::new(jwt, issued_at, Duration::from_secs(exp - iat)))
     }
 
     /// The token, to put in the response.
@@ -64,7 +109,9 @@ impl IssuedToken {
 
     /// Its expiry in milliseconds since the Unix epoch (Volt MX's `claims_token.exp`).
     pub fn expires_at_millis(&self) -> u64 {
-        self.expires_at.duration_since(UNIX_EPOCH).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        self.expires_at
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
     }
 }
 
@@ -175,7 +222,12 @@ pub struct OpaqueTokenIssuer<K> {
 impl<K> OpaqueTokenIssuer<K> {
     /// Tokens in `store`, valid one hour, scheme `token`.
     pub fn new(store: K) -> Self {
-        Self { store, ttl: Duration::from_secs(3600), scheme: Cow::Borrowed("token"), clock: Arc::new(SystemClock) }
+        Self {
+            store,
+            ttl: Duration::from_secs(3600),
+            scheme: Cow::Borrowed("token"),
+            clock: Arc::new(SystemClock),
+        }
     }
 
     /// Sets the lifetime of issued tokens.
@@ -206,7 +258,8 @@ impl<K> OpaqueTokenIssuer<K> {
 impl<K: KeyStore + Clone> OpaqueTokenIssuer<K> {
     /// The verifier for tokens this issuer issued (same store, same clock).
     pub fn verifier(&self) -> KeyVerifier<K> {
-        KeyVerifier::new(self.store.clone(), KeyKind::IssuedToken).with_clock(Arc::clone(&self.clock))
+        KeyVerifier::new(self.store.clone(), KeyKind::IssuedToken)
+            .with_clock(Arc::clone(&self.clock))
     }
 }
 
@@ -221,8 +274,15 @@ impl<K> fmt::Debug for OpaqueTokenIssuer<K> {
 
 /// The principal as it is stored behind an issued credential: no location (the next
 /// request sets its own), no key id (the record's id is), the given scheme and expiry.
-pub(crate) fn stored_principal(principal: &Principal, scheme: &str, expires_at: SystemTime) -> Principal {
-    let mut p = principal.clone().with_scheme(scheme.to_owned()).with_expires_at(expires_at);
+pub(crate) fn stored_principal(
+    principal: &Principal,
+    scheme: &str,
+    expires_at: SystemTime,
+) -> Principal {
+    let mut p = principal
+        .clone()
+        .with_scheme(scheme.to_owned())
+        .with_expires_at(expires_at);
     p.location = None;
     p.key_id = None;
     p
@@ -239,8 +299,9 @@ impl<K: KeyStore + Clone> TokenIssuer for OpaqueTokenIssuer<K> {
             let issued = IssuedToken::new(generate_key(), now, self.ttl);
             let digest = self.store.key_hasher().digest(issued.expose());
             let stored = stored_principal(principal, &self.scheme, issued.expires_at());
-            let mut record = KeyRecord::new(new_key_id(), KeyKind::IssuedToken, digest, stored, now)
-                .expires_at(Some(issued.expires_at()));
+            let mut record =
+                KeyRecord::new(new_key_id(), KeyKind::IssuedToken, digest, stored, now)
+                    .expires_at(Some(issued.expires_at()));
             if let Some(f) = family {
                 record = record.with_family(f);
             }
@@ -253,8 +314,11 @@ impl<K: KeyStore + Clone> TokenIssuer for OpaqueTokenIssuer<K> {
     fn revoke<'a>(&'a self, token: &'a str) -> BoxFuture<'a, Result<bool, AuthError>> {
         let digest = self.store.key_hasher().digest(token);
         async move {
-            let record =
-                self.store.find_by_digest(KeyKind::IssuedToken, digest).await?.filter(|r| r.digest.ct_eq(&digest));
+            let record = self
+                .store
+                .find_by_digest(KeyKind::IssuedToken, digest)
+                .await?
+                .filter(|r| r.digest.ct_eq(&digest));
             match record {
                 Some(r) => Ok(self.store.revoke(KeyKind::IssuedToken, &r.id).await?),
                 None => Ok(false),
@@ -281,8 +345,9 @@ mod tests {
     async fn opaque_tokens_expire_and_revoke() {
         let clock = ManualClock::at_unix(1_700_000_000);
         let keys = MemoryKeyStore::new();
-        let issuer =
-            OpaqueTokenIssuer::new(keys.clone()).ttl(Duration::from_secs(60)).with_clock(Arc::new(clock.clone()));
+        let issuer = OpaqueTokenIssuer::new(keys.clone())
+            .ttl(Duration::from_secs(60))
+            .with_clock(Arc::new(clock.clone()));
         let p = Principal::user("alice").with_scheme("basic");
         let t = issuer.issue(&p, Some("fam")).await.unwrap();
         assert_eq!(t.expires_at_millis(), 1_700_000_060_000);
@@ -290,17 +355,36 @@ mod tests {
         let who = issuer.verifier().verify(cred(t.expose())).await.unwrap();
         assert_eq!((who.id.as_str(), &*who.scheme), ("alice", "token"));
         // Only the digest is stored.
-        let stored = keys.list(KeyKind::IssuedToken, Some("alice")).await.unwrap();
+        let stored = keys
+            .list(KeyKind::IssuedToken, Some("alice"))
+            .await
+            .unwrap();
         assert_eq!(stored.len(), 1);
         assert_eq!(stored[0].family.as_deref(), Some("fam"));
         assert!(!format!("{stored:?}").contains(t.expose()));
 
         clock.advance(Duration::from_secs(60));
-        assert_eq!(issuer.verifier().verify(cred(t.expose())).await.unwrap_err().code(), "expired");
+        assert_eq!(
+            issuer
+                .verifier()
+                .verify(cred(t.expose()))
+                .await
+                .unwrap_err()
+                .code(),
+            "expired"
+        );
 
         let t2 = issuer.issue(&p, None).await.unwrap();
         assert!(issuer.revoke(t2.expose()).await.unwrap());
         assert!(!issuer.revoke("unknown").await.unwrap());
-        assert_eq!(issuer.verifier().verify(cred(t2.expose())).await.unwrap_err().code(), "revoked");
+        assert_eq!(
+            issuer
+                .verifier()
+                .verify(cred(t2.expose()))
+                .await
+                .unwrap_err()
+                .code(),
+            "revoked"
+        );
     }
 }

@@ -1,0 +1,108 @@
+//! A XiVO (xuc) compatible server: login for a token, renew it with check, use it (or the
+//! shared server token `PLAY_AUTH_TOKEN`) in `X-Auth-Token` or `?token=`.
+//!
+//! ```sh
+//! PLAY_AUTH_TOKEN=s3rver cargo run --example xivo
+//! ```
+
+// An example server talks to its terminal.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::get;
+use tower_authn::axum::issuer::OpaqueTokenIssuer;
+use tower_authn::axum::refresh::RefreshTokens;
+use tower_authn::axum::{revocation, xivo};
+use tower_authn::clock::{SharedClock, SystemClock};
+use tower_authn::memory::{MemoryKeyStore, MemoryUserStore};
+use tower_authn::{HeaderTokenLayer, Principal, SharedTokenVerifier, UserStoreExt, VerifierExt};
+
+/// Every protected route answers with the principal as JSON.
+async fn whoami(principal: Principal) -> axum::Json<Principal> {
+    axum::Json(principal)
+}
+
+/// The demo users (argon2id hashes, even here).
+pub fn demo_users() -> Result<MemoryUserStore, Box<dyn std::error::Error>> {
+    let users = MemoryUserStore::new();
+    users.add_user("alice", "wonderland", |u| {
+        u.with_name("Alice Liddell")
+            .with_email("alice@example.com")
+            .with_roles(["admin"])
+    })?;
+    users.add_user("bob@example.com", "builder", |u| {
+        u.with_name("Bob Builder")
+            .with_email("bob@example.com")
+            .with_roles(["user"])
+    })?;
+    Ok(users)
+}
+
+/// The server: XiVO's login and check, a token-protected `/whoami`, and logout.
+pub fn app(users: MemoryUserStore, shared: SharedTokenVerifier, clock: SharedClock) -> Router {
+    let keys = MemoryKeyStore::new();
+    let tokens = OpaqueTokenIssuer::new(keys.clone())
+        .ttl(Duration::from_secs(3600))
+        .with_clock(Arc::clone(&clock));
+    // X-Auth-Token or ?token=: the shared server token, else a token from the login.
+    let api = HeaderTokenLayer::new("X-Auth-Token", shared.or_else(tokens.verifier()))
+        .with_query("token")
+        .responder(xivo::errors);
+    Router::new()
+        .merge(xivo::router(
+            users.password_verifier(),
+            tokens.clone(),
+            tokens.verifier(),
+        ))
+        .merge(revocation::router(
+            "/xuc/api/2.0/auth/logout",
+            tokens,
+            RefreshTokens::new(keys).with_clock(clock),
+        ))
+        .route("/whoami", get(whoami).route_layer(api))
+        .route("/healthz", get(|| async { "ok\n" }))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let shared = SharedTokenVerifier::from_env("PLAY_AUTH_TOKEN");
+    if !shared.is_configured() {
+        eprintln!("warning: PLAY_AUTH_TOKEN is unset: shared-token auth rejects everything");
+    }
+    let addr: SocketAddr = std::env::var("GATEWAY_ADDR")
+        .unwrap_or_else(|_| "127.0.0.1:8080".into())
+        .parse()?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    println!("listening on http://{addr}");
+    println!("try:");
+    println!(
+        "  TOKEN=$(curl -s -H 'Content-Type: application/json' -d '{{\"login\":\"alice\",\"password\":\"wonderland\"}}' http://{addr}/xuc/api/2.0/auth/login | sed 's/.*\"token\":\"\\([^\"]*\\)\".*/\\1/')"
+    );
+    println!("  curl -H \"X-Auth-Token: $TOKEN\" http://{addr}/whoami");
+    println!("  curl \"http://{addr}/whoami?token=$TOKEN\"");
+    println!(
+        "  curl -H \"Authorization: Bearer $TOKEN\" http://{addr}/xuc/api/2.0/auth/check   # renewed token"
+    );
+    println!(
+        "  curl -H 'X-Auth-Token: s3rver' http://{addr}/whoami   # with PLAY_AUTH_TOKEN=s3rver"
+    );
+    println!(
+        "  curl -d \"token=$TOKEN\" http://{addr}/xuc/api/2.0/auth/logout   # then the token is refused"
+    );
+    println!(
+        "  curl -i -d '{{\"login\":\"alice\",\"password\":\"nope\"}}' http://{addr}/xuc/api/2.0/auth/login   # 401 InvalidCredentials"
+    );
+    println!("  curl -i -d 'not json' http://{addr}/xuc/api/2.0/auth/login   # 400 InvalidJson");
+    let app = app(demo_users()?, shared, Arc::new(SystemClock));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
