@@ -7,7 +7,9 @@
 //! |---|---|---|
 //! | (always) | `tower-authn-core` | `Principal`, the generic layer, the six scheme layers, combinators, errors, stores |
 //! | `password` (default) | `tower-authn-password` | argon2id PHC verification, dummy hashing, HA1B |
-//! | `axum` (default) | `tower-authn-axum` | `Principal` extractors, token-service routers |
+//! | `axum` (default) | `tower-authn-axum` | `Principal` extractors, token-service routers, platform presets |
+//! | `jwt` (default) | `tower-authn-jwt` | JWT verify / issue, key sets, remote JWKS, Google, Facebook, CCAI, Opentact |
+//! | `s2s` (default) | `tower-authn-s2s` | Wildix-style signed server-to-server requests: verifying and signing layers |
 //!
 //! ```
 //! use tower_authn::{BasicAuthLayer, HeaderTokenLayer, SharedTokenVerifier, UserStoreExt};
@@ -24,6 +26,15 @@ pub use tower_authn_core::*;
 /// axum glue: extractors and token-service routers.
 #[cfg(feature = "axum")]
 pub use tower_authn_axum as axum;
+
+/// JWT verification and issuing, key sets, JWKS, and the Google / Facebook / CCAI /
+/// Opentact presets.
+#[cfg(feature = "jwt")]
+pub use tower_authn_jwt as jwt;
+
+/// Signed server-to-server requests (Wildix WMS 5).
+#[cfg(feature = "s2s")]
+pub use tower_authn_s2s as s2s;
 
 /// Password hashing and HA1B.
 #[cfg(feature = "password")]
