@@ -1,0 +1,143 @@
+//! An Opentact compatible server: `GET /rest/auth` with Basic `email:password` for a JWT,
+//! then the JWT in `X-Auth-Token` or `?jwt=`, or the HA1B
+//! (`md5(login@domain:domain:password)`) in `X-Auth-HA1B-Token` or `?ha1b=`. Plain HTTP is
+//! redirected to HTTPS (302); `X-Forwarded-Proto: https` is believed only from the trusted
+//! proxies (here: this machine, standing in for a TLS-terminating proxy).
+//!
+//! ```sh
+//! OPENTACT_JWT_SECRET=a-secret-of-at-least-32-bytes-0123456789 cargo run --example opentact
+//! ```
+
+// An example server talks to its terminal.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::routing::get;
+use tower_authn::axum::issuer::{IssuedToken, issuer_fn};
+use tower_authn::axum::{connect_info_peer, opentact};
+use tower_authn::clock::Clock;
+use tower_authn::https_redirect::TrustedProxy;
+use tower_authn::jwt::opentact::OpentactIssuer;
+use tower_authn::memory::{MemoryKeyStore, MemoryUserStore};
+use tower_authn::{
+    AuthError, BasicAuthLayer, Ha1bVerifier, HttpsRedirectLayer, Principal, UserStore, UserStoreExt,
+};
+
+/// The SIP domain of the demo users' HA1B.
+pub const SIP_DOMAIN: &str = "sip.example.com";
+
+/// Every protected route answers with the principal as JSON.
+async fn whoami(principal: Principal) -> axum::Json<Principal> {
+    axum::Json(principal)
+}
+
+/// The demo users (argon2id hashes, even here); alice also has an HA1B for her SIP domain.
+pub fn demo_users() -> Result<MemoryUserStore, Box<dyn std::error::Error>> {
+    let users = MemoryUserStore::new();
+    let ha1b = tower_authn::password::ha1b("alice", SIP_DOMAIN, "wonderland");
+    users.add_user("alice", "wonderland", |u| {
+        u.with_name("Alice Liddell")
+            .with_email("alice@example.com")
+            .with_roles(["admin"])
+            .with_attribute("sip_domain", SIP_DOMAIN)
+            .with_ha1b(ha1b)
+    })?;
+    users.add_user("bob@example.com", "builder", |u| {
+        u.with_name("Bob Builder")
+            .with_email("bob@example.com")
+            .with_roles(["user"])
+    })?;
+    Ok(users)
+}
+
+/// The server. `trusted` are the proxies whose `X-Forwarded-Proto` counts.
+pub async fn app(
+    users: MemoryUserStore,
+    jwt_secret: &str,
+    clock: impl Clock + Clone,
+    trusted: Vec<TrustedProxy>,
+) -> Result<Router, Box<dyn std::error::Error>> {
+    let jwt = OpentactIssuer::new(jwt_secret)?.with_clock(clock.clone());
+    let verifier = jwt.verifier();
+    let tokens = issuer_fn(move |p: &Principal| {
+        let token = jwt
+            .issue_for(p)
+            .map_err(|e| AuthError::unavailable(e.to_string()))?;
+        IssuedToken::from_jwt(token)
+    });
+
+    let ha1b = Ha1bVerifier::new(MemoryKeyStore::new()).with_clock(Arc::new(clock));
+    if let Some(alice) = users.find_user("alice").await? {
+        ha1b.register_user(&alice).await?;
+    }
+
+    // Basic, then the JWT, then the HA1B: the first credential present decides.
+    let any = BasicAuthLayer::new(users.password_verifier())
+        .realm("opentact")
+        .responder(opentact::errors)
+        .or(opentact::token_layer(verifier))
+        .or(ha1b.into_layer());
+    let https = HttpsRedirectLayer::new()
+        .trust_proxies(trusted)
+        .peer_addr(connect_info_peer);
+
+    Ok(opentact::router(users.password_verifier(), tokens)
+        .route("/rest/whoami", get(whoami).route_layer(any))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .layer(https))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let secret = std::env::var("OPENTACT_JWT_SECRET").unwrap_or_else(|_| {
+        eprintln!("warning: OPENTACT_JWT_SECRET is unset: a random key signs this run's tokens");
+        tower_authn::store::generate_key()
+    });
+    let addr: SocketAddr = std::env::var("GATEWAY_ADDR")
+        .unwrap_or_else(|_| "127.0.0.1:8080".into())
+        .parse()?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    println!("listening on http://{addr}");
+    println!("try:");
+    println!("  curl -i http://{addr}/rest/auth   # 302 to https://");
+    println!(
+        "  curl -H 'X-Forwarded-Proto: https' -u bob@example.com:builder http://{addr}/rest/auth"
+    );
+    println!(
+        "  curl -H 'X-Forwarded-Proto: https' -H 'X-Auth-Token: <payload.token>' http://{addr}/rest/whoami"
+    );
+    println!(
+        "  curl -H 'X-Forwarded-Proto: https' 'http://{addr}/rest/whoami?jwt=<payload.token>'"
+    );
+    println!(
+        "  HA1B=$(printf 'alice@{SIP_DOMAIN}:{SIP_DOMAIN}:wonderland' | md5sum | cut -d' ' -f1)"
+    );
+    println!(
+        "  curl -H 'X-Forwarded-Proto: https' -H \"X-Auth-HA1B-Token: $HA1B\" http://{addr}/rest/whoami"
+    );
+    println!("  curl -H 'X-Forwarded-Proto: https' \"http://{addr}/rest/whoami?ha1b=$HA1B\"");
+    println!(
+        "  curl -i -H 'X-Forwarded-Proto: https' -u bob@example.com:wrong http://{addr}/rest/auth   # 401, success:false"
+    );
+    let loopback = ["127.0.0.1".parse()?, "::1".parse()?];
+    let app = app(
+        demo_users()?,
+        &secret,
+        tower_authn::clock::SystemClock,
+        loopback.into(),
+    )
+    .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}
