@@ -17,12 +17,23 @@ use futures_util::FutureExt;
 use http::{Request, Response};
 use tower::{Layer, Service, ServiceExt};
 use tower_authn::memory::{KeyKind, MemoryKeyStore, MemoryUserStore};
-use tower_authn::{AppApiKeyLayer, BasicAuthLayer, HeaderTokenLayer, KeyStoreExt, Principal, SharedTokenVerifier, UserStoreExt};
+use tower_authn::{
+    AppApiKeyLayer, BasicAuthLayer, HeaderTokenLayer, KeyStoreExt, Principal, SharedTokenVerifier,
+    UserStoreExt,
+};
 
-fn inner() -> impl Service<Request<()>, Response = Response<Bytes>, Error = Infallible, Future: Send> + Clone {
+fn inner()
+-> impl Service<Request<()>, Response = Response<Bytes>, Error = Infallible, Future: Send> + Clone {
     tower::service_fn(|req: Request<()>| async move {
-        let n = req.extensions().get::<Principal>().map_or(0, |p| p.id.len());
-        Ok::<_, Infallible>(Response::new(Bytes::from_static(if n > 0 { b"y" } else { b"n" })))
+        let n = req
+            .extensions()
+            .get::<Principal>()
+            .map_or(0, |p| p.id.len());
+        Ok::<_, Infallible>(Response::new(Bytes::from_static(if n > 0 {
+            b"y"
+        } else {
+            b"n"
+        })))
     })
 }
 
@@ -30,8 +41,17 @@ fn run<S>(svc: &mut S, make: &dyn Fn() -> Request<()>) -> u16
 where
     S: Service<Request<()>, Response = Response<Bytes>, Error = Infallible>,
 {
-    let svc = svc.ready().now_or_never().expect("ready").expect("infallible");
-    svc.call(make()).now_or_never().expect("completes at once").expect("infallible").status().as_u16()
+    let svc = svc
+        .ready()
+        .now_or_never()
+        .expect("ready")
+        .expect("infallible");
+    svc.call(make())
+        .now_or_never()
+        .expect("completes at once")
+        .expect("infallible")
+        .status()
+        .as_u16()
 }
 
 fn bench(c: &mut Criterion) {
@@ -48,16 +68,36 @@ fn bench(c: &mut Criterion) {
     black_box(key);
     let users = MemoryUserStore::new();
 
-    let with_token = || Request::get("/whoami").header("x-auth-token", "s3rver-token").body(()).unwrap();
-    let with_app_key = || Request::get("/whoami").header("x-voltmx-app-api-key", "demo-app-key-1").body(()).unwrap();
-    let wrong_token = || Request::get("/whoami").header("x-auth-token", "nope").body(()).unwrap();
-    let query_token = || Request::get("/whoami?a=1&token=s3rver-token&b=2").body(()).unwrap();
+    let with_token = || {
+        Request::get("/whoami")
+            .header("x-auth-token", "s3rver-token")
+            .body(())
+            .unwrap()
+    };
+    let with_app_key = || {
+        Request::get("/whoami")
+            .header("x-voltmx-app-api-key", "demo-app-key-1")
+            .body(())
+            .unwrap()
+    };
+    let wrong_token = || {
+        Request::get("/whoami")
+            .header("x-auth-token", "nope")
+            .body(())
+            .unwrap()
+    };
+    let query_token = || {
+        Request::get("/whoami?a=1&token=s3rver-token&b=2")
+            .body(())
+            .unwrap()
+    };
 
     let mut g = c.benchmark_group("per_request");
     let mut bare = inner();
     g.bench_function("bare", |b| b.iter(|| run(&mut bare, &with_token)));
 
-    let shared = HeaderTokenLayer::new("X-Auth-Token", SharedTokenVerifier::new("s3rver-token")).with_query("token");
+    let shared = HeaderTokenLayer::new("X-Auth-Token", SharedTokenVerifier::new("s3rver-token"))
+        .with_query("token");
     let mut svc = shared.layer(inner());
     assert_eq!(run(&mut svc, &with_token), 200);
     g.bench_function("shared_token", |b| b.iter(|| run(&mut svc, &with_token)));
@@ -71,7 +111,10 @@ fn bench(c: &mut Criterion) {
     g.bench_function("memory_key", |b| b.iter(|| run(&mut svc, &with_app_key)));
 
     let any = BasicAuthLayer::new(users.password_verifier())
-        .or(HeaderTokenLayer::new("X-Auth-Token", SharedTokenVerifier::new("s3rver-token")))
+        .or(HeaderTokenLayer::new(
+            "X-Auth-Token",
+            SharedTokenVerifier::new("s3rver-token"),
+        ))
         .or(AppApiKeyLayer::new(keys.verifier(KeyKind::AppApiKey)));
     let mut svc = any.layer(inner());
     assert_eq!(run(&mut svc, &with_app_key), 200);

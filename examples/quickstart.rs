@@ -4,6 +4,8 @@
 //! PLAY_AUTH_TOKEN=s3rver cargo run --example quickstart
 //! ```
 
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a demo server prints how to use it
+
 use std::net::SocketAddr;
 
 use axum::Router;
@@ -29,10 +31,14 @@ async fn hello(principal: Option<Principal>) -> String {
 fn app() -> Result<Router, Box<dyn std::error::Error>> {
     let users = MemoryUserStore::new();
     users.add_user("alice", "wonderland", |u| {
-        u.with_name("Alice Liddell").with_email("alice@example.com").with_roles(["admin"])
+        u.with_name("Alice Liddell")
+            .with_email("alice@example.com")
+            .with_roles(["admin"])
     })?;
     users.add_user("bob@example.com", "builder", |u| {
-        u.with_name("Bob Builder").with_email("bob@example.com").with_roles(["user"])
+        u.with_name("Bob Builder")
+            .with_email("bob@example.com")
+            .with_roles(["user"])
     })?;
 
     // XiVO convention: the shared server token comes from PLAY_AUTH_TOKEN; unset rejects all.
@@ -49,23 +55,34 @@ fn app() -> Result<Router, Box<dyn std::error::Error>> {
         .route("/basic/whoami", get(whoami).route_layer(basic.clone()))
         .route("/token/whoami", get(whoami).route_layer(token))
         .route("/whoami", get(whoami).route_layer(any.clone()))
-        .route("/admin/whoami", get(whoami).route_layer(any.require(Requirement::role("admin"))))
+        .route(
+            "/admin/whoami",
+            get(whoami).route_layer(any.require(Requirement::role("admin"))),
+        )
         .route("/hello", get(hello).route_layer(basic.optional()))
         .route("/healthz", get(|| async { "ok\n" })))
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let addr: SocketAddr = std::env::var("QUICKSTART_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into()).parse()?;
+    let addr: SocketAddr = std::env::var("QUICKSTART_ADDR")
+        .unwrap_or_else(|_| "127.0.0.1:8080".into())
+        .parse()?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     println!("listening on http://{addr}");
     println!("try:");
     println!("  curl -u alice:wonderland http://{addr}/whoami");
-    println!("  curl -H 'X-Auth-Token: s3rver' http://{addr}/token/whoami   # with PLAY_AUTH_TOKEN=s3rver");
+    println!(
+        "  curl -H 'X-Auth-Token: s3rver' http://{addr}/token/whoami   # with PLAY_AUTH_TOKEN=s3rver"
+    );
     println!("  curl 'http://{addr}/token/whoami?token=s3rver'");
-    println!("  curl -u bob@example.com:builder http://{addr}/admin/whoami   # 403: bob is not an admin");
-    println!("  curl -i http://{addr}/whoami                                 # 401 with both challenges");
+    println!(
+        "  curl -u bob@example.com:builder http://{addr}/admin/whoami   # 403: bob is not an admin"
+    );
+    println!(
+        "  curl -i http://{addr}/whoami                                 # 401 with both challenges"
+    );
     println!("  curl http://{addr}/hello");
     axum::serve(listener, app()?)
         .with_graceful_shutdown(async {

@@ -6,7 +6,9 @@ use axum::Router;
 use axum::routing::get;
 use support::{get as http_get, serve};
 use tower_authn::memory::MemoryUserStore;
-use tower_authn::{BasicAuthLayer, HeaderTokenLayer, Principal, Requirement, SharedTokenVerifier, UserStoreExt};
+use tower_authn::{
+    BasicAuthLayer, HeaderTokenLayer, Principal, Requirement, SharedTokenVerifier, UserStoreExt,
+};
 
 async fn whoami(p: Principal) -> axum::Json<Principal> {
     axum::Json(p)
@@ -18,13 +20,23 @@ async fn maybe(p: Option<Principal>) -> String {
 
 async fn router() -> Router {
     let users = MemoryUserStore::new();
-    users.add_user("alice", "wonderland", |u| u.with_name("Alice Liddell").with_roles(["admin"])).unwrap();
-    users.add_user("bob", "builder", |u| u.with_roles(["user"])).unwrap();
+    users
+        .add_user("alice", "wonderland", |u| {
+            u.with_name("Alice Liddell").with_roles(["admin"])
+        })
+        .unwrap();
+    users
+        .add_user("bob", "builder", |u| u.with_roles(["user"]))
+        .unwrap();
     let basic = BasicAuthLayer::new(users.password_verifier());
-    let token = HeaderTokenLayer::new("X-Auth-Token", SharedTokenVerifier::new("s3rver")).with_query("token");
+    let token = HeaderTokenLayer::new("X-Auth-Token", SharedTokenVerifier::new("s3rver"))
+        .with_query("token");
     Router::new()
         .route("/whoami", get(whoami).route_layer(basic.clone().or(token)))
-        .route("/admin", get(whoami).route_layer(basic.clone().require(Requirement::role("admin"))))
+        .route(
+            "/admin",
+            get(whoami).route_layer(basic.clone().require(Requirement::role("admin"))),
+        )
         .route("/maybe", get(maybe).route_layer(basic.optional()))
         .route("/unprotected", get(whoami))
 }
@@ -34,7 +46,11 @@ async fn extractors_and_layers_over_http() {
     let addr = serve(router().await).await;
     let url = |p: &str| format!("http://{addr}{p}");
 
-    let alice = http_get(&url("/whoami"), &[("authorization", "Basic YWxpY2U6d29uZGVybGFuZA==")]).await;
+    let alice = http_get(
+        &url("/whoami"),
+        &[("authorization", "Basic YWxpY2U6d29uZGVybGFuZA==")],
+    )
+    .await;
     assert_eq!(alice.status, 200);
     assert_eq!(alice.json()["id"], "alice");
     assert_eq!(alice.json()["name"], "Alice Liddell");
@@ -46,12 +62,29 @@ async fn extractors_and_layers_over_http() {
     assert_eq!(none.status, 401);
     assert_eq!(none.challenges().len(), 2);
 
-    let bob = http_get(&url("/admin"), &[("authorization", "Basic Ym9iOmJ1aWxkZXI=")]).await;
+    let bob = http_get(
+        &url("/admin"),
+        &[("authorization", "Basic Ym9iOmJ1aWxkZXI=")],
+    )
+    .await;
     assert_eq!(bob.status, 403);
 
     assert_eq!(http_get(&url("/maybe"), &[]).await.body, "anonymous");
-    assert_eq!(http_get(&url("/maybe"), &[("authorization", "Basic Ym9iOmJ1aWxkZXI=")]).await.body, "bob");
-    assert_eq!(http_get(&url("/maybe"), &[("authorization", "Basic Ym9iOng=")]).await.status, 401);
+    assert_eq!(
+        http_get(
+            &url("/maybe"),
+            &[("authorization", "Basic Ym9iOmJ1aWxkZXI=")]
+        )
+        .await
+        .body,
+        "bob"
+    );
+    assert_eq!(
+        http_get(&url("/maybe"), &[("authorization", "Basic Ym9iOng=")])
+            .await
+            .status,
+        401
+    );
 
     // A handler that wants a principal on a route without an auth layer answers 401.
     let unprotected = http_get(&url("/unprotected"), &[]).await;

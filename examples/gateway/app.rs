@@ -1,3 +1,4 @@
+#![allow(clippy::print_stderr)] // the gateway reports unloadable key sources on stderr at start
 //! The gateway's router: every route of GATEWAY.md, on one set of stores.
 
 use std::error::Error;
@@ -270,7 +271,7 @@ pub(crate) async fn build(config: &Config) -> Result<Router, Box<dyn Error>> {
     .with_query("token")
     .with_query("jwt")
     .realm("gateway");
-    let claims = HeaderTokenLayer::new("X-VoltMX-Authorization", claims_jwt.clone())
+    let claims = HeaderTokenLayer::new("X-VoltMX-Authorization", claims_jwt)
         .scheme_name("claims")
         .challenge_scheme("VoltMX")
         .realm("gateway");

@@ -13,10 +13,16 @@ use hyper_util::rt::TokioExecutor;
 
 /// Serves `router` on a free loopback port until the test ends.
 pub async fn serve(router: axum::Router) -> SocketAddr {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().expect("addr");
     tokio::spawn(async move {
-        let _ = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await;
+        let _ = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .await;
     });
     addr
 }
@@ -37,21 +43,37 @@ impl Answer {
 
     /// Every `WWW-Authenticate` value.
     pub fn challenges(&self) -> Vec<String> {
-        self.headers.get_all("www-authenticate").iter().map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).collect()
+        self.headers
+            .get_all("www-authenticate")
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect()
     }
 }
 
 /// Sends one request with `headers` and `body`.
-pub async fn send(method: Method, url: &str, headers: &[(&str, &str)], body: impl Into<Bytes>) -> Answer {
+pub async fn send(
+    method: Method,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: impl Into<Bytes>,
+) -> Answer {
     let client = Client::builder(TokioExecutor::new()).build_http::<Full<Bytes>>();
     let mut req = Request::builder().method(method).uri(url);
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
-    let res = client.request(req.body(Full::new(body.into())).expect("request")).await.expect("send");
+    let res = client
+        .request(req.body(Full::new(body.into())).expect("request"))
+        .await
+        .expect("send");
     let (parts, body) = res.into_parts();
     let body = body.collect().await.expect("body").to_bytes();
-    Answer { status: parts.status, headers: parts.headers, body }
+    Answer {
+        status: parts.status,
+        headers: parts.headers,
+        body,
+    }
 }
 
 /// A GET with `headers`.

@@ -65,8 +65,14 @@ impl Requirement {
     }
 
     /// The principal must satisfy `check`; `label` names the rule in logs.
-    pub fn predicate(label: impl Into<String>, check: impl Fn(&Principal) -> bool + Send + Sync + 'static) -> Self {
-        Self { check: Arc::new(check), label: Arc::from(label.into()) }
+    pub fn predicate(
+        label: impl Into<String>,
+        check: impl Fn(&Principal) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        Self {
+            check: Arc::new(check),
+            label: Arc::from(label.into()),
+        }
     }
 
     /// `Ok` when `principal` meets the requirement.
@@ -78,7 +84,10 @@ impl Requirement {
         if (self.check)(principal) {
             Ok(())
         } else {
-            Err(AuthError::forbidden(format!("{} lacks {}", principal.id, self.label)))
+            Err(AuthError::forbidden(format!(
+                "{} lacks {}",
+                principal.id, self.label
+            )))
         }
     }
 }
@@ -100,7 +109,10 @@ pub struct RequireLayer {
 impl RequireLayer {
     /// Requires `requirement`.
     pub fn new(requirement: Requirement) -> Self {
-        Self { requirement, responder: SharedResponder::default() }
+        Self {
+            requirement,
+            responder: SharedResponder::default(),
+        }
     }
 
     /// Sets the failure body shape.
@@ -114,7 +126,11 @@ impl<S> Layer<S> for RequireLayer {
     type Service = Require<S>;
 
     fn layer(&self, inner: S) -> Require<S> {
-        Require { inner, requirement: self.requirement.clone(), responder: self.responder.clone() }
+        Require {
+            inner,
+            requirement: self.requirement.clone(),
+            responder: self.responder.clone(),
+        }
     }
 }
 
@@ -174,7 +190,11 @@ where
         match outcome {
             Ok(()) => RequireFuture::Inner(self.inner.call(req)),
             Err(e) => {
-                tracing::debug!(code = e.code(), detail = e.detail(), "authorization rejected");
+                tracing::debug!(
+                    code = e.code(),
+                    detail = e.detail(),
+                    "authorization rejected"
+                );
                 let res = finish(self.responder.0.respond(&e), &e, &[]).map(ResBody::from);
                 RequireFuture::Rejected(Some(res))
             }

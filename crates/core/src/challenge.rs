@@ -25,7 +25,10 @@ pub struct Challenge {
 impl Challenge {
     /// A challenge for `scheme` (an RFC 9110 token such as `Basic` or `Bearer`).
     pub fn new(scheme: impl Into<Cow<'static, str>>) -> Self {
-        Self { scheme: scheme.into(), params: Vec::new() }
+        Self {
+            scheme: scheme.into(),
+            params: Vec::new(),
+        }
     }
 
     /// Adds `realm="..."`.
@@ -34,7 +37,11 @@ impl Challenge {
     }
 
     /// Adds a `name="value"` parameter; `value` is quoted and escaped when rendered.
-    pub fn param(mut self, name: impl Into<Cow<'static, str>>, value: impl Into<Cow<'static, str>>) -> Self {
+    pub fn param(
+        mut self,
+        name: impl Into<Cow<'static, str>>,
+        value: impl Into<Cow<'static, str>>,
+    ) -> Self {
         self.params.push((name.into(), value.into()));
         self
     }
@@ -46,7 +53,10 @@ impl Challenge {
 
     /// The value of parameter `name` (case-insensitive), if present.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.params.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| &**v)
+        self.params
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| &**v)
     }
 
     /// Renders `scheme name="value", ...`. Control characters are dropped, `"` and `\` escaped.
@@ -86,9 +96,15 @@ mod tests {
 
     #[test]
     fn rfc7617_and_6750_shapes() {
-        assert_eq!(Challenge::new("Basic").realm("WallyWorld").render(), r#"Basic realm="WallyWorld""#);
         assert_eq!(
-            Challenge::new("Basic").realm("foo").param("charset", "UTF-8").render(),
+            Challenge::new("Basic").realm("WallyWorld").render(),
+            r#"Basic realm="WallyWorld""#
+        );
+        assert_eq!(
+            Challenge::new("Basic")
+                .realm("foo")
+                .param("charset", "UTF-8")
+                .render(),
             r#"Basic realm="foo", charset="UTF-8""#
         );
         assert_eq!(

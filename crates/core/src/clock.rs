@@ -1,8 +1,8 @@
 //! An injectable clock, so expiry and rotation are tested without sleeping.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 /// A source of the current time.
@@ -39,7 +39,9 @@ pub struct ManualClock {
 impl ManualClock {
     /// A clock at `secs` seconds after the Unix epoch.
     pub fn at_unix(secs: u64) -> Self {
-        Self { millis: Arc::new(AtomicU64::new(secs.saturating_mul(1000))) }
+        Self {
+            millis: Arc::new(AtomicU64::new(secs.saturating_mul(1000))),
+        }
     }
 
     /// Moves the clock forward.
@@ -50,7 +52,8 @@ impl ManualClock {
 
     /// Sets the clock to `secs` seconds after the Unix epoch.
     pub fn set_unix(&self, secs: u64) {
-        self.millis.store(secs.saturating_mul(1000), Ordering::SeqCst);
+        self.millis
+            .store(secs.saturating_mul(1000), Ordering::SeqCst);
     }
 }
 
@@ -71,5 +74,7 @@ pub type SharedClock = Arc<dyn Clock>;
 
 /// Seconds since the Unix epoch (0 before it).
 pub fn unix_secs(t: SystemTime) -> u64 {
-    t.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
 }

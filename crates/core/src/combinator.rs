@@ -145,7 +145,9 @@ impl<A: Scheme, B: Scheme> Scheme for AllOf<A, B> {
     }
 
     fn verify(&self, (a, b): Self::Credential) -> Self::Future {
-        AllOfFuture { inner: join(self.first.verify(a), self.second.verify(b)) }
+        AllOfFuture {
+            inner: join(self.first.verify(a), self.second.verify(b)),
+        }
     }
 
     fn hide(&self, head: &mut Parts, mode: HideCredentials) {
@@ -203,8 +205,16 @@ pub struct WithLocation<F> {
 }
 
 impl<F> WithLocation<F> {
-    pub(crate) fn new(inner: F, location: CredentialLocation, default_scheme: &'static str) -> Self {
-        Self { inner, location: Some(location), default_scheme }
+    pub(crate) fn new(
+        inner: F,
+        location: CredentialLocation,
+        default_scheme: &'static str,
+    ) -> Self {
+        Self {
+            inner,
+            location: Some(location),
+            default_scheme,
+        }
     }
 }
 

@@ -36,7 +36,10 @@ pub struct TokenCredential {
 impl TokenCredential {
     /// A token found at `location`.
     pub fn new(token: impl Into<String>, location: CredentialLocation) -> Self {
-        Self { token: SecretString::from(token.into()), location }
+        Self {
+            token: SecretString::from(token.into()),
+            location,
+        }
     }
 
     /// The secret, for verifiers.
@@ -78,9 +81,15 @@ mod tests {
 
     #[test]
     fn debug_redacts() {
-        let b = BasicCredentials { username: "alice".into(), password: "wonderland".into() };
+        let b = BasicCredentials {
+            username: "alice".into(),
+            password: "wonderland".into(),
+        };
         let t = TokenCredential::new("tok-123", CredentialLocation::Query("token".into()));
-        let p = AccessPair { token: "at-1".into(), secret: "as-1".into() };
+        let p = AccessPair {
+            token: "at-1".into(),
+            secret: "as-1".into(),
+        };
         let all = format!("{b:?} {t:?} {p:?}");
         for secret in ["wonderland", "tok-123", "at-1", "as-1"] {
             assert!(!all.contains(secret), "{all}");

@@ -58,10 +58,9 @@ impl ErrorKind {
     /// The HTTP status this kind answers with.
     pub fn status(self) -> StatusCode {
         match self {
-            Self::MissingCredentials
-            | Self::InvalidCredentials
-            | Self::Expired
-            | Self::Revoked => StatusCode::UNAUTHORIZED,
+            Self::MissingCredentials | Self::InvalidCredentials | Self::Expired | Self::Revoked => {
+                StatusCode::UNAUTHORIZED
+            }
             Self::MalformedCredentials | Self::DuplicateCredentials => StatusCode::BAD_REQUEST,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -109,7 +108,12 @@ pub struct AuthError {
 impl AuthError {
     /// An error of `kind` with a private `detail` for logs. The detail must hold no secret.
     pub fn new(kind: ErrorKind, detail: impl Into<Cow<'static, str>>) -> Self {
-        Self { kind, detail: detail.into(), location: None, retry_after: None }
+        Self {
+            kind,
+            detail: detail.into(),
+            location: None,
+            retry_after: None,
+        }
     }
 
     /// [`ErrorKind::MissingCredentials`].

@@ -84,7 +84,10 @@ pub struct Ha1bVerifier<K> {
 impl<K> Ha1bVerifier<K> {
     /// Verifies against `store`.
     pub fn new(store: K) -> Self {
-        Self { store, clock: Arc::new(SystemClock) }
+        Self {
+            store,
+            clock: Arc::new(SystemClock),
+        }
     }
 
     /// Uses `clock` for expiry of registered HA1Bs.
@@ -107,14 +110,25 @@ impl<K: KeyStore + Clone> Ha1bVerifier<K> {
     ///
     /// [`AuthError::malformed`] when `ha1b` is not 32 hex digits; `Unavailable` when the
     /// store fails.
-    pub fn register<'a>(&'a self, ha1b: &str, principal: Principal) -> BoxFuture<'a, Result<KeyRecord, AuthError>> {
+    pub fn register<'a>(
+        &'a self,
+        ha1b: &str,
+        principal: Principal,
+    ) -> BoxFuture<'a, Result<KeyRecord, AuthError>> {
         let normalized = normalize_ha1b(ha1b);
         async move {
-            let normalized = normalized.ok_or_else(|| AuthError::malformed("HA1B is not 32 hex digits"))?;
+            let normalized =
+                normalized.ok_or_else(|| AuthError::malformed("HA1B is not 32 hex digits"))?;
             let digest = self.store.key_hasher().digest(normalized.expose_secret());
             let mut principal = principal.with_scheme("ha1b");
             principal.location = None;
-            let record = KeyRecord::new(principal.id.clone(), KeyKind::Ha1b, digest, principal, self.clock.now());
+            let record = KeyRecord::new(
+                principal.id.clone(),
+                KeyKind::Ha1b,
+                digest,
+                principal,
+                self.clock.now(),
+            );
             self.store.put(record.clone()).await?;
             Ok(record)
         }
@@ -126,8 +140,14 @@ impl<K: KeyStore + Clone> Ha1bVerifier<K> {
     /// # Errors
     ///
     /// As [`register`](Self::register).
-    pub fn register_user<'a>(&'a self, user: &UserRecord) -> BoxFuture<'a, Result<Option<KeyRecord>, AuthError>> {
-        let ha1b = user.ha1b.as_ref().map(|h| SecretString::from(h.expose_secret().to_owned()));
+    pub fn register_user<'a>(
+        &'a self,
+        user: &UserRecord,
+    ) -> BoxFuture<'a, Result<Option<KeyRecord>, AuthError>> {
+        let ha1b = user
+            .ha1b
+            .as_ref()
+            .map(|h| SecretString::from(h.expose_secret().to_owned()));
         let principal = user.principal();
         async move {
             match ha1b {
@@ -140,7 +160,10 @@ impl<K: KeyStore + Clone> Ha1bVerifier<K> {
 
     /// The Opentact layer: `X-Auth-HA1B-Token` or `?ha1b=`, challenge `HA1B`, scheme `ha1b`.
     pub fn into_layer(self) -> HeaderTokenLayer<Self> {
-        HeaderTokenLayer::new(HA1B_HEADER, self).with_query(HA1B_QUERY).challenge_scheme("HA1B").scheme_name("ha1b")
+        HeaderTokenLayer::new(HA1B_HEADER, self)
+            .with_query(HA1B_QUERY)
+            .challenge_scheme("HA1B")
+            .scheme_name("ha1b")
     }
 }
 
@@ -194,11 +217,16 @@ mod tests {
     async fn either_case_verifies_and_only_digests_are_stored() {
         let keys = MemoryKeyStore::new();
         let v = Ha1bVerifier::new(keys.clone());
-        let rec = v.register("48D2196D7C9E2829258EDCCF96575C09", Principal::user("alice")).await.unwrap();
+        let rec = v
+            .register("48D2196D7C9E2829258EDCCF96575C09", Principal::user("alice"))
+            .await
+            .unwrap();
         assert!(!format!("{rec:?}").contains("48d2196d"));
-        for t in
-            ["48d2196d7c9e2829258edccf96575c09", "48D2196D7C9E2829258EDCCF96575C09", "48d2196D7c9e2829258EDCcf96575c09"]
-        {
+        for t in [
+            "48d2196d7c9e2829258edccf96575c09",
+            "48D2196D7C9E2829258EDCCF96575C09",
+            "48d2196D7c9e2829258EDCcf96575c09",
+        ] {
             let p = v.verify(cred(t)).await.unwrap();
             assert_eq!((p.id.as_str(), &*p.scheme), ("alice", "ha1b"));
         }
@@ -207,9 +235,17 @@ mod tests {
     #[tokio::test]
     async fn wrong_and_malformed() {
         let v = Ha1bVerifier::new(MemoryKeyStore::new());
-        v.register("48d2196d7c9e2829258edccf96575c09", Principal::user("alice")).await.unwrap();
+        v.register("48d2196d7c9e2829258edccf96575c09", Principal::user("alice"))
+            .await
+            .unwrap();
         // HA1 (without the @domain) is a different digest: unknown, 401.
-        assert_eq!(v.verify(cred("a0bbf6034b8565747c15ee9850d9215a")).await.unwrap_err().status(), 401);
+        assert_eq!(
+            v.verify(cred("a0bbf6034b8565747c15ee9850d9215a"))
+                .await
+                .unwrap_err()
+                .status(),
+            401
+        );
         for bad in [
             "",
             "48d2196d7c9e2829258edccf96575c0",
@@ -217,26 +253,61 @@ mod tests {
             "zz".repeat(16).as_str(),
             "é".repeat(16).as_str(),
         ] {
-            assert_eq!(v.verify(cred(bad)).await.unwrap_err().status(), 400, "{bad}");
+            assert_eq!(
+                v.verify(cred(bad)).await.unwrap_err().status(),
+                400,
+                "{bad}"
+            );
         }
-        assert_eq!(v.register("xyz", Principal::user("bob")).await.unwrap_err().status(), 400);
+        assert_eq!(
+            v.register("xyz", Principal::user("bob"))
+                .await
+                .unwrap_err()
+                .status(),
+            400
+        );
     }
 
     #[tokio::test]
     async fn re_registering_replaces_and_revoking_refuses() {
         let keys = MemoryKeyStore::new();
         let v = Ha1bVerifier::new(keys.clone());
-        v.register("48d2196d7c9e2829258edccf96575c09", Principal::user("alice")).await.unwrap();
-        v.register("a0bbf6034b8565747c15ee9850d9215a", Principal::user("alice")).await.unwrap();
-        assert_eq!(v.verify(cred("48d2196d7c9e2829258edccf96575c09")).await.unwrap_err().status(), 401);
-        assert!(v.verify(cred("a0bbf6034b8565747c15ee9850d9215a")).await.is_ok());
+        v.register("48d2196d7c9e2829258edccf96575c09", Principal::user("alice"))
+            .await
+            .unwrap();
+        v.register("a0bbf6034b8565747c15ee9850d9215a", Principal::user("alice"))
+            .await
+            .unwrap();
+        assert_eq!(
+            v.verify(cred("48d2196d7c9e2829258edccf96575c09"))
+                .await
+                .unwrap_err()
+                .status(),
+            401
+        );
+        assert!(
+            v.verify(cred("a0bbf6034b8565747c15ee9850d9215a"))
+                .await
+                .is_ok()
+        );
         keys.revoke(KeyKind::Ha1b, "alice").await.unwrap();
-        assert_eq!(v.verify(cred("a0bbf6034b8565747c15ee9850d9215a")).await.unwrap_err().code(), "revoked");
+        assert_eq!(
+            v.verify(cred("a0bbf6034b8565747c15ee9850d9215a"))
+                .await
+                .unwrap_err()
+                .code(),
+            "revoked"
+        );
     }
 
     #[test]
     fn normalize_never_panics_on_odd_input() {
-        for s in ["\u{0}", "ａ", "0x48d2196d7c9e2829258edccf96575c", " 48d2196d7c9e2829258edccf96575c0"] {
+        for s in [
+            "\u{0}",
+            "ａ",
+            "0x48d2196d7c9e2829258edccf96575c",
+            " 48d2196d7c9e2829258edccf96575c0",
+        ] {
             assert!(normalize_ha1b(s).is_none());
         }
     }

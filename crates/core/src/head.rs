@@ -35,10 +35,11 @@ pub fn trim(mut v: &[u8]) -> &[u8] {
 /// Whether the `Authorization` header's auth-scheme is `scheme` (case-insensitive,
 /// RFC 9110 §11.1).
 pub fn authorization_is(headers: &HeaderMap, scheme: &str) -> bool {
-    headers
-        .get_all(AUTHORIZATION)
-        .iter()
-        .any(|v| split_authorization(v.as_bytes()).0.eq_ignore_ascii_case(scheme.as_bytes()))
+    headers.get_all(AUTHORIZATION).iter().any(|v| {
+        split_authorization(v.as_bytes())
+            .0
+            .eq_ignore_ascii_case(scheme.as_bytes())
+    })
 }
 
 /// Whether `bytes` is a token68 (RFC 9110 §11.2): `1*( ALPHA / DIGIT / "-" / "." / "_" /
@@ -46,9 +47,9 @@ pub fn authorization_is(headers: &HeaderMap, scheme: &str) -> bool {
 pub fn is_token68(bytes: &[u8]) -> bool {
     let body_len = bytes.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
     body_len > 0
-        && bytes[..body_len]
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+        && bytes[..body_len].iter().all(|&b| {
+            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
+        })
 }
 
 /// The decoded values of query parameter `name` (form-urlencoded: `%XX` and `+`).
@@ -67,7 +68,9 @@ pub fn remove_query_params(uri: &Uri, names: &[Cow<'static, str>]) -> Option<Uri
     let mut kept = String::with_capacity(query.len());
     for segment in query.split('&') {
         let raw_key = segment.split('=').next().unwrap_or_default();
-        let key = form_urlencoded::parse(raw_key.as_bytes()).next().map(|(k, _)| k);
+        let key = form_urlencoded::parse(raw_key.as_bytes())
+            .next()
+            .map(|(k, _)| k);
         if key.is_some_and(|k| names.contains(&k)) {
             removed = true;
             continue;
@@ -81,7 +84,11 @@ pub fn remove_query_params(uri: &Uri, names: &[Cow<'static, str>]) -> Option<Uri
         return None;
     }
     let path = uri.path();
-    let pq = if kept.is_empty() { path.to_owned() } else { format!("{path}?{kept}") };
+    let pq = if kept.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{kept}")
+    };
     let mut parts = uri.clone().into_parts();
     // A path and a subset of a valid query stay valid; if not, drop the whole query rather
     // than let a credential through.
@@ -132,7 +139,10 @@ mod tests {
 
     #[test]
     fn splits_authorization() {
-        assert_eq!(split_authorization(b"Basic  abc= "), (&b"Basic"[..], &b"abc="[..]));
+        assert_eq!(
+            split_authorization(b"Basic  abc= "),
+            (&b"Basic"[..], &b"abc="[..])
+        );
         assert_eq!(split_authorization(b"Bearer"), (&b"Bearer"[..], &b""[..]));
         assert_eq!(split_authorization(b""), (&b""[..], &b""[..]));
     }
@@ -151,7 +161,10 @@ mod tests {
     fn removes_only_the_credential_parameter() {
         let names = [Cow::Borrowed("token")];
         let uri: Uri = "/a/b?x=1&token=abc&y=%20z+&token%3D=k".parse().unwrap();
-        assert_eq!(remove_query_params(&uri, &names).unwrap(), "/a/b?x=1&y=%20z+&token%3D=k");
+        assert_eq!(
+            remove_query_params(&uri, &names).unwrap(),
+            "/a/b?x=1&y=%20z+&token%3D=k"
+        );
         let uri: Uri = "/a?token=abc".parse().unwrap();
         assert_eq!(remove_query_params(&uri, &names).unwrap(), "/a");
         let uri: Uri = "http://h:1/a?to%6Ben=abc&b".parse().unwrap();

@@ -65,7 +65,10 @@ pub type PeerLookup = fn(&Extensions) -> Option<IpAddr>;
 
 /// The default [`PeerLookup`]: a [`PeerAddr`] extension, else a bare `SocketAddr` one.
 pub fn default_peer_lookup(extensions: &Extensions) -> Option<IpAddr> {
-    extensions.get::<PeerAddr>().map(|p| p.0.ip()).or_else(|| extensions.get::<SocketAddr>().map(SocketAddr::ip))
+    extensions
+        .get::<PeerAddr>()
+        .map(|p| p.0.ip())
+        .or_else(|| extensions.get::<SocketAddr>().map(SocketAddr::ip))
 }
 
 /// A trusted proxy: one address (`10.0.0.1`, `::1`) or a network (`10.0.0.0/8`, `fd00::/8`).
@@ -78,7 +81,10 @@ pub struct TrustedProxy {
 impl TrustedProxy {
     /// Exactly `addr`.
     pub fn addr(addr: IpAddr) -> Self {
-        Self { network: addr, prefix: if addr.is_ipv4() { 32 } else { 128 } }
+        Self {
+            network: addr,
+            prefix: if addr.is_ipv4() { 32 } else { 128 },
+        }
     }
 
     /// Whether `ip` is this proxy (IPv4-mapped IPv6 addresses match their IPv4 form).
@@ -88,8 +94,12 @@ impl TrustedProxy {
             v4 @ IpAddr::V4(_) => v4,
         };
         match (self.network, ip) {
-            (IpAddr::V4(net), IpAddr::V4(ip)) => prefix_eq(&net.octets(), &ip.octets(), self.prefix),
-            (IpAddr::V6(net), IpAddr::V6(ip)) => prefix_eq(&net.octets(), &ip.octets(), self.prefix),
+            (IpAddr::V4(net), IpAddr::V4(ip)) => {
+                prefix_eq(&net.octets(), &ip.octets(), self.prefix)
+            }
+            (IpAddr::V6(net), IpAddr::V6(ip)) => {
+                prefix_eq(&net.octets(), &ip.octets(), self.prefix)
+            }
             _ => false,
         }
     }
@@ -136,7 +146,12 @@ impl FromStr for TrustedProxy {
         let network: IpAddr = addr.trim().parse().map_err(|_| InvalidProxy)?;
         let max = if network.is_ipv4() { 32 } else { 128 };
         let prefix = match prefix {
-            Some(p) => p.trim().parse::<u8>().ok().filter(|p| *p <= max).ok_or(InvalidProxy)?,
+            Some(p) => p
+                .trim()
+                .parse::<u8>()
+                .ok()
+                .filter(|p| *p <= max)
+                .ok_or(InvalidProxy)?,
             None => max,
         };
         Ok(Self { network, prefix })
@@ -228,7 +243,10 @@ impl<S> Layer<S> for HttpsRedirectLayer {
     type Service = HttpsRedirect<S>;
 
     fn layer(&self, inner: S) -> HttpsRedirect<S> {
-        HttpsRedirect { inner, config: Arc::clone(&self.config) }
+        HttpsRedirect {
+            inner,
+            config: Arc::clone(&self.config),
+        }
     }
 }
 
@@ -274,7 +292,8 @@ impl Config {
         if let Some(scheme) = req.uri().scheme() {
             return *scheme == Scheme::HTTPS;
         }
-        let trusted = (self.peer)(req.extensions()).is_some_and(|ip| self.trusted.iter().any(|t| t.contains(ip)));
+        let trusted = (self.peer)(req.extensions())
+            .is_some_and(|ip| self.trusted.iter().any(|t| t.contains(ip)));
         trusted && forwarded_https(req.headers())
     }
 
@@ -302,7 +321,12 @@ impl Config {
             None => host,
         };
         let path = uri.path_and_query().map_or("/", |pq| pq.as_str());
-        let target = Uri::builder().scheme(Scheme::HTTPS).authority(authority).path_and_query(path).build().ok()?;
+        let target = Uri::builder()
+            .scheme(Scheme::HTTPS)
+            .authority(authority)
+            .path_and_query(path)
+            .build()
+            .ok()?;
         HeaderValue::from_str(&target.to_string()).ok()
     }
 }
@@ -410,14 +434,23 @@ mod tests {
     #[tokio::test]
     async fn redirects_same_host_path_and_query() {
         let l = HttpsRedirectLayer::new();
-        let r = run(&l, req("/a/b?x=1&y=%20", Some("Example.com:8080"), None, None)).await;
+        let r = run(
+            &l,
+            req("/a/b?x=1&y=%20", Some("Example.com:8080"), None, None),
+        )
+        .await;
         assert_eq!(r.status(), 302);
         assert_eq!(r.headers()[LOCATION], "https://example.com/a/b?x=1&y=%20");
         let r = run(&l, req("/", Some("[::1]:80"), None, None)).await;
         assert_eq!(r.headers()[LOCATION], "https://[::1]/");
-        let l = HttpsRedirectLayer::new().status(StatusCode::PERMANENT_REDIRECT).https_port(8443);
+        let l = HttpsRedirectLayer::new()
+            .status(StatusCode::PERMANENT_REDIRECT)
+            .https_port(8443);
         let r = run(&l, req("/x", Some("h"), None, None)).await;
-        assert_eq!((r.status().as_u16(), r.headers()[LOCATION].to_str().unwrap()), (308, "https://h:8443/x"));
+        assert_eq!(
+            (r.status().as_u16(), r.headers()[LOCATION].to_str().unwrap()),
+            (308, "https://h:8443/x")
+        );
     }
 
     #[tokio::test]
@@ -432,9 +465,17 @@ mod tests {
         let says_http = run(&l, req("/", Some("h"), Some("http"), Some("10.0.0.1:1"))).await;
         assert_eq!(says_http.status(), 302);
         // The last hop decides.
-        let chain = run(&l, req("/", Some("h"), Some("https, http"), Some("10.0.0.1:1"))).await;
+        let chain = run(
+            &l,
+            req("/", Some("h"), Some("https, http"), Some("10.0.0.1:1")),
+        )
+        .await;
         assert_eq!(chain.status(), 302);
-        let mapped = run(&l, req("/", Some("h"), Some("HTTPS"), Some("[::ffff:10.0.0.1]:1"))).await;
+        let mapped = run(
+            &l,
+            req("/", Some("h"), Some("HTTPS"), Some("[::ffff:10.0.0.1]:1")),
+        )
+        .await;
         assert_eq!(mapped.into_body(), "inner");
     }
 
@@ -444,18 +485,35 @@ mod tests {
         let mut r = req("/", Some("h"), None, None);
         r.extensions_mut().insert(TlsConnection);
         assert_eq!(run(&l, r).await.into_body(), "inner");
-        assert_eq!(run(&l, req("https://h/x", None, None, None)).await.into_body(), "inner");
-        assert_eq!(run(&l, req("http://h/x?q", None, None, None)).await.headers()[LOCATION], "https://h/x?q");
+        assert_eq!(
+            run(&l, req("https://h/x", None, None, None))
+                .await
+                .into_body(),
+            "inner"
+        );
+        assert_eq!(
+            run(&l, req("http://h/x?q", None, None, None))
+                .await
+                .headers()[LOCATION],
+            "https://h/x?q"
+        );
     }
 
     #[tokio::test]
     async fn no_usable_host_is_400() {
         let l = HttpsRedirectLayer::new();
         assert_eq!(run(&l, req("/", None, None, None)).await.status(), 400);
-        assert_eq!(run(&l, req("/", Some("a b"), None, None)).await.status(), 400);
-        assert_eq!(run(&l, req("/", Some("user@h"), None, None)).await.status(), 400);
+        assert_eq!(
+            run(&l, req("/", Some("a b"), None, None)).await.status(),
+            400
+        );
+        assert_eq!(
+            run(&l, req("/", Some("user@h"), None, None)).await.status(),
+            400
+        );
         let mut two = req("/", Some("a"), None, None);
-        two.headers_mut().append(HOST, HeaderValue::from_static("b"));
+        two.headers_mut()
+            .append(HOST, HeaderValue::from_static("b"));
         assert_eq!(run(&l, two).await.status(), 400);
     }
 
@@ -470,7 +528,12 @@ mod tests {
         let any: TrustedProxy = "0.0.0.0/0".parse().unwrap();
         assert!(any.contains("8.8.8.8".parse().unwrap()));
         assert!(!any.contains("::2".parse().unwrap()));
-        assert!("fd00::/8".parse::<TrustedProxy>().unwrap().contains("fd12::1".parse().unwrap()));
+        assert!(
+            "fd00::/8"
+                .parse::<TrustedProxy>()
+                .unwrap()
+                .contains("fd12::1".parse().unwrap())
+        );
         for bad in ["", "10.0.0.0/33", "x", "10.0.0.0/", "::/129"] {
             assert!(bad.parse::<TrustedProxy>().is_err(), "{bad}");
         }

@@ -84,10 +84,13 @@ pub use principal::{CredentialLocation, Principal, PrincipalKind};
 pub use respond::{ErrorResponder, JsonErrors};
 pub use scheme::{Extraction, HideCredentials, Scheme, SchemeExt};
 pub use schemes::{
-    AccessSecretLayer, AppApiKeyLayer, BasicAuthLayer, DeviceTokenLayer, HeaderTokenLayer, QueryTokenLayer,
+    AccessSecretLayer, AppApiKeyLayer, BasicAuthLayer, DeviceTokenLayer, HeaderTokenLayer,
+    QueryTokenLayer,
 };
 pub use store::{KeyDigest, KeyHasher, KeyKind, KeyRecord, KeyStore, UserRecord, UserStore};
 pub use verifier::{OrElse, ServiceVerifier, Verifier, VerifierExt};
+pub use verifiers::{
+    AccessPairVerifier, KeyStoreExt, KeyVerifier, SharedTokenVerifier, new_key_id,
+};
 #[cfg(feature = "password")]
 pub use verifiers::{PasswordVerifier, UserStoreExt};
-pub use verifiers::{AccessPairVerifier, KeyStoreExt, KeyVerifier, SharedTokenVerifier, new_key_id};

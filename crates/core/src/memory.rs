@@ -41,7 +41,10 @@ impl MemoryUserStore {
 
     /// Inserts or replaces a user.
     pub fn insert(&self, user: UserRecord) {
-        self.users.write().unwrap_or_else(PoisonError::into_inner).insert(user.login.clone(), user);
+        self.users
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(user.login.clone(), user);
     }
 
     /// Adds a user with `password` hashed as argon2id; `build` sets the other fields.
@@ -65,13 +68,23 @@ impl MemoryUserStore {
 impl fmt::Debug for MemoryUserStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let n = self.users.read().map(|u| u.len()).unwrap_or(0);
-        f.debug_struct("MemoryUserStore").field("users", &n).finish()
+        f.debug_struct("MemoryUserStore")
+            .field("users", &n)
+            .finish()
     }
 }
 
 impl UserStore for MemoryUserStore {
-    fn find_user<'a>(&'a self, login: &'a str) -> BoxFuture<'a, Result<Option<UserRecord>, StoreError>> {
-        let user = self.users.read().unwrap_or_else(PoisonError::into_inner).get(login).cloned();
+    fn find_user<'a>(
+        &'a self,
+        login: &'a str,
+    ) -> BoxFuture<'a, Result<Option<UserRecord>, StoreError>> {
+        let user = self
+            .users
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(login)
+            .cloned();
         ready(Ok(user)).boxed()
     }
 }
@@ -97,7 +110,10 @@ impl MemoryKeyStore {
 
     /// An empty store digesting keys with `hasher`.
     pub fn with_hasher(hasher: KeyHasher) -> Self {
-        Self { keys: Arc::default(), hasher }
+        Self {
+            keys: Arc::default(),
+            hasher,
+        }
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Keys> {
@@ -111,12 +127,20 @@ impl MemoryKeyStore {
 
 impl fmt::Debug for MemoryKeyStore {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemoryKeyStore").field("keys", &self.read().by_id.len()).field("hasher", &self.hasher).finish()
+        f.debug_struct("MemoryKeyStore")
+            .field("keys", &self.read().by_id.len())
+            .field("hasher", &self.hasher)
+            .finish()
     }
 }
 
 fn owned_by(record: &KeyRecord, owner: &str) -> bool {
-    record.principal.app_id.as_deref().unwrap_or(&record.principal.id) == owner
+    record
+        .principal
+        .app_id
+        .as_deref()
+        .unwrap_or(&record.principal.id)
+        == owner
 }
 
 impl KeyStore for MemoryKeyStore {
@@ -124,13 +148,25 @@ impl KeyStore for MemoryKeyStore {
         &self.hasher
     }
 
-    fn find_by_digest(&self, kind: KeyKind, digest: KeyDigest) -> BoxFuture<'_, Result<Option<KeyRecord>, StoreError>> {
+    fn find_by_digest(
+        &self,
+        kind: KeyKind,
+        digest: KeyDigest,
+    ) -> BoxFuture<'_, Result<Option<KeyRecord>, StoreError>> {
         let keys = self.read();
-        let record = keys.by_digest.get(&(kind, digest)).and_then(|id| keys.by_id.get(&(kind, id.clone()))).cloned();
+        let record = keys
+            .by_digest
+            .get(&(kind, digest))
+            .and_then(|id| keys.by_id.get(&(kind, id.clone())))
+            .cloned();
         ready(Ok(record)).boxed()
     }
 
-    fn find_by_id<'a>(&'a self, kind: KeyKind, id: &'a str) -> BoxFuture<'a, Result<Option<KeyRecord>, StoreError>> {
+    fn find_by_id<'a>(
+        &'a self,
+        kind: KeyKind,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<KeyRecord>, StoreError>> {
         ready(Ok(self.read().by_id.get(&(kind, id.to_owned())).cloned())).boxed()
     }
 
@@ -141,7 +177,8 @@ impl KeyStore for MemoryKeyStore {
             let old_digest = (old.kind, old.digest);
             keys.by_digest.remove(&old_digest);
         }
-        keys.by_digest.insert((record.kind, record.digest), record.id.clone());
+        keys.by_digest
+            .insert((record.kind, record.digest), record.id.clone());
         keys.by_id.insert(id_key, record);
         ready(Ok(())).boxed()
     }
@@ -157,7 +194,11 @@ impl KeyStore for MemoryKeyStore {
         ready(Ok(found)).boxed()
     }
 
-    fn consume<'a>(&'a self, kind: KeyKind, id: &'a str) -> BoxFuture<'a, Result<Option<KeyRecord>, StoreError>> {
+    fn consume<'a>(
+        &'a self,
+        kind: KeyKind,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<KeyRecord>, StoreError>> {
         // One write lock: the check and the revocation cannot interleave with another call.
         let taken = match self.write().by_id.get_mut(&(kind, id.to_owned())) {
             Some(r) if !r.revoked => {
@@ -182,7 +223,11 @@ impl KeyStore for MemoryKeyStore {
         ready(Ok(found)).boxed()
     }
 
-    fn list<'a>(&'a self, kind: KeyKind, owner: Option<&'a str>) -> BoxFuture<'a, Result<Vec<KeyRecord>, StoreError>> {
+    fn list<'a>(
+        &'a self,
+        kind: KeyKind,
+        owner: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<KeyRecord>, StoreError>> {
         let keys = self.read();
         let mut out: Vec<KeyRecord> = keys
             .by_id
@@ -190,7 +235,11 @@ impl KeyStore for MemoryKeyStore {
             .filter(|r| r.kind == kind && owner.is_none_or(|o| owned_by(r, o)))
             .cloned()
             .collect();
-        out.sort_by(|a, b| a.created_at.cmp(&b.created_at).then_with(|| a.id.cmp(&b.id)));
+        out.sort_by(|a, b| {
+            a.created_at
+                .cmp(&b.created_at)
+                .then_with(|| a.id.cmp(&b.id))
+        });
         ready(Ok(out)).boxed()
     }
 }
@@ -205,11 +254,35 @@ mod tests {
     async fn consume_is_single_use() {
         let keys = MemoryKeyStore::new();
         let d = keys.key_hasher().digest("r1");
-        keys.put(KeyRecord::new("r1", KeyKind::RefreshToken, d, Principal::user("alice"), SystemTime::now())).await.unwrap();
+        keys.put(KeyRecord::new(
+            "r1",
+            KeyKind::RefreshToken,
+            d,
+            Principal::user("alice"),
+            SystemTime::now(),
+        ))
+        .await
+        .unwrap();
         let first = keys.consume(KeyKind::RefreshToken, "r1").await.unwrap();
         assert_eq!(first.map(|r| r.revoked), Some(false));
-        assert!(keys.consume(KeyKind::RefreshToken, "r1").await.unwrap().is_none());
-        assert!(keys.find_by_id(KeyKind::RefreshToken, "r1").await.unwrap().unwrap().revoked);
-        assert!(keys.consume(KeyKind::RefreshToken, "nope").await.unwrap().is_none());
+        assert!(
+            keys.consume(KeyKind::RefreshToken, "r1")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            keys.find_by_id(KeyKind::RefreshToken, "r1")
+                .await
+                .unwrap()
+                .unwrap()
+                .revoked
+        );
+        assert!(
+            keys.consume(KeyKind::RefreshToken, "nope")
+                .await
+                .unwrap()
+                .is_none()
+        );
     }
 }

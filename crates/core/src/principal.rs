@@ -3,8 +3,8 @@
 use std::borrow::Cow;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use serde::ser::{SerializeStruct, Serializer};
 use serde::Serialize;
+use serde::ser::{SerializeStruct, Serializer};
 use serde_json::{Map, Value};
 
 /// What kind of party a [`Principal`] is.
@@ -260,7 +260,9 @@ mod tests {
 
     #[test]
     fn serializes_whoami_shape_with_nulls() {
-        let p = Principal::user("alice").with_scheme("basic").with_roles(["admin"]);
+        let p = Principal::user("alice")
+            .with_scheme("basic")
+            .with_roles(["admin"]);
         let v = serde_json::to_value(&p).unwrap();
         assert_eq!(v["id"], "alice");
         assert_eq!(v["kind"], "user");
@@ -274,6 +276,9 @@ mod tests {
     fn location_display() {
         let h = CredentialLocation::Header(http::HeaderName::from_static("x-auth-token"));
         assert_eq!(h.to_string(), "header:x-auth-token");
-        assert_eq!(CredentialLocation::Query("jwt".into()).to_string(), "query:jwt");
+        assert_eq!(
+            CredentialLocation::Query("jwt".into()).to_string(),
+            "query:jwt"
+        );
     }
 }

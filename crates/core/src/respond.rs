@@ -57,13 +57,18 @@ impl ErrorResponder for JsonErrors {
 pub fn json_response(status: http::StatusCode, body: String) -> Response<Bytes> {
     let mut res = Response::new(Bytes::from(body));
     *res.status_mut() = status;
-    res.headers_mut().insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     res
 }
 
 /// Completes a responder's answer: challenges on a 401, `Retry-After` on a 429, and
 /// `Cache-Control: no-store` so no cache keeps an auth failure.
-pub fn finish(mut res: Response<Bytes>, error: &AuthError, challenges: &[Challenge]) -> Response<Bytes> {
+pub fn finish(
+    mut res: Response<Bytes>,
+    error: &AuthError,
+    challenges: &[Challenge],
+) -> Response<Bytes> {
     let status = res.status();
     let headers = res.headers_mut();
     if status == http::StatusCode::UNAUTHORIZED && !headers.contains_key(WWW_AUTHENTICATE) {
@@ -77,7 +82,9 @@ pub fn finish(mut res: Response<Bytes>, error: &AuthError, challenges: &[Challen
             headers.insert(RETRY_AFTER, v);
         }
     }
-    headers.entry(CACHE_CONTROL).or_insert(HeaderValue::from_static("no-store"));
+    headers
+        .entry(CACHE_CONTROL)
+        .or_insert(HeaderValue::from_static("no-store"));
     res
 }
 

@@ -116,7 +116,10 @@ pub trait UserStore: Send + Sync + 'static {
     /// # Errors
     ///
     /// [`StoreError`] when the store cannot answer (the request fails closed with 503).
-    fn find_user<'a>(&'a self, login: &'a str) -> BoxFuture<'a, Result<Option<UserRecord>, StoreError>>;
+    fn find_user<'a>(
+        &'a self,
+        login: &'a str,
+    ) -> BoxFuture<'a, Result<Option<UserRecord>, StoreError>>;
 }
 
 /// The kinds of key a [`KeyStore`] keeps; each kind is its own namespace.
@@ -192,7 +195,9 @@ pub enum KeyHasher {
 impl KeyHasher {
     /// A keyed hasher with `pepper`.
     pub fn hmac(pepper: impl Into<Vec<u8>>) -> Self {
-        Self::Hmac(std::sync::Arc::new(SecretBox::new(pepper.into().into_boxed_slice())))
+        Self::Hmac(std::sync::Arc::new(SecretBox::new(
+            pepper.into().into_boxed_slice(),
+        )))
     }
 
     /// The digest of `key`.
@@ -202,7 +207,9 @@ impl KeyHasher {
             Self::Hmac(pepper) => {
                 // HMAC accepts keys of any length.
                 let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(pepper.expose_secret())
-                    .unwrap_or_else(|_| <Hmac<Sha256> as Mac>::new_from_slice(&[0]).expect("HMAC takes any key"));
+                    .unwrap_or_else(|_| {
+                        <Hmac<Sha256> as Mac>::new_from_slice(&[0]).expect("HMAC takes any key")
+                    });
                 mac.update(key.as_bytes());
                 KeyDigest(mac.finalize().into_bytes().into())
             }
@@ -251,7 +258,13 @@ pub struct KeyRecord {
 
 impl KeyRecord {
     /// A live record.
-    pub fn new(id: impl Into<String>, kind: KeyKind, digest: KeyDigest, principal: Principal, created_at: SystemTime) -> Self {
+    pub fn new(
+        id: impl Into<String>,
+        kind: KeyKind,
+        digest: KeyDigest,
+        principal: Principal,
+        created_at: SystemTime,
+    ) -> Self {
         Self {
             id: id.into(),
             kind,
@@ -305,10 +318,18 @@ pub trait KeyStore: Send + Sync + 'static {
     fn key_hasher(&self) -> &KeyHasher;
 
     /// The record whose digest is `digest`.
-    fn find_by_digest(&self, kind: KeyKind, digest: KeyDigest) -> BoxFuture<'_, Result<Option<KeyRecord>, StoreError>>;
+    fn find_by_digest(
+        &self,
+        kind: KeyKind,
+        digest: KeyDigest,
+    ) -> BoxFuture<'_, Result<Option<KeyRecord>, StoreError>>;
 
     /// The record with public id `id`.
-    fn find_by_id<'a>(&'a self, kind: KeyKind, id: &'a str) -> BoxFuture<'a, Result<Option<KeyRecord>, StoreError>>;
+    fn find_by_id<'a>(
+        &'a self,
+        kind: KeyKind,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<KeyRecord>, StoreError>>;
 
     /// Inserts or replaces (by id) a record.
     fn put(&self, record: KeyRecord) -> BoxFuture<'_, Result<(), StoreError>>;
@@ -321,7 +342,11 @@ pub trait KeyStore: Send + Sync + 'static {
 
     /// Every record of `kind` whose principal's `app_id` (or id, when it has no app id)
     /// is `owner`, or all of them.
-    fn list<'a>(&'a self, kind: KeyKind, owner: Option<&'a str>) -> BoxFuture<'a, Result<Vec<KeyRecord>, StoreError>>;
+    fn list<'a>(
+        &'a self,
+        kind: KeyKind,
+        owner: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Vec<KeyRecord>, StoreError>>;
 
     /// Revokes the record `id` and returns it as it was before, only if it was not revoked
     /// yet: of two calls racing for one id, exactly one gets `Some`. Single-use credentials
@@ -329,10 +354,16 @@ pub trait KeyStore: Send + Sync + 'static {
     ///
     /// The default is `find_by_id` then `revoke`, atomic only when the store serializes
     /// them; a store shared between instances must override it with one atomic operation.
-    fn consume<'a>(&'a self, kind: KeyKind, id: &'a str) -> BoxFuture<'a, Result<Option<KeyRecord>, StoreError>> {
+    fn consume<'a>(
+        &'a self,
+        kind: KeyKind,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<Option<KeyRecord>, StoreError>> {
         Box::pin(async move {
             match self.find_by_id(kind, id).await? {
-                Some(record) if !record.revoked => Ok(self.revoke(kind, id).await?.then_some(record)),
+                Some(record) if !record.revoked => {
+                    Ok(self.revoke(kind, id).await?.then_some(record))
+                }
                 _ => Ok(None),
             }
         })
@@ -356,7 +387,10 @@ mod tests {
     #[test]
     fn digests() {
         let plain = KeyHasher::Sha256.digest("abc");
-        assert_eq!(plain.to_hex(), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            plain.to_hex(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
         let keyed = KeyHasher::hmac(b"pepper".to_vec()).digest("abc");
         assert!(!keyed.ct_eq(&plain));
         assert!(!format!("{:?}", KeyHasher::hmac(b"pepper".to_vec())).contains("pepper"));

@@ -66,7 +66,10 @@ pub trait VerifierExt<C>: Verifier<C> + Sized {
     where
         C: Clone + Send + 'static,
     {
-        OrElse { first: self, second: other }
+        OrElse {
+            first: self,
+            second: other,
+        }
     }
 }
 
@@ -89,7 +92,12 @@ where
 
     fn verify(&self, credential: C) -> Self::Future {
         let first = self.first.verify(credential.clone());
-        OrElseFuture { state: OrElseState::First { future: first, next: Some((self.second.clone(), credential)) } }
+        OrElseFuture {
+            state: OrElseState::First {
+                future: first,
+                next: Some((self.second.clone(), credential)),
+            },
+        }
     }
 }
 
@@ -128,7 +136,8 @@ where
         loop {
             match this.state.as_mut().project() {
                 OrElseProj::First { future, next } => match std::task::ready!(future.poll(cx)) {
-                    Err(e) if e.kind() == crate::ErrorKind::InvalidCredentials => match next.take() {
+                    Err(e) if e.kind() == crate::ErrorKind::InvalidCredentials => match next.take()
+                    {
                         Some((second, credential)) => {
                             let future = second.verify(credential);
                             this.state.set(OrElseState::Second(future));
@@ -198,7 +207,10 @@ where
 
     fn verify(&self, credential: C) -> Self::Future {
         ServiceVerifyFuture {
-            state: ServiceVerifyState::Ready { service: self.service.clone(), credential: Some(credential) },
+            state: ServiceVerifyState::Ready {
+                service: self.service.clone(),
+                credential: Some(credential),
+            },
         }
     }
 }
@@ -218,7 +230,8 @@ enum ServiceVerifyState<S: Service<C>, C> {
 
 impl<S: Service<C>, C> fmt::Debug for ServiceVerifyFuture<S, C> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ServiceVerifyFuture").finish_non_exhaustive()
+        f.debug_struct("ServiceVerifyFuture")
+            .finish_non_exhaustive()
     }
 }
 
@@ -233,12 +246,17 @@ where
         let mut this = self.project();
         loop {
             match this.state.as_mut().project() {
-                StateProj::Ready { service, credential } => {
+                StateProj::Ready {
+                    service,
+                    credential,
+                } => {
                     if let Err(e) = std::task::ready!(service.poll_ready(cx)) {
                         return Poll::Ready(Err(e.into()));
                     }
                     let Some(credential) = credential.take() else {
-                        return Poll::Ready(Err(AuthError::unavailable("verifier polled after completion")));
+                        return Poll::Ready(Err(AuthError::unavailable(
+                            "verifier polled after completion",
+                        )));
                     };
                     let fut = service.call(credential);
                     this.state.set(ServiceVerifyState::Calling(fut));
@@ -258,14 +276,30 @@ mod tests {
     #[tokio::test]
     async fn or_else_retries_only_unknown_credentials() {
         let expired = |_: TokenCredential| async { Err::<Principal, _>(AuthError::expired("old")) };
-        let unknown = |_: TokenCredential| async { Err::<Principal, _>(AuthError::invalid("who?")) };
-        let down = |_: TokenCredential| async { Err::<Principal, _>(AuthError::unavailable("down")) };
+        let unknown =
+            |_: TokenCredential| async { Err::<Principal, _>(AuthError::invalid("who?")) };
+        let down =
+            |_: TokenCredential| async { Err::<Principal, _>(AuthError::unavailable("down")) };
         let ok = |_: TokenCredential| async { Ok(Principal::app("b")) };
         let c = || TokenCredential::new("t", CredentialLocation::Query("token".into()));
         assert_eq!(unknown.or_else(ok).verify(c()).await.unwrap().id, "b");
-        assert_eq!(expired.or_else(ok).verify(c()).await.unwrap_err().code(), "expired");
-        assert_eq!(down.or_else(ok).verify(c()).await.unwrap_err().status(), 503);
-        assert_eq!(unknown.or_else(unknown).verify(c()).await.unwrap_err().code(), "invalid_credentials");
+        assert_eq!(
+            expired.or_else(ok).verify(c()).await.unwrap_err().code(),
+            "expired"
+        );
+        assert_eq!(
+            down.or_else(ok).verify(c()).await.unwrap_err().status(),
+            503
+        );
+        assert_eq!(
+            unknown
+                .or_else(unknown)
+                .verify(c())
+                .await
+                .unwrap_err()
+                .code(),
+            "invalid_credentials"
+        );
     }
 
     #[tokio::test]
@@ -279,7 +313,19 @@ mod tests {
         });
         let v = ServiceVerifier::new(svc);
         let loc = || CredentialLocation::Query("token".into());
-        assert_eq!(v.verify(TokenCredential::new("good", loc())).await.unwrap().id, "a");
-        assert_eq!(v.verify(TokenCredential::new("bad", loc())).await.unwrap_err().status(), 401);
+        assert_eq!(
+            v.verify(TokenCredential::new("good", loc()))
+                .await
+                .unwrap()
+                .id,
+            "a"
+        );
+        assert_eq!(
+            v.verify(TokenCredential::new("bad", loc()))
+                .await
+                .unwrap_err()
+                .status(),
+            401
+        );
     }
 }

@@ -18,10 +18,18 @@ use crate::verifier::Verifier;
 /// Checks a live record: not revoked, not expired.
 fn check_live(record: &KeyRecord, now: SystemTime) -> Result<(), AuthError> {
     if record.revoked {
-        return Err(AuthError::revoked(format!("{} key {} revoked", record.kind.as_str(), record.id)));
+        return Err(AuthError::revoked(format!(
+            "{} key {} revoked",
+            record.kind.as_str(),
+            record.id
+        )));
     }
     if record.expires_at.is_some_and(|at| at <= now) {
-        return Err(AuthError::expired(format!("{} key {} expired", record.kind.as_str(), record.id)));
+        return Err(AuthError::expired(format!(
+            "{} key {} expired",
+            record.kind.as_str(),
+            record.id
+        )));
     }
     Ok(())
 }
@@ -48,7 +56,11 @@ pub struct KeyVerifier<K> {
 impl<K> KeyVerifier<K> {
     /// Verifies keys of `kind` in `store`.
     pub fn new(store: K, kind: KeyKind) -> Self {
-        Self { store, kind, clock: Arc::new(SystemClock) }
+        Self {
+            store,
+            kind,
+            clock: Arc::new(SystemClock),
+        }
     }
 
     /// Uses `clock` for expiry.
@@ -60,7 +72,9 @@ impl<K> KeyVerifier<K> {
 
 impl<K> fmt::Debug for KeyVerifier<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeyVerifier").field("kind", &self.kind).finish_non_exhaustive()
+        f.debug_struct("KeyVerifier")
+            .field("kind", &self.kind)
+            .finish_non_exhaustive()
     }
 }
 
@@ -101,7 +115,9 @@ pub struct AccessPairVerifier<K> {
 impl<K> AccessPairVerifier<K> {
     /// Verifies pairs in `store`.
     pub fn new(store: K) -> Self {
-        Self { keys: KeyVerifier::new(store, KeyKind::AccessToken) }
+        Self {
+            keys: KeyVerifier::new(store, KeyKind::AccessToken),
+        }
     }
 
     /// Uses `clock` for expiry.
@@ -122,7 +138,10 @@ impl<K: KeyStore + Clone> Verifier<AccessPair> for AccessPairVerifier<K> {
 
     fn verify(&self, pair: AccessPair) -> Self::Future {
         let hasher = self.keys.store.key_hasher();
-        let (token, secret) = (hasher.digest(pair.token.expose_secret()), hasher.digest(pair.secret.expose_secret()));
+        let (token, secret) = (
+            hasher.digest(pair.token.expose_secret()),
+            hasher.digest(pair.secret.expose_secret()),
+        );
         let (store, clock) = (self.keys.store.clone(), Arc::clone(&self.keys.clock));
         async move {
             let record = store.find_by_digest(KeyKind::AccessToken, token).await?;
@@ -132,7 +151,9 @@ impl<K: KeyStore + Clone> Verifier<AccessPair> for AccessPairVerifier<K> {
                 let secret_ok = r.secret_digest.is_some_and(|d| d.ct_eq(&secret));
                 r.digest.ct_eq(&token) & secret_ok
             });
-            let record = record.filter(|_| ok).ok_or_else(|| AuthError::invalid("unknown access pair"))?;
+            let record = record
+                .filter(|_| ok)
+                .ok_or_else(|| AuthError::invalid("unknown access pair"))?;
             check_live(&record, clock.now())?;
             let mut p = record.principal;
             p.key_id = Some(record.id);
@@ -183,7 +204,8 @@ pub trait KeyStoreExt: KeyStore + Clone + Sized {
         expires_at: Option<SystemTime>,
     ) -> BoxFuture<'_, Result<KeyRecord, crate::StoreError>> {
         let digest = self.key_hasher().digest(plaintext);
-        let record = KeyRecord::new(id, kind, digest, principal, SystemTime::now()).expires_at(expires_at);
+        let record =
+            KeyRecord::new(id, kind, digest, principal, SystemTime::now()).expires_at(expires_at);
         async move {
             self.put(record.clone()).await?;
             Ok(record)
@@ -200,9 +222,15 @@ pub trait KeyStoreExt: KeyStore + Clone + Sized {
     ) -> BoxFuture<'_, Result<(KeyRecord, String, String), crate::StoreError>> {
         let (token, secret) = (generate_key(), generate_key());
         let hasher = self.key_hasher();
-        let record = KeyRecord::new(new_key_id(), KeyKind::AccessToken, hasher.digest(&token), principal, SystemTime::now())
-            .with_secret_digest(hasher.digest(&secret))
-            .expires_at(expires_at);
+        let record = KeyRecord::new(
+            new_key_id(),
+            KeyKind::AccessToken,
+            hasher.digest(&token),
+            principal,
+            SystemTime::now(),
+        )
+        .with_secret_digest(hasher.digest(&secret))
+        .expires_at(expires_at);
         async move {
             self.put(record.clone()).await?;
             Ok((record, token, secret))
@@ -249,11 +277,15 @@ impl<U> fmt::Debug for PasswordVerifier<U> {
 
 /// Runs CPU-heavy work off the async executor when tokio is available.
 #[cfg(feature = "password")]
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, AuthError> {
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AuthError> {
     #[cfg(feature = "tokio")]
     {
         if tokio::runtime::Handle::try_current().is_ok() {
-            return tokio::task::spawn_blocking(f).await.map_err(|_| AuthError::unavailable("password task failed"));
+            return tokio::task::spawn_blocking(f)
+                .await
+                .map_err(|_| AuthError::unavailable("password task failed"));
         }
     }
     Ok(f())
@@ -268,7 +300,9 @@ impl<U: UserStore + Clone> Verifier<BasicCredentials> for PasswordVerifier<U> {
         async move {
             let BasicCredentials { username, password } = credentials;
             let user = users.find_user(&username).await?;
-            let phc = user.as_ref().map(|u| u.password_hash.expose_secret().to_owned());
+            let phc = user
+                .as_ref()
+                .map(|u| u.password_hash.expose_secret().to_owned());
             let matched = blocking(move || match phc {
                 Some(phc) => tower_authn_password::verify_password(&phc, password.expose_secret()),
                 None => {
@@ -277,10 +311,14 @@ impl<U: UserStore + Clone> Verifier<BasicCredentials> for PasswordVerifier<U> {
                 }
             })
             .await?
-            .map_err(|e| AuthError::unavailable(format!("stored hash of {username} unusable: {e}")))?;
+            .map_err(|e| {
+                AuthError::unavailable(format!("stored hash of {username} unusable: {e}"))
+            })?;
             match user {
                 Some(u) if matched && !u.disabled => Ok(u.principal().with_scheme("basic")),
-                Some(u) if u.disabled => Err(AuthError::invalid(format!("user {username} disabled"))),
+                Some(u) if u.disabled => {
+                    Err(AuthError::invalid(format!("user {username} disabled")))
+                }
                 Some(_) => Err(AuthError::invalid(format!("wrong password for {username}"))),
                 None => Err(AuthError::invalid(format!("unknown user {username}"))),
             }
@@ -322,7 +360,10 @@ impl SharedTokenVerifier {
     pub fn new(token: impl AsRef<str>) -> Self {
         let token = token.as_ref();
         let digest = (!token.is_empty()).then(|| KeyHasher::Sha256.digest(token));
-        Self { digest, principal: Arc::new(Principal::server("server").with_scheme("token")) }
+        Self {
+            digest,
+            principal: Arc::new(Principal::server("server").with_scheme("token")),
+        }
     }
 
     /// Reads the token from environment variable `var`; unset or empty accepts nothing.
@@ -344,7 +385,9 @@ impl SharedTokenVerifier {
 
 impl fmt::Debug for SharedTokenVerifier {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SharedTokenVerifier").field("configured", &self.is_configured()).finish_non_exhaustive()
+        f.debug_struct("SharedTokenVerifier")
+            .field("configured", &self.is_configured())
+            .finish_non_exhaustive()
     }
 }
 

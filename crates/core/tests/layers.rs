@@ -14,9 +14,9 @@ use tower_authn_core::clock::ManualClock;
 use tower_authn_core::credential::{BasicCredentials, TokenCredential};
 use tower_authn_core::memory::{KeyKind, MemoryKeyStore, MemoryUserStore};
 use tower_authn_core::{
-    AccessSecretLayer, AppApiKeyLayer, AuthError, BasicAuthLayer, DeviceTokenLayer, HeaderTokenLayer,
-    HideCredentials, KeyStoreExt, Principal, QueryTokenLayer, RequireLayer, Requirement, SharedTokenVerifier,
-    UserStoreExt,
+    AccessSecretLayer, AppApiKeyLayer, AuthError, BasicAuthLayer, DeviceTokenLayer,
+    HeaderTokenLayer, HideCredentials, KeyStoreExt, Principal, QueryTokenLayer, RequireLayer,
+    Requirement, SharedTokenVerifier, UserStoreExt,
 };
 
 /// The inner service: echoes what it received, so tests see what the layer let through.
@@ -25,7 +25,12 @@ async fn echo(req: Request<()>) -> Result<Response<Bytes>, Infallible> {
     let headers: serde_json::Map<String, Value> = req
         .headers()
         .iter()
-        .map(|(k, v)| (k.as_str().to_owned(), Value::from(String::from_utf8_lossy(v.as_bytes()).into_owned())))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_owned(),
+                Value::from(String::from_utf8_lossy(v.as_bytes()).into_owned()),
+            )
+        })
         .collect();
     let body = serde_json::json!({
         "principal": principal,
@@ -46,15 +51,28 @@ where
     L: Layer<tower::util::ServiceFn<fn(Request<()>) -> EchoFuture>>,
     L::Service: Service<Request<()>, Response = Response<Bytes>, Error = Infallible>,
 {
-    let svc = layer.layer(tower::service_fn(echo_boxed as fn(Request<()>) -> EchoFuture));
+    let svc = layer.layer(tower::service_fn(
+        echo_boxed as fn(Request<()>) -> EchoFuture,
+    ));
     let res = svc.oneshot(req).await.unwrap();
-    let challenges = res.headers().get_all("www-authenticate").iter().map(|v| v.to_str().unwrap().to_owned()).collect();
+    let challenges = res
+        .headers()
+        .get_all("www-authenticate")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect();
     let status = res.status();
     let body = serde_json::from_slice(res.body()).unwrap_or(Value::Null);
-    Answer { status, challenges, body }
+    Answer {
+        status,
+        challenges,
+        body,
+    }
 }
 
-type EchoFuture = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Response<Bytes>, Infallible>> + Send>>;
+type EchoFuture = std::pin::Pin<
+    Box<dyn std::future::Future<Output = Result<Response<Bytes>, Infallible>> + Send>,
+>;
 
 fn echo_boxed(req: Request<()>) -> EchoFuture {
     Box::pin(echo(req))
@@ -70,8 +88,14 @@ fn get(uri: &str, headers: &[(&str, &str)]) -> Request<()> {
 
 fn users() -> MemoryUserStore {
     let users = MemoryUserStore::new();
-    users.add_user("Aladdin", "open sesame", |u| u.with_name("Aladdin").with_roles(["user"])).unwrap();
-    users.add_user("alice", "wonderland", |u| u.with_roles(["admin"])).unwrap();
+    users
+        .add_user("Aladdin", "open sesame", |u| {
+            u.with_name("Aladdin").with_roles(["user"])
+        })
+        .unwrap();
+    users
+        .add_user("alice", "wonderland", |u| u.with_roles(["admin"]))
+        .unwrap();
     users
 }
 
@@ -87,7 +111,10 @@ async fn basic_matrix() {
 
     let absent = send(&layer, get("/", &[])).await;
     assert_eq!(absent.status, 401);
-    assert_eq!(absent.challenges, [r#"Basic realm="WallyWorld", charset="UTF-8""#]);
+    assert_eq!(
+        absent.challenges,
+        [r#"Basic realm="WallyWorld", charset="UTF-8""#]
+    );
     assert_eq!(absent.body["error"], "missing_credentials");
 
     let malformed = send(&layer, get("/", &[("authorization", "Basic not-base64!")])).await;
@@ -99,7 +126,10 @@ async fn basic_matrix() {
     assert_eq!(wrong.status, 401);
     assert_eq!(wrong.body["error"], "invalid_credentials");
     // An unknown user and a wrong password are indistinguishable.
-    assert_eq!((wrong.status, &wrong.challenges, &wrong.body), (unknown.status, &unknown.challenges, &unknown.body));
+    assert_eq!(
+        (wrong.status, &wrong.challenges, &wrong.body),
+        (unknown.status, &unknown.challenges, &unknown.body)
+    );
 
     let right = send(&layer, get("/", &[("authorization", ALADDIN)])).await;
     assert_eq!(right.status, 200);
@@ -109,10 +139,24 @@ async fn basic_matrix() {
     // Hidden: the inner service never sees the credential.
     assert!(right.body["headers"].get("authorization").is_none());
 
-    let lower = send(&layer, get("/", &[("authorization", "basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==")])).await;
+    let lower = send(
+        &layer,
+        get(
+            "/",
+            &[("authorization", "basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==")],
+        ),
+    )
+    .await;
     assert_eq!(lower.status, 200);
 
-    let dup = send(&layer, get("/", &[("authorization", ALADDIN), ("authorization", ALADDIN)])).await;
+    let dup = send(
+        &layer,
+        get(
+            "/",
+            &[("authorization", ALADDIN), ("authorization", ALADDIN)],
+        ),
+    )
+    .await;
     assert_eq!(dup.status, 400);
     assert_eq!(dup.body["error"], "duplicate_credentials");
 
@@ -124,39 +168,83 @@ async fn basic_matrix() {
 
 #[tokio::test]
 async fn rfc7617_vectors_through_the_layer() {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors/rfc.json");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/vectors/rfc.json"
+    );
     let vectors: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     for v in vectors["rfc7617_basic"].as_array().unwrap() {
-        let (user, password) = (v["user"].as_str().unwrap().to_owned(), v["password"].as_str().unwrap().to_owned());
+        let (user, password) = (
+            v["user"].as_str().unwrap().to_owned(),
+            v["password"].as_str().unwrap().to_owned(),
+        );
         let verifier = move |c: BasicCredentials| {
             let ok = c.username == user && c.password.expose_secret() == password;
-            async move { if ok { Ok(Principal::user(c.username)) } else { Err(AuthError::invalid("no")) } }
+            async move {
+                if ok {
+                    Ok(Principal::user(c.username))
+                } else {
+                    Err(AuthError::invalid("no"))
+                }
+            }
         };
-        let realm = v["challenge"].as_str().unwrap().split('"').nth(1).unwrap().to_owned();
+        let realm = v["challenge"]
+            .as_str()
+            .unwrap()
+            .split('"')
+            .nth(1)
+            .unwrap()
+            .to_owned();
         let layer = BasicAuthLayer::new(verifier).realm(realm);
-        let ok = send(&layer, get("/", &[("authorization", v["authorization"].as_str().unwrap())])).await;
+        let ok = send(
+            &layer,
+            get(
+                "/",
+                &[("authorization", v["authorization"].as_str().unwrap())],
+            ),
+        )
+        .await;
         assert_eq!(ok.status, 200);
         assert_eq!(ok.body["principal"]["id"], v["user"]);
         let challenge = send(&layer, get("/", &[])).await.challenges.remove(0);
         // Our challenge always carries charset="UTF-8" (RFC 7617 §2.1); the realm matches.
-        assert!(challenge.starts_with(v["challenge"].as_str().unwrap().split(',').next().unwrap()), "{challenge}");
+        assert!(
+            challenge.starts_with(v["challenge"].as_str().unwrap().split(',').next().unwrap()),
+            "{challenge}"
+        );
     }
 }
 
 #[tokio::test]
 async fn header_and_query_token_matrix() {
-    let layer = HeaderTokenLayer::new("X-Auth-Token", SharedTokenVerifier::new("s3rver")).with_query("token");
+    let layer = HeaderTokenLayer::new("X-Auth-Token", SharedTokenVerifier::new("s3rver"))
+        .with_query("token");
 
     let absent = send(&layer, get("/", &[])).await;
     assert_eq!(absent.status, 401);
-    assert_eq!(absent.challenges, [r#"Token realm="api", header="x-auth-token", query="token""#]);
+    assert_eq!(
+        absent.challenges,
+        [r#"Token realm="api", header="x-auth-token", query="token""#]
+    );
 
-    assert_eq!(send(&layer, get("/", &[("x-auth-token", "")])).await.status, 400);
+    assert_eq!(
+        send(&layer, get("/", &[("x-auth-token", "")])).await.status,
+        400
+    );
     assert_eq!(send(&layer, get("/?token=a%20b", &[])).await.status, 400);
-    assert_eq!(send(&layer, get("/", &[("x-auth-token", "nope")])).await.status, 401);
+    assert_eq!(
+        send(&layer, get("/", &[("x-auth-token", "nope")]))
+            .await
+            .status,
+        401
+    );
     assert_eq!(send(&layer, get("/?token=nope", &[])).await.status, 401);
 
-    let header = send(&layer, get("/p?x=1", &[("x-auth-token", "s3rver"), ("x-other", "kept")])).await;
+    let header = send(
+        &layer,
+        get("/p?x=1", &[("x-auth-token", "s3rver"), ("x-other", "kept")]),
+    )
+    .await;
     assert_eq!(header.status, 200);
     assert_eq!(header.body["principal"]["kind"], "server");
     assert_eq!(header.body["principal"]["location"], "header:x-auth-token");
@@ -171,7 +259,10 @@ async fn header_and_query_token_matrix() {
 
     // Duplicates, even equal: two header lines, header + query, two query copies.
     for req in [
-        get("/", &[("x-auth-token", "s3rver"), ("x-auth-token", "s3rver")]),
+        get(
+            "/",
+            &[("x-auth-token", "s3rver"), ("x-auth-token", "s3rver")],
+        ),
         get("/?token=s3rver", &[("x-auth-token", "s3rver")]),
         get("/?token=s3rver&token=s3rver", &[]),
     ] {
@@ -183,23 +274,48 @@ async fn header_and_query_token_matrix() {
 
 #[tokio::test]
 async fn bearer_follows_rfc6750() {
-    let layer = HeaderTokenLayer::bearer(SharedTokenVerifier::new("mF_9.B5f-4.1JqM")).realm("example");
+    let layer =
+        HeaderTokenLayer::bearer(SharedTokenVerifier::new("mF_9.B5f-4.1JqM")).realm("example");
     let absent = send(&layer, get("/", &[])).await;
     assert_eq!(absent.challenges, [r#"Bearer realm="example""#]);
 
-    let ok = send(&layer, get("/", &[("authorization", "Bearer mF_9.B5f-4.1JqM")])).await;
+    let ok = send(
+        &layer,
+        get("/", &[("authorization", "Bearer mF_9.B5f-4.1JqM")]),
+    )
+    .await;
     assert_eq!(ok.status, 200);
-    assert_eq!(send(&layer, get("/", &[("authorization", "bearer mF_9.B5f-4.1JqM")])).await.status, 200);
+    assert_eq!(
+        send(
+            &layer,
+            get("/", &[("authorization", "bearer mF_9.B5f-4.1JqM")])
+        )
+        .await
+        .status,
+        200
+    );
 
     let wrong = send(&layer, get("/", &[("authorization", "Bearer other")])).await;
     assert_eq!(wrong.status, 401);
     assert_eq!(
         wrong.challenges,
-        [r#"Bearer realm="example", error="invalid_token", error_description="The credentials are not valid.""#]
+        [
+            r#"Bearer realm="example", error="invalid_token", error_description="The credentials are not valid.""#
+        ]
     );
     let bad = send(&layer, get("/", &[("authorization", "Bearer a b")])).await;
     assert_eq!(bad.status, 400);
-    let two = send(&layer, get("/", &[("authorization", "Basic eDp5"), ("authorization", "Bearer mF_9.B5f-4.1JqM")])).await;
+    let two = send(
+        &layer,
+        get(
+            "/",
+            &[
+                ("authorization", "Basic eDp5"),
+                ("authorization", "Bearer mF_9.B5f-4.1JqM"),
+            ],
+        ),
+    )
+    .await;
     assert_eq!(two.status, 400);
 }
 
@@ -214,18 +330,38 @@ async fn query_token_layer_and_sensitive_mode() {
         .hide_credentials(HideCredentials::MarkSensitive);
     let svc = keep.layer(tower::service_fn(|req: Request<()>| async move {
         let v = req.headers().get("x-auth-token").cloned();
-        Ok::<_, Infallible>(Response::new(Bytes::from(format!("{:?}", v.map(|v| v.is_sensitive())))))
+        Ok::<_, Infallible>(Response::new(Bytes::from(format!(
+            "{:?}",
+            v.map(|v| v.is_sensitive())
+        ))))
     }));
-    let res = svc.oneshot(get("/", &[("x-auth-token", "t0ken")])).await.unwrap();
+    let res = svc
+        .oneshot(get("/", &[("x-auth-token", "t0ken")]))
+        .await
+        .unwrap();
     assert_eq!(res.into_body(), "Some(true)");
 }
 
 async fn key_store() -> (MemoryKeyStore, String, String, String, String) {
     let keys = MemoryKeyStore::new();
     let dev = Principal::device("dev-1").with_app_id("demo-app");
-    keys.insert_plaintext(KeyKind::DeviceToken, "dev-1".into(), "device-token-1", dev, None).await.unwrap();
-    let (_, app_key) = keys.issue_key(KeyKind::AppApiKey, Principal::app("demo-app"), None).await.unwrap();
-    let (_, token, secret) = keys.issue_access_pair(Principal::app("msg-app"), None).await.unwrap();
+    keys.insert_plaintext(
+        KeyKind::DeviceToken,
+        "dev-1".into(),
+        "device-token-1",
+        dev,
+        None,
+    )
+    .await
+    .unwrap();
+    let (_, app_key) = keys
+        .issue_key(KeyKind::AppApiKey, Principal::app("demo-app"), None)
+        .await
+        .unwrap();
+    let (_, token, secret) = keys
+        .issue_access_pair(Principal::app("msg-app"), None)
+        .await
+        .unwrap();
     (keys, "device-token-1".into(), app_key, token, secret)
 }
 
@@ -235,14 +371,29 @@ async fn device_and_app_key_matrix() {
     let device_layer = DeviceTokenLayer::new(keys.verifier(KeyKind::DeviceToken));
     let app_layer = AppApiKeyLayer::new(keys.verifier(KeyKind::AppApiKey));
 
-    for (layer_header, good) in [("x-device-authtoken", &device), ("x-voltmx-app-api-key", &app_key)] {
+    for (layer_header, good) in [
+        ("x-device-authtoken", &device),
+        ("x-voltmx-app-api-key", &app_key),
+    ] {
         let run = |req| async {
-            if layer_header == "x-device-authtoken" { send(&device_layer, req).await } else { send(&app_layer, req).await }
+            if layer_header == "x-device-authtoken" {
+                send(&device_layer, req).await
+            } else {
+                send(&app_layer, req).await
+            }
         };
         assert_eq!(run(get("/", &[])).await.status, 401);
-        assert_eq!(run(get("/", &[(layer_header, "bad token")])).await.status, 400);
+        assert_eq!(
+            run(get("/", &[(layer_header, "bad token")])).await.status,
+            400
+        );
         assert_eq!(run(get("/", &[(layer_header, "wrong")])).await.status, 401);
-        assert_eq!(run(get("/", &[(layer_header, good), (layer_header, good)])).await.status, 400);
+        assert_eq!(
+            run(get("/", &[(layer_header, good), (layer_header, good)]))
+                .await
+                .status,
+            400
+        );
         let ok = run(get("/", &[(layer_header, good)])).await;
         assert_eq!(ok.status, 200, "{layer_header}");
         assert!(ok.body["headers"].get(layer_header).is_none());
@@ -261,15 +412,47 @@ async fn access_secret_matrix() {
     let (keys, _, _, token, secret) = key_store().await;
     let layer = AccessSecretLayer::new(keys.access_pair_verifier());
     assert_eq!(send(&layer, get("/", &[])).await.status, 401);
-    assert_eq!(send(&layer, get("/", &[("accesstoken", &token)])).await.status, 400);
-    assert_eq!(send(&layer, get("/", &[("accesstoken", &token), ("accesssecret", "wrong")])).await.status, 401);
-    assert_eq!(send(&layer, get("/", &[("accesstoken", "wrong"), ("accesssecret", &secret)])).await.status, 401);
-    let dup = [("accesstoken", token.as_str()), ("accesstoken", token.as_str()), ("accesssecret", secret.as_str())];
+    assert_eq!(
+        send(&layer, get("/", &[("accesstoken", &token)]))
+            .await
+            .status,
+        400
+    );
+    assert_eq!(
+        send(
+            &layer,
+            get("/", &[("accesstoken", &token), ("accesssecret", "wrong")])
+        )
+        .await
+        .status,
+        401
+    );
+    assert_eq!(
+        send(
+            &layer,
+            get("/", &[("accesstoken", "wrong"), ("accesssecret", &secret)])
+        )
+        .await
+        .status,
+        401
+    );
+    let dup = [
+        ("accesstoken", token.as_str()),
+        ("accesstoken", token.as_str()),
+        ("accesssecret", secret.as_str()),
+    ];
     assert_eq!(send(&layer, get("/", &dup)).await.status, 400);
-    let ok = send(&layer, get("/", &[("AccessToken", &token), ("AccessSecret", &secret)])).await;
+    let ok = send(
+        &layer,
+        get("/", &[("AccessToken", &token), ("AccessSecret", &secret)]),
+    )
+    .await;
     assert_eq!(ok.status, 200);
     assert_eq!(ok.body["principal"]["id"], "msg-app");
-    assert!(ok.body["headers"].get("accesstoken").is_none() && ok.body["headers"].get("accesssecret").is_none());
+    assert!(
+        ok.body["headers"].get("accesstoken").is_none()
+            && ok.body["headers"].get("accesssecret").is_none()
+    );
 }
 
 #[tokio::test]
@@ -277,54 +460,132 @@ async fn revoked_and_expired_keys() {
     let keys = MemoryKeyStore::new();
     let clock = ManualClock::at_unix(1_700_000_000);
     let soon = Some(std::time::UNIX_EPOCH + Duration::from_secs(1_700_000_060));
-    let (rec, key) = keys.issue_key(KeyKind::AppApiKey, Principal::app("a"), soon).await.unwrap();
-    let layer = AppApiKeyLayer::new(keys.verifier(KeyKind::AppApiKey).with_clock(std::sync::Arc::new(clock.clone())));
-    assert_eq!(send(&layer, get("/", &[("x-voltmx-app-api-key", &key)])).await.status, 200);
+    let (rec, key) = keys
+        .issue_key(KeyKind::AppApiKey, Principal::app("a"), soon)
+        .await
+        .unwrap();
+    let layer = AppApiKeyLayer::new(
+        keys.verifier(KeyKind::AppApiKey)
+            .with_clock(std::sync::Arc::new(clock.clone())),
+    );
+    assert_eq!(
+        send(&layer, get("/", &[("x-voltmx-app-api-key", &key)]))
+            .await
+            .status,
+        200
+    );
     clock.advance(Duration::from_secs(60));
     let expired = send(&layer, get("/", &[("x-voltmx-app-api-key", &key)])).await;
-    assert_eq!((expired.status.as_u16(), expired.body["error"].as_str()), (401, Some("expired")));
+    assert_eq!(
+        (expired.status.as_u16(), expired.body["error"].as_str()),
+        (401, Some("expired"))
+    );
     clock.set_unix(1_700_000_000);
-    tower_authn_core::KeyStore::revoke(&keys, KeyKind::AppApiKey, &rec.id).await.unwrap();
+    tower_authn_core::KeyStore::revoke(&keys, KeyKind::AppApiKey, &rec.id)
+        .await
+        .unwrap();
     let revoked = send(&layer, get("/", &[("x-voltmx-app-api-key", &key)])).await;
-    assert_eq!((revoked.status.as_u16(), revoked.body["error"].as_str()), (401, Some("revoked")));
+    assert_eq!(
+        (revoked.status.as_u16(), revoked.body["error"].as_str()),
+        (401, Some("revoked"))
+    );
 }
 
 #[tokio::test]
 async fn any_of_first_present_decides_without_downgrade() {
-    let layer = BasicAuthLayer::new(users().password_verifier())
-        .or(HeaderTokenLayer::new("X-Auth-Token", SharedTokenVerifier::new("s3rver")));
+    let layer = BasicAuthLayer::new(users().password_verifier()).or(HeaderTokenLayer::new(
+        "X-Auth-Token",
+        SharedTokenVerifier::new("s3rver"),
+    ));
 
     let none = send(&layer, get("/", &[])).await;
     assert_eq!(none.status, 401);
     assert_eq!(none.challenges.len(), 2, "{:?}", none.challenges);
 
-    assert_eq!(send(&layer, get("/", &[("authorization", ALADDIN)])).await.body["principal"]["scheme"], "basic");
-    assert_eq!(send(&layer, get("/", &[("x-auth-token", "s3rver")])).await.body["principal"]["scheme"], "token");
+    assert_eq!(
+        send(&layer, get("/", &[("authorization", ALADDIN)]))
+            .await
+            .body["principal"]["scheme"],
+        "basic"
+    );
+    assert_eq!(
+        send(&layer, get("/", &[("x-auth-token", "s3rver")]))
+            .await
+            .body["principal"]["scheme"],
+        "token"
+    );
 
     // A wrong Basic password is rejected even though a valid token follows.
-    let no_downgrade = send(&layer, get("/", &[("authorization", ALADDIN_WRONG), ("x-auth-token", "s3rver")])).await;
+    let no_downgrade = send(
+        &layer,
+        get(
+            "/",
+            &[("authorization", ALADDIN_WRONG), ("x-auth-token", "s3rver")],
+        ),
+    )
+    .await;
     assert_eq!(no_downgrade.status, 401);
     // A malformed first credential is a 400 even though a valid token follows.
-    let malformed = send(&layer, get("/", &[("authorization", "Basic !!"), ("x-auth-token", "s3rver")])).await;
+    let malformed = send(
+        &layer,
+        get(
+            "/",
+            &[("authorization", "Basic !!"), ("x-auth-token", "s3rver")],
+        ),
+    )
+    .await;
     assert_eq!(malformed.status, 400);
     // Both valid: the first scheme decides and both credentials are hidden.
-    let both = send(&layer, get("/", &[("authorization", ALADDIN), ("x-auth-token", "s3rver")])).await;
+    let both = send(
+        &layer,
+        get(
+            "/",
+            &[("authorization", ALADDIN), ("x-auth-token", "s3rver")],
+        ),
+    )
+    .await;
     assert_eq!(both.body["principal"]["scheme"], "basic");
     assert!(both.body["headers"].get("x-auth-token").is_none());
 }
 
 #[tokio::test]
 async fn all_of_needs_both() {
-    let layer = BasicAuthLayer::new(users().password_verifier())
-        .and(HeaderTokenLayer::new("X-Auth-Token", SharedTokenVerifier::new("s3rver")));
-    assert_eq!(send(&layer, get("/", &[("authorization", ALADDIN)])).await.status, 401);
-    assert_eq!(send(&layer, get("/", &[("x-auth-token", "s3rver")])).await.status, 401);
-    let wrong = send(&layer, get("/", &[("authorization", ALADDIN), ("x-auth-token", "nope")])).await;
+    let layer = BasicAuthLayer::new(users().password_verifier()).and(HeaderTokenLayer::new(
+        "X-Auth-Token",
+        SharedTokenVerifier::new("s3rver"),
+    ));
+    assert_eq!(
+        send(&layer, get("/", &[("authorization", ALADDIN)]))
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        send(&layer, get("/", &[("x-auth-token", "s3rver")]))
+            .await
+            .status,
+        401
+    );
+    let wrong = send(
+        &layer,
+        get("/", &[("authorization", ALADDIN), ("x-auth-token", "nope")]),
+    )
+    .await;
     assert_eq!(wrong.status, 401);
-    let ok = send(&layer, get("/", &[("authorization", ALADDIN), ("x-auth-token", "s3rver")])).await;
+    let ok = send(
+        &layer,
+        get(
+            "/",
+            &[("authorization", ALADDIN), ("x-auth-token", "s3rver")],
+        ),
+    )
+    .await;
     assert_eq!(ok.status, 200);
     assert_eq!(ok.body["principal"]["id"], "Aladdin");
-    assert_eq!(ok.body["principal"]["attributes"]["second_factor"]["scheme"], "token");
+    assert_eq!(
+        ok.body["principal"]["attributes"]["second_factor"]["scheme"],
+        "token"
+    );
 }
 
 #[tokio::test]
@@ -333,16 +594,37 @@ async fn optional_passes_anonymous_but_rejects_bad() {
     let anon = send(&layer, get("/", &[])).await;
     assert_eq!(anon.status, 200);
     assert_eq!(anon.body["principal"], Value::Null);
-    assert_eq!(send(&layer, get("/", &[("authorization", ALADDIN_WRONG)])).await.status, 401);
-    assert_eq!(send(&layer, get("/", &[("authorization", "Basic %%")])).await.status, 400);
-    assert_eq!(send(&layer, get("/", &[("authorization", ALADDIN)])).await.status, 200);
+    assert_eq!(
+        send(&layer, get("/", &[("authorization", ALADDIN_WRONG)]))
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        send(&layer, get("/", &[("authorization", "Basic %%")]))
+            .await
+            .status,
+        400
+    );
+    assert_eq!(
+        send(&layer, get("/", &[("authorization", ALADDIN)]))
+            .await
+            .status,
+        200
+    );
 }
 
 #[tokio::test]
 async fn requirements_answer_403() {
-    let layer = BasicAuthLayer::new(users().password_verifier()).require(Requirement::role("admin"));
+    let layer =
+        BasicAuthLayer::new(users().password_verifier()).require(Requirement::role("admin"));
     let alice = "Basic YWxpY2U6d29uZGVybGFuZA==";
-    assert_eq!(send(&layer, get("/", &[("authorization", alice)])).await.status, 200);
+    assert_eq!(
+        send(&layer, get("/", &[("authorization", alice)]))
+            .await
+            .status,
+        200
+    );
     let forbidden = send(&layer, get("/", &[("authorization", ALADDIN)])).await;
     assert_eq!(forbidden.status, 403);
     assert_eq!(forbidden.body["error"], "forbidden");
@@ -354,15 +636,24 @@ async fn requirements_answer_403() {
         .layer(auth)
         .layer(RequireLayer::new(Requirement::any_role(["admin", "ops"])))
         .service_fn(echo);
-    let res = svc.clone().oneshot(get("/", &[("authorization", ALADDIN)])).await.unwrap();
+    let res = svc
+        .clone()
+        .oneshot(get("/", &[("authorization", ALADDIN)]))
+        .await
+        .unwrap();
     assert_eq!(res.status(), 403);
-    let res = svc.oneshot(get("/", &[("authorization", alice)])).await.unwrap();
+    let res = svc
+        .oneshot(get("/", &[("authorization", alice)]))
+        .await
+        .unwrap();
     assert_eq!(res.status(), 200);
 }
 
 #[tokio::test]
 async fn store_failure_fails_closed() {
-    let down = |_: TokenCredential| async { Err::<Principal, _>(tower_authn_core::StoreError::new("redis down").into()) };
+    let down = |_: TokenCredential| async {
+        Err::<Principal, _>(tower_authn_core::StoreError::new("redis down").into())
+    };
     let layer = HeaderTokenLayer::new("X-Auth-Token", down);
     let a = send(&layer, get("/", &[("x-auth-token", "anything")])).await;
     assert_eq!(a.status, 503);
@@ -379,7 +670,11 @@ async fn custom_error_body() {
     assert_eq!(a.status, 401);
     assert_eq!(a.body["success"], false);
     assert_eq!(a.body["status"], 401);
-    assert_eq!(a.challenges.len(), 1, "challenges are added to any 401 body shape");
+    assert_eq!(
+        a.challenges.len(),
+        1,
+        "challenges are added to any 401 body shape"
+    );
 }
 
 #[tokio::test]
@@ -394,7 +689,10 @@ async fn readiness_is_propagated_and_rejected_requests_never_reach_inner() {
     assert!(svc.poll_ready().is_ready());
 
     // Rejected: answered without calling the inner service.
-    let res = svc.call(get("/", &[("x-auth-token", "wrong")])).await.unwrap();
+    let res = svc
+        .call(get("/", &[("x-auth-token", "wrong")]))
+        .await
+        .unwrap();
     assert_eq!(res.status(), 401);
     assert!(handle.poll_request().is_pending());
 

@@ -118,7 +118,10 @@ mod tests {
     use super::*;
 
     fn opentact() -> serde_json::Value {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors/opentact.json");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/vectors/opentact.json"
+        );
         serde_json::from_str(&std::fs::read_to_string(path).expect("shared vectors")).expect("json")
     }
 

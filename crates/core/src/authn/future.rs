@@ -56,16 +56,35 @@ where
     S: Service<Request<ReqBody>>,
     Sc: Scheme,
 {
-    pub(crate) fn verifying(verify: Sc::Future, inner: S, parts: Parts, body: ReqBody, shared: Arc<Shared<Sc>>) -> Self {
-        Self { state: State::Verifying { verify, inner, request: Some((parts, body)), shared } }
+    pub(crate) fn verifying(
+        verify: Sc::Future,
+        inner: S,
+        parts: Parts,
+        body: ReqBody,
+        shared: Arc<Shared<Sc>>,
+    ) -> Self {
+        Self {
+            state: State::Verifying {
+                verify,
+                inner,
+                request: Some((parts, body)),
+                shared,
+            },
+        }
     }
 
     pub(crate) fn calling(future: S::Future) -> Self {
-        Self { state: State::Calling { future } }
+        Self {
+            state: State::Calling { future },
+        }
     }
 
     pub(crate) fn ready(response: S::Response) -> Self {
-        Self { state: State::Ready { response: Some(response) } }
+        Self {
+            state: State::Ready {
+                response: Some(response),
+            },
+        }
     }
 }
 
@@ -81,7 +100,12 @@ where
         let mut this = self.project();
         loop {
             match this.state.as_mut().project() {
-                StateProj::Verifying { verify, inner, request, shared } => {
+                StateProj::Verifying {
+                    verify,
+                    inner,
+                    request,
+                    shared,
+                } => {
                     let outcome = ready!(verify.poll(cx));
                     let Some((mut parts, body)) = request.take() else {
                         // Unreachable by construction: the state changes right below.

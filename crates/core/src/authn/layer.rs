@@ -35,7 +35,10 @@ impl<Sc: Scheme> AuthnLayer<Sc> {
     /// A layer for `scheme` with default options: required, JSON errors, credential
     /// headers removed.
     pub fn from_scheme(scheme: Sc) -> Self {
-        Self { scheme, options: Options::default() }
+        Self {
+            scheme,
+            options: Options::default(),
+        }
     }
 
     /// Anonymous requests (no credential of any accepted scheme) pass through without a
@@ -67,12 +70,18 @@ impl<Sc: Scheme> AuthnLayer<Sc> {
     /// Any-of: this layer's scheme first, then `other`'s. The first scheme whose credential
     /// is present decides. Options are this layer's.
     pub fn or<B: Scheme>(self, other: AuthnLayer<B>) -> AuthnLayer<AnyOf<Sc, B>> {
-        AuthnLayer { scheme: AnyOf::new(self.scheme, other.scheme), options: self.options }
+        AuthnLayer {
+            scheme: AnyOf::new(self.scheme, other.scheme),
+            options: self.options,
+        }
     }
 
     /// All-of: both credentials are required. Options are this layer's.
     pub fn and<B: Scheme>(self, other: AuthnLayer<B>) -> AuthnLayer<AllOf<Sc, B>> {
-        AuthnLayer { scheme: AllOf::new(self.scheme, other.scheme), options: self.options }
+        AuthnLayer {
+            scheme: AllOf::new(self.scheme, other.scheme),
+            options: self.options,
+        }
     }
 
     /// The scheme.
@@ -91,7 +100,13 @@ impl<S, Sc: Scheme> Layer<S> for AuthnLayer<Sc> {
     type Service = Authn<S, Sc>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        Authn::from_shared(inner, Arc::new(Shared { scheme: self.scheme.clone(), options: self.options.clone() }))
+        Authn::from_shared(
+            inner,
+            Arc::new(Shared {
+                scheme: self.scheme.clone(),
+                options: self.options.clone(),
+            }),
+        )
     }
 }
 

@@ -37,7 +37,13 @@ impl<Sc: Scheme> Shared<Sc> {
 impl<S, Sc: Scheme> Authn<S, Sc> {
     /// Wraps `inner` with `scheme` and default options.
     pub fn new(inner: S, scheme: Sc) -> Self {
-        Self::from_shared(inner, Arc::new(Shared { scheme, options: Options::default() }))
+        Self::from_shared(
+            inner,
+            Arc::new(Shared {
+                scheme,
+                options: Options::default(),
+            }),
+        )
     }
 
     /// The layer, as tower's convention has it.
@@ -67,7 +73,10 @@ impl<S, Sc: Scheme> Authn<S, Sc> {
 
 impl<S: Clone, Sc> Clone for Authn<S, Sc> {
     fn clone(&self) -> Self {
-        Self { inner: self.inner.clone(), shared: Arc::clone(&self.shared) }
+        Self {
+            inner: self.inner.clone(),
+            shared: Arc::clone(&self.shared),
+        }
     }
 }
 

@@ -55,7 +55,9 @@ pub struct AccessSecret<V> {
 
 impl<V> fmt::Debug for AccessSecret<V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("AccessSecret").field("realm", &self.realm).finish_non_exhaustive()
+        f.debug_struct("AccessSecret")
+            .field("realm", &self.realm)
+            .finish_non_exhaustive()
     }
 }
 
@@ -88,13 +90,22 @@ impl<V: Verifier<AccessPair>> Scheme for AccessSecret<V> {
         match pair {
             Err(e) => Extraction::Rejected(e),
             Ok((None, None)) => Extraction::Absent,
-            Ok((Some(token), Some(sec))) => Extraction::Found(AccessPair { token: secret(token), secret: secret(sec) }),
-            Ok(_) => Extraction::Rejected(AuthError::malformed("only one of AccessToken and AccessSecret").at(location())),
+            Ok((Some(token), Some(sec))) => Extraction::Found(AccessPair {
+                token: secret(token),
+                secret: secret(sec),
+            }),
+            Ok(_) => Extraction::Rejected(
+                AuthError::malformed("only one of AccessToken and AccessSecret").at(location()),
+            ),
         }
     }
 
     fn verify(&self, credential: AccessPair) -> Self::Future {
-        WithLocation::new(self.verifier.verify(credential), location(), "access-secret")
+        WithLocation::new(
+            self.verifier.verify(credential),
+            location(),
+            "access-secret",
+        )
     }
 
     fn hide(&self, head: &mut Parts, mode: HideCredentials) {
@@ -103,7 +114,11 @@ impl<V: Verifier<AccessPair>> Scheme for AccessSecret<V> {
     }
 
     fn challenges(&self, _error: Option<&AuthError>, out: &mut Vec<Challenge>) {
-        out.push(Challenge::new("AccessSecret").realm(self.realm.clone()).param("header", "AccessToken, AccessSecret"));
+        out.push(
+            Challenge::new("AccessSecret")
+                .realm(self.realm.clone())
+                .param("header", "AccessToken, AccessSecret"),
+        );
     }
 }
 
@@ -121,7 +136,10 @@ pub type AccessSecretLayer<V> = AuthnLayer<AccessSecret<V>>;
 impl<V: Verifier<AccessPair>> AuthnLayer<AccessSecret<V>> {
     /// The pair verified by `verifier`; scheme name `access-secret`.
     pub fn new(verifier: V) -> Self {
-        AuthnLayer::from_scheme(AccessSecret { verifier, realm: Cow::Borrowed(DEFAULT_REALM) })
+        AuthnLayer::from_scheme(AccessSecret {
+            verifier,
+            realm: Cow::Borrowed(DEFAULT_REALM),
+        })
     }
 
     /// Sets the realm of the challenge.

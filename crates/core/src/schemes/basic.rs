@@ -47,7 +47,9 @@ pub fn parse_basic(value: &[u8]) -> Result<Option<BasicCredentials>, AuthError> 
     if rest.is_empty() {
         return Err(malformed("basic: no credentials"));
     }
-    let decoded = STANDARD.decode(rest).map_err(|_| malformed("basic: invalid base64"))?;
+    let decoded = STANDARD
+        .decode(rest)
+        .map_err(|_| malformed("basic: invalid base64"))?;
     let text = String::from_utf8(decoded).map_err(|_| malformed("basic: not UTF-8"))?;
     let Some((user, password)) = text.split_once(':') else {
         return Err(malformed("basic: no colon"));
@@ -55,7 +57,10 @@ pub fn parse_basic(value: &[u8]) -> Result<Option<BasicCredentials>, AuthError> 
     if text.chars().any(char::is_control) {
         return Err(malformed("basic: control character"));
     }
-    Ok(Some(BasicCredentials { username: user.to_owned(), password: SecretString::from(password.to_owned()) }))
+    Ok(Some(BasicCredentials {
+        username: user.to_owned(),
+        password: SecretString::from(password.to_owned()),
+    }))
 }
 
 fn location() -> CredentialLocation {
@@ -72,7 +77,10 @@ pub struct Basic<V> {
 impl<V> Basic<V> {
     /// Basic auth verified by `verifier`, realm `api`.
     pub fn new(verifier: V) -> Self {
-        Self { verifier, challenge: challenge(DEFAULT_REALM.into()) }
+        Self {
+            verifier,
+            challenge: challenge(DEFAULT_REALM.into()),
+        }
     }
 
     /// Sets the realm of the challenge.
@@ -83,12 +91,16 @@ impl<V> Basic<V> {
 }
 
 fn challenge(realm: Cow<'static, str>) -> Challenge {
-    Challenge::new("Basic").realm(realm).param("charset", "UTF-8")
+    Challenge::new("Basic")
+        .realm(realm)
+        .param("charset", "UTF-8")
 }
 
 impl<V> fmt::Debug for Basic<V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Basic").field("challenge", &self.challenge).finish_non_exhaustive()
+        f.debug_struct("Basic")
+            .field("challenge", &self.challenge)
+            .finish_non_exhaustive()
     }
 }
 
@@ -104,7 +116,9 @@ impl<V: Verifier<BasicCredentials>> Scheme for Basic<V> {
         let parsed = parse_basic(value.as_bytes());
         if lines.next().is_some() {
             // Authorization is a singleton; two lines are ambiguous whatever their schemes.
-            return Extraction::Rejected(AuthError::duplicate("two Authorization header lines").at(location()));
+            return Extraction::Rejected(
+                AuthError::duplicate("two Authorization header lines").at(location()),
+            );
         }
         match parsed {
             Ok(Some(c)) => Extraction::Found(c),
@@ -162,7 +176,10 @@ mod tests {
 
     #[test]
     fn rfc7617_vectors() {
-        assert_eq!(ok("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="), ("Aladdin".into(), "open sesame".into()));
+        assert_eq!(
+            ok("Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="),
+            ("Aladdin".into(), "open sesame".into())
+        );
         assert_eq!(ok("Basic dGVzdDoxMjPCow=="), ("test".into(), "123£".into()));
     }
 
@@ -175,17 +192,21 @@ mod tests {
     #[test]
     fn rejects_what_rfc7617_forbids() {
         for bad in [
-            "Basic",                // no credentials
-            "Basic QWxhZGRpbg==",   // no colon ("Aladdin")
-            "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ", // missing padding
+            "Basic",                              // no credentials
+            "Basic QWxhZGRpbg==",                 // no colon ("Aladdin")
+            "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ",   // missing padding
             "Basic QWxhZGRpbjpvcGVuIHNlc2FtZR==", // non-canonical trailing bits
-            "Basic /w==",           // not UTF-8
-            "Basic YQph",           // "a\na": control character
+            "Basic /w==",                         // not UTF-8
+            "Basic YQph",                         // "a\na": control character
             "Basic a b",
         ] {
             let e = parse_basic(bad.as_bytes()).unwrap_err();
             assert_eq!(e.status(), 400, "{bad}");
         }
-        assert!(parse_basic(b"Bearer QWxhZGRpbjpvcGVuIHNlc2FtZQ==").unwrap().is_none());
+        assert!(
+            parse_basic(b"Bearer QWxhZGRpbjpvcGVuIHNlc2FtZQ==")
+                .unwrap()
+                .is_none()
+        );
     }
 }

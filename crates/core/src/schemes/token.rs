@@ -28,9 +28,9 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use http::HeaderName;
 use http::header::AUTHORIZATION;
 use http::request::Parts;
-use http::HeaderName;
 
 use super::DEFAULT_REALM;
 use crate::authn::AuthnLayer;
@@ -38,7 +38,9 @@ use crate::challenge::Challenge;
 use crate::combinator::WithLocation;
 use crate::credential::TokenCredential;
 use crate::error::{AuthError, ErrorKind};
-use crate::head::{hide_authorization, hide_header, hide_query, is_token68, query_values, split_authorization};
+use crate::head::{
+    hide_authorization, hide_header, hide_query, is_token68, query_values, split_authorization,
+};
 use crate::principal::CredentialLocation;
 use crate::scheme::{Extraction, HideCredentials, Scheme};
 use crate::verifier::Verifier;
@@ -75,7 +77,10 @@ impl TokenSpec {
         let mut found: Option<Result<TokenCredential, AuthError>> = None;
         let mut take = |candidate: Result<TokenCredential, AuthError>, at: &CredentialLocation| {
             if found.is_some() {
-                return Err(AuthError::duplicate(format!("token sent more than once (again at {at})")).at(at.clone()));
+                return Err(AuthError::duplicate(format!(
+                    "token sent more than once (again at {at})"
+                ))
+                .at(at.clone()));
             }
             found = Some(candidate);
             Ok(())
@@ -85,7 +90,10 @@ impl TokenSpec {
                 let at = CredentialLocation::Header(name.clone());
                 let candidate = match value.to_str() {
                     Ok(v) if is_token_text(v.as_bytes()) => Ok(TokenCredential::new(v, at.clone())),
-                    _ => Err(AuthError::malformed("token header is not visible ASCII").at(at.clone())),
+                    _ => {
+                        Err(AuthError::malformed("token header is not visible ASCII")
+                            .at(at.clone()))
+                    }
                 };
                 if let Err(e) = take(candidate, &at) {
                     return Extraction::Rejected(e);
@@ -95,11 +103,17 @@ impl TokenSpec {
         if self.bearer {
             let at = CredentialLocation::Authorization(Cow::Borrowed("Bearer"));
             let lines = head.headers.get_all(AUTHORIZATION);
-            let is_bearer = |v: &&http::HeaderValue| split_authorization(v.as_bytes()).0.eq_ignore_ascii_case(b"bearer");
+            let is_bearer = |v: &&http::HeaderValue| {
+                split_authorization(v.as_bytes())
+                    .0
+                    .eq_ignore_ascii_case(b"bearer")
+            };
             if let Some(value) = lines.iter().find(is_bearer) {
                 if lines.iter().nth(1).is_some() {
                     // Authorization is a singleton; two lines are ambiguous whatever their schemes.
-                    return Extraction::Rejected(AuthError::duplicate("two Authorization header lines").at(at));
+                    return Extraction::Rejected(
+                        AuthError::duplicate("two Authorization header lines").at(at),
+                    );
                 }
                 let rest = split_authorization(value.as_bytes()).1;
                 // RFC 6750 §2.1: exactly one b64token.
@@ -151,13 +165,19 @@ impl TokenSpec {
             if let Some(e) = ours {
                 // RFC 6750 §3.1 error codes for a bearer token that was presented.
                 let code = match e.kind() {
-                    ErrorKind::MalformedCredentials | ErrorKind::DuplicateCredentials => Some("invalid_request"),
-                    ErrorKind::InvalidCredentials | ErrorKind::Expired | ErrorKind::Revoked => Some("invalid_token"),
+                    ErrorKind::MalformedCredentials | ErrorKind::DuplicateCredentials => {
+                        Some("invalid_request")
+                    }
+                    ErrorKind::InvalidCredentials | ErrorKind::Expired | ErrorKind::Revoked => {
+                        Some("invalid_token")
+                    }
                     ErrorKind::Forbidden => Some("insufficient_scope"),
                     _ => None,
                 };
                 if let Some(code) = code {
-                    c = c.param("error", code).param("error_description", e.message());
+                    c = c
+                        .param("error", code)
+                        .param("error_description", e.message());
                 }
             }
             out.push(c);
@@ -365,7 +385,8 @@ impl<V: Verifier<TokenCredential>> AuthnLayer<DeviceToken<V>> {
     /// A device token in `X-Device-AuthToken`; scheme name `device-token`.
     pub fn new(verifier: V) -> Self {
         let mut spec = TokenSpec::new("device-token", "DeviceToken");
-        spec.headers.push(HeaderName::from_static("x-device-authtoken"));
+        spec.headers
+            .push(HeaderName::from_static("x-device-authtoken"));
         AuthnLayer::from_scheme(DeviceToken { spec, verifier })
     }
 }
