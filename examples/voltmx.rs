@@ -22,8 +22,8 @@ use tower_authn::axum::{revocation, voltmx};
 use tower_authn::clock::{SharedClock, SystemClock};
 use tower_authn::memory::{KeyKind, MemoryKeyStore, MemoryUserStore};
 use tower_authn::{
-    AccessSecretLayer, AppApiKeyLayer, BasicAuthLayer, DeviceTokenLayer, KeyStoreExt, Principal, Requirement,
-    UserStoreExt,
+    AccessSecretLayer, AppApiKeyLayer, BasicAuthLayer, DeviceTokenLayer, KeyStoreExt, Principal,
+    Requirement, UserStoreExt,
 };
 
 /// Every protected route answers with the principal as JSON.
@@ -35,35 +35,67 @@ async fn whoami(principal: Principal) -> axum::Json<Principal> {
 pub fn demo_users() -> Result<MemoryUserStore, Box<dyn std::error::Error>> {
     let users = MemoryUserStore::new();
     users.add_user("alice", "wonderland", |u| {
-        u.with_name("Alice Liddell").with_email("alice@example.com").with_roles(["admin"])
+        u.with_name("Alice Liddell")
+            .with_email("alice@example.com")
+            .with_roles(["admin"])
     })?;
     users.add_user("bob@example.com", "builder", |u| {
-        u.with_name("Bob Builder").with_email("bob@example.com").with_roles(["user"])
+        u.with_name("Bob Builder")
+            .with_email("bob@example.com")
+            .with_roles(["user"])
     })?;
     Ok(users)
 }
 
 /// The server, with the demo app key `demo-app-key-1` and device token `demo-device-token`.
-pub async fn app(users: MemoryUserStore, clock: SharedClock) -> Result<Router, Box<dyn std::error::Error>> {
+pub async fn app(
+    users: MemoryUserStore,
+    clock: SharedClock,
+) -> Result<Router, Box<dyn std::error::Error>> {
     let keys = MemoryKeyStore::new();
-    let claims = OpaqueTokenIssuer::new(keys.clone()).scheme("claims").with_clock(Arc::clone(&clock));
+    let claims = OpaqueTokenIssuer::new(keys.clone())
+        .scheme("claims")
+        .with_clock(Arc::clone(&clock));
     let refresh = RefreshTokens::new(keys.clone()).with_clock(Arc::clone(&clock));
     let app_keys = AppKeys::new(keys.clone()).with_clock(Arc::clone(&clock));
-    app_keys.insert_plaintext("demo-app", "demo-app-key-1", Expiry::Never, Some("demo key".into())).await?;
+    app_keys
+        .insert_plaintext(
+            "demo-app",
+            "demo-app-key-1",
+            Expiry::Never,
+            Some("demo key".into()),
+        )
+        .await?;
     let device = Principal::device("demo-device").with_app_id("demo-app");
-    keys.insert_plaintext(KeyKind::DeviceToken, "demo-device".into(), "demo-device-token", device, None).await?;
+    keys.insert_plaintext(
+        KeyKind::DeviceToken,
+        "demo-device".into(),
+        "demo-device-token",
+        device,
+        None,
+    )
+    .await?;
 
     let basic = BasicAuthLayer::new(users.password_verifier()).responder(voltmx::errors);
     let claims_auth = voltmx::claims_layer(claims.verifier());
     let admin = claims_auth.clone().require(Requirement::role("admin"));
-    let pair =
-        AccessSecretLayer::new(keys.access_pair_verifier().with_clock(Arc::clone(&clock))).responder(voltmx::errors);
+    let pair = AccessSecretLayer::new(keys.access_pair_verifier().with_clock(Arc::clone(&clock)))
+        .responder(voltmx::errors);
     let app_key = AppApiKeyLayer::new(app_keys.verifier()).responder(voltmx::errors);
-    let device = DeviceTokenLayer::new(keys.verifier(KeyKind::DeviceToken).with_clock(clock)).responder(voltmx::errors);
+    let device = DeviceTokenLayer::new(keys.verifier(KeyKind::DeviceToken).with_clock(clock))
+        .responder(voltmx::errors);
 
     Ok(Router::new()
-        .merge(voltmx::accounts_router(users.password_verifier(), claims.clone(), refresh.clone()))
-        .merge(revocation::router("/authService/accounts/logout", claims, refresh))
+        .merge(voltmx::accounts_router(
+            users.password_verifier(),
+            claims.clone(),
+            refresh.clone(),
+        ))
+        .merge(revocation::router(
+            "/authService/accounts/logout",
+            claims,
+            refresh,
+        ))
         .merge(voltmx::oauth_router(users.password_verifier(), keys))
         .merge(voltmx::app_keys_router(app_keys).route_layer(admin))
         .route("/basic/whoami", get(whoami).route_layer(basic))
@@ -76,19 +108,29 @@ pub async fn app(users: MemoryUserStore, clock: SharedClock) -> Result<Router, B
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let addr: SocketAddr = std::env::var("GATEWAY_ADDR").unwrap_or_else(|_| "127.0.0.1:8080".into()).parse()?;
+    let addr: SocketAddr = std::env::var("GATEWAY_ADDR")
+        .unwrap_or_else(|_| "127.0.0.1:8080".into())
+        .parse()?;
     let listener = tokio::net::TcpListener::bind(addr).await?;
     let addr = listener.local_addr()?;
     println!("listening on http://{addr}");
     println!("try:");
-    println!("  curl -d userid=alice -d password=wonderland http://{addr}/authService/accounts/login");
+    println!(
+        "  curl -d userid=alice -d password=wonderland http://{addr}/authService/accounts/login"
+    );
     println!(
         "  curl -H 'Content-Type: application/json' -d '{{\"userid\":\"alice\",\"password\":\"wonderland\"}}' http://{addr}/authService/accounts/login"
     );
-    println!("  curl -H 'X-VoltMX-Authorization: <claims_token.value>' http://{addr}/claims/whoami");
-    println!("  curl -d refresh_token=<refresh_token> http://{addr}/authService/accounts/refresh   # once only");
+    println!(
+        "  curl -H 'X-VoltMX-Authorization: <claims_token.value>' http://{addr}/claims/whoami"
+    );
+    println!(
+        "  curl -d refresh_token=<refresh_token> http://{addr}/authService/accounts/refresh   # once only"
+    );
     println!("  curl -u alice:wonderland http://{addr}/api/v1/oauth/accesstoken");
-    println!("  curl -H 'AccessToken: <AccessToken>' -H 'AccessSecret: <AccessSecret>' http://{addr}/messaging/whoami");
+    println!(
+        "  curl -H 'AccessToken: <AccessToken>' -H 'AccessSecret: <AccessSecret>' http://{addr}/messaging/whoami"
+    );
     println!("  curl -H 'X-VoltMX-App-API-Key: demo-app-key-1' http://{addr}/app/whoami");
     println!("  curl -H 'X-Device-AuthToken: demo-device-token' http://{addr}/device/whoami");
     println!(
@@ -97,7 +139,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "  curl -H 'X-VoltMX-Authorization: <claims of alice>' 'http://{addr}/api/v1/applications/key?appId=demo-app'"
     );
-    println!("  curl -H 'X-VoltMX-Authorization: <claims of alice>' http://{addr}/api/v1/applications/key/<key>");
+    println!(
+        "  curl -H 'X-VoltMX-Authorization: <claims of alice>' http://{addr}/api/v1/applications/key/<key>"
+    );
     println!(
         "  curl -H 'X-VoltMX-Authorization: <claims of alice>' -d 'expiresOn=12/31/2030 23:59:59' -d description=renewed -d regenerate=true http://{addr}/api/v1/applications/key/<key>"
     );

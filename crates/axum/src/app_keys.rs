@@ -24,7 +24,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use secrecy::{ExposeSecret, SecretString};
 use tower_authn_core::clock::{SharedClock, SystemClock};
 use tower_authn_core::store::generate_key;
-use tower_authn_core::{AuthError, KeyKind, KeyRecord, KeyStore, KeyVerifier, Principal, new_key_id};
+use tower_authn_core::{
+    AuthError, KeyKind, KeyRecord, KeyStore, KeyVerifier, Principal, new_key_id,
+};
 
 /// The longest description Volt MX accepts, in characters.
 pub const MAX_DESCRIPTION: usize = 100;
@@ -86,7 +88,10 @@ impl<K> fmt::Debug for AppKeys<K> {
 impl<K> AppKeys<K> {
     /// Keys in `store`.
     pub fn new(store: K) -> Self {
-        Self { store, clock: Arc::new(SystemClock) }
+        Self {
+            store,
+            clock: Arc::new(SystemClock),
+        }
     }
 
     /// Uses `clock` for creation, update and expiry times.
@@ -108,7 +113,9 @@ impl<K> AppKeys<K> {
 /// [`AuthError::malformed`] (400) otherwise.
 pub fn check_description(d: &str) -> Result<(), AuthError> {
     if d.chars().count() > MAX_DESCRIPTION {
-        return Err(AuthError::malformed("description longer than 100 characters"));
+        return Err(AuthError::malformed(
+            "description longer than 100 characters",
+        ));
     }
     if d.chars().any(char::is_control) {
         return Err(AuthError::malformed("description with control characters"));
@@ -123,12 +130,16 @@ impl<K: KeyStore + Clone> AppKeys<K> {
     }
 
     fn principal(app_id: &str) -> Principal {
-        Principal::app(app_id).with_app_id(app_id).with_scheme("app-api-key")
+        Principal::app(app_id)
+            .with_app_id(app_id)
+            .with_scheme("app-api-key")
     }
 
     fn check_expiry(&self, expiry: Expiry) -> Result<(), AuthError> {
         match expiry {
-            Expiry::At(t) if t <= self.clock.now() => Err(AuthError::malformed("expiresOn is in the past")),
+            Expiry::At(t) if t <= self.clock.now() => {
+                Err(AuthError::malformed("expiresOn is in the past"))
+            }
             _ => Ok(()),
         }
     }
@@ -146,7 +157,9 @@ impl<K: KeyStore + Clone> AppKeys<K> {
         description: Option<String>,
     ) -> Result<(KeyRecord, SecretString), AuthError> {
         let key = SecretString::from(generate_key());
-        let record = self.insert_plaintext(app_id, key.expose_secret(), expiry, description).await?;
+        let record = self
+            .insert_plaintext(app_id, key.expose_secret(), expiry, description)
+            .await?;
         Ok((record, key))
     }
 
@@ -170,10 +183,15 @@ impl<K: KeyStore + Clone> AppKeys<K> {
         }
         self.check_expiry(expiry)?;
         let digest = self.store.key_hasher().digest(key);
-        let mut record =
-            KeyRecord::new(new_key_id(), KeyKind::AppApiKey, digest, Self::principal(app_id), self.clock.now())
-                .expires_at(expiry.as_option())
-                .with_hint(mask_key(key));
+        let mut record = KeyRecord::new(
+            new_key_id(),
+            KeyKind::AppApiKey,
+            digest,
+            Self::principal(app_id),
+            self.clock.now(),
+        )
+        .expires_at(expiry.as_option())
+        .with_hint(mask_key(key));
         record.description = description;
         self.store.put(record.clone()).await?;
         Ok(record)
@@ -186,7 +204,11 @@ impl<K: KeyStore + Clone> AppKeys<K> {
     /// `Unavailable` when the store fails.
     pub async fn find(&self, key: &str) -> Result<Option<KeyRecord>, AuthError> {
         let digest = self.store.key_hasher().digest(key);
-        Ok(self.store.find_by_digest(KeyKind::AppApiKey, digest).await?.filter(|r| r.digest.ct_eq(&digest)))
+        Ok(self
+            .store
+            .find_by_digest(KeyKind::AppApiKey, digest)
+            .await?
+            .filter(|r| r.digest.ct_eq(&digest)))
     }
 
     /// Every key of `app_id`, or of every app.
@@ -225,7 +247,9 @@ impl<K: KeyStore + Clone> AppKeys<K> {
         if changes.description.is_some() {
             record.description = changes.description;
         }
-        let fresh = changes.regenerate.then(|| SecretString::from(generate_key()));
+        let fresh = changes
+            .regenerate
+            .then(|| SecretString::from(generate_key()));
         if let Some(new_key) = &fresh {
             // Same id: the store replaces the record and drops the old digest in one put.
             record.digest = self.store.key_hasher().digest(new_key.expose_secret());
@@ -245,7 +269,11 @@ impl<K: KeyStore + Clone> AppKeys<K> {
         let Some(record) = self.find(key).await? else {
             return Ok(None);
         };
-        Ok(self.store.delete(KeyKind::AppApiKey, &record.id).await?.then_some(record))
+        Ok(self
+            .store
+            .delete(KeyKind::AppApiKey, &record.id)
+            .await?
+            .then_some(record))
     }
 }
 
@@ -285,17 +313,29 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 /// assert_eq!(parse_voltmx_time("2014-08-25 08:03:58"), None);
 /// ```
 pub fn format_voltmx_time(t: SystemTime) -> String {
-    let secs = i64::try_from(t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())).unwrap_or(i64::MAX / 2);
+    let secs = i64::try_from(t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()))
+        .unwrap_or(i64::MAX / 2);
     let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
     let (y, m, d) = civil_from_days(days);
-    format!("{m:02}/{d:02}/{y:04} {:02}:{:02}:{:02}", rem / 3600, rem / 60 % 60, rem % 60)
+    format!(
+        "{m:02}/{d:02}/{y:04} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
 }
 
 /// Parses `mm/dd/yyyy hh:mm:ss` (UTC) strictly: two-digit fields, a real date, 24-hour time.
 /// `None` for anything else. Never panics.
 pub fn parse_voltmx_time(text: &str) -> Option<SystemTime> {
     let b = text.trim().as_bytes();
-    if b.len() != 19 || b[2] != b'/' || b[5] != b'/' || b[10] != b' ' || b[13] != b':' || b[16] != b':' {
+    if b.len() != 19
+        || b[2] != b'/'
+        || b[5] != b'/'
+        || b[10] != b' '
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
     let num = |r: std::ops::Range<usize>| -> Option<u32> {
@@ -311,7 +351,20 @@ pub fn parse_voltmx_time(text: &str) -> Option<SystemTime> {
         return None;
     }
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let month_days = [31, if leap { 29 } else { 28 }, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
     if d == 0 || d > month_days[usize::try_from(m - 1).ok()?] {
         return None;
     }
@@ -335,20 +388,31 @@ mod tests {
 
     #[test]
     fn voltmx_vectors_round_trip() {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../../shared/vectors/voltmx.json");
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../../shared/vectors/voltmx.json"
+        );
         if let Ok(text) = std::fs::read_to_string(path) {
             let v: serde_json::Value = serde_json::from_str(&text).unwrap();
             for (ms, iso) in v["claims_exp_ms_to_utc"].as_object().unwrap() {
                 let t = UNIX_EPOCH + Duration::from_millis(ms.parse().unwrap());
                 let iso = iso.as_str().unwrap();
                 // 2014-08-25T08:03:58+00:00 → 08/25/2014 08:03:58
-                let expected = format!("{}/{}/{} {}", &iso[5..7], &iso[8..10], &iso[0..4], &iso[11..19]);
+                let expected = format!(
+                    "{}/{}/{} {}",
+                    &iso[5..7],
+                    &iso[8..10],
+                    &iso[0..4],
+                    &iso[11..19]
+                );
                 assert_eq!(format_voltmx_time(t), expected);
                 assert_eq!(parse_voltmx_time(&expected), Some(t));
             }
         }
         assert_eq!(
-            parse_voltmx_time("02/29/2024 00:00:00").map(format_voltmx_time).as_deref(),
+            parse_voltmx_time("02/29/2024 00:00:00")
+                .map(format_voltmx_time)
+                .as_deref(),
             Some("02/29/2024 00:00:00")
         );
         for bad in [
@@ -376,21 +440,48 @@ mod tests {
         let keys = AppKeys::new(MemoryKeyStore::new()).with_clock(Arc::new(clock.clone()));
         let (rec, key) = keys.add("app", Expiry::Never, None).await.unwrap();
         assert!(rec.expires_at.is_none());
-        let p = keys.verifier().verify(cred(key.expose_secret())).await.unwrap();
-        assert_eq!((p.id.as_str(), p.app_id.as_deref(), &*p.scheme), ("app", Some("app"), "app-api-key"));
+        let p = keys
+            .verifier()
+            .verify(cred(key.expose_secret()))
+            .await
+            .unwrap();
+        assert_eq!(
+            (p.id.as_str(), p.app_id.as_deref(), &*p.scheme),
+            ("app", Some("app"), "app-api-key")
+        );
 
         let long = "x".repeat(101);
-        assert_eq!(keys.add("app", Expiry::Never, Some(long.clone())).await.unwrap_err().status(), 400);
-        assert!(keys.add("app", Expiry::Never, Some("é".repeat(100))).await.is_ok());
+        assert_eq!(
+            keys.add("app", Expiry::Never, Some(long.clone()))
+                .await
+                .unwrap_err()
+                .status(),
+            400
+        );
+        assert!(
+            keys.add("app", Expiry::Never, Some("é".repeat(100)))
+                .await
+                .is_ok()
+        );
         let past = Expiry::At(UNIX_EPOCH + Duration::from_secs(1_600_000_000));
         assert_eq!(keys.add("app", past, None).await.unwrap_err().status(), 400);
-        assert_eq!(keys.add(" ", Expiry::Never, None).await.unwrap_err().status(), 400);
+        assert_eq!(
+            keys.add(" ", Expiry::Never, None)
+                .await
+                .unwrap_err()
+                .status(),
+            400
+        );
 
         let soon = Expiry::At(clock.now() + Duration::from_secs(10));
         let (updated, fresh) = keys
             .modify(
                 key.expose_secret(),
-                KeyChanges { expiry: Some(soon), description: Some("d".into()), regenerate: false },
+                KeyChanges {
+                    expiry: Some(soon),
+                    description: Some("d".into()),
+                    regenerate: false,
+                },
             )
             .await
             .unwrap()
@@ -398,24 +489,52 @@ mod tests {
         assert!(fresh.is_none());
         assert_eq!(updated.description.as_deref(), Some("d"));
         clock.advance(Duration::from_secs(10));
-        assert_eq!(keys.verifier().verify(cred(key.expose_secret())).await.unwrap_err().code(), "expired");
+        assert_eq!(
+            keys.verifier()
+                .verify(cred(key.expose_secret()))
+                .await
+                .unwrap_err()
+                .code(),
+            "expired"
+        );
 
         let (_, fresh) = keys
             .modify(
                 key.expose_secret(),
-                KeyChanges { expiry: Some(Expiry::Never), regenerate: true, ..Default::default() },
+                KeyChanges {
+                    expiry: Some(Expiry::Never),
+                    regenerate: true,
+                    ..Default::default()
+                },
             )
             .await
             .unwrap()
             .unwrap();
         let fresh = fresh.unwrap();
         assert!(keys.find(key.expose_secret()).await.unwrap().is_none());
-        assert!(keys.verifier().verify(cred(fresh.expose_secret())).await.is_ok());
-        assert!(keys.modify(key.expose_secret(), KeyChanges::default()).await.unwrap().is_none());
+        assert!(
+            keys.verifier()
+                .verify(cred(fresh.expose_secret()))
+                .await
+                .is_ok()
+        );
+        assert!(
+            keys.modify(key.expose_secret(), KeyChanges::default())
+                .await
+                .unwrap()
+                .is_none()
+        );
 
         assert_eq!(keys.list(Some("app")).await.unwrap().len(), 2);
         assert!(keys.delete(fresh.expose_secret()).await.unwrap().is_some());
         assert!(keys.delete(fresh.expose_secret()).await.unwrap().is_none());
-        assert_eq!(keys.verifier().verify(cred(fresh.expose_secret())).await.unwrap_err().status(), 401);
+        assert_eq!(
+            keys.verifier()
+                .verify(cred(fresh.expose_secret()))
+                .await
+                .unwrap_err()
+                .status(),
+            401
+        );
     }
 }

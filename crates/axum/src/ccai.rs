@@ -1,9 +1,10 @@
 //! Google CCAI Platform preset: the token endpoint the embedded SDKs call,
 //! `GET /auth/token` → `{"token": "<JWT>"}` (`Cache-Control: no-store`).
 //!
-//! The route is generic over a [`TokenIssuer`]: the `tower-authn-jwt` CCAI issuer, or any
-//! closure through [`issuer_fn`](crate::issuer::issuer_fn) that signs [`CcaiClaims`] (HS256
-//! with the company secret). The route carries no auth of its own: put the user schemes of
+//! The route is generic over a [`TokenIssuer`]: any closure through
+//! [`issuer_fn`](crate::issuer::issuer_fn), such as one around `tower-authn-jwt`'s
+//! `CcaiIssuer::issue_for` (see `examples/ccai.rs`) or one that signs [`CcaiClaims`] (HS256
+//! with the company secret) itself. The route carries no auth of its own: put the user schemes of
 //! your site in front of it with `route_layer`.
 //!
 //! ```
@@ -31,7 +32,7 @@ use axum::response::Response;
 use axum::routing::get;
 use http::StatusCode;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use tower_authn_core::clock::unix_secs;
 use tower_authn_core::{JsonErrors, Principal};
 
@@ -44,7 +45,8 @@ pub const TOKEN_PATH: &str = "/auth/token";
 pub const TOKEN_LIFETIME_SECS: u64 = 3600;
 
 /// The claims CCAI expects, in its order: `iss` (the company name), `iat`, `exp = iat +
-/// 3600`, `identifier`, `name`, `email` (absent ones left out).
+/// 3600`, `identifier`, `name`, `email` (empty when unknown), as `tower-authn-jwt`'s
+/// `CcaiIssuer` signs them.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct CcaiClaims {
     /// The company name.
@@ -56,26 +58,22 @@ pub struct CcaiClaims {
     /// The user's stable identifier.
     pub identifier: String,
     /// Display name.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
+    pub name: String,
     /// Email.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub email: Option<String>,
+    pub email: String,
 }
 
 impl CcaiClaims {
-    /// The claims for `principal` issued by `company` at `now`. The identifier is the
-    /// principal's `identifier` or `uuid` attribute, else its id.
+    /// The claims for `principal` issued by `company` at `now`: its id, name and email.
     pub fn for_principal(company: &str, principal: &Principal, now: SystemTime) -> Self {
         let iat = unix_secs(now);
-        let attr = |k: &str| principal.attributes.get(k).and_then(Value::as_str).map(str::to_owned);
         Self {
             iss: company.to_owned(),
             iat,
             exp: iat + TOKEN_LIFETIME_SECS,
-            identifier: attr("identifier").or_else(|| attr("uuid")).unwrap_or_else(|| principal.id.clone()),
-            name: principal.name.clone(),
-            email: principal.email.clone(),
+            identifier: principal.id.clone(),
+            name: principal.name.clone().unwrap_or_default(),
+            email: principal.email.clone().unwrap_or_default(),
         }
     }
 }
@@ -83,12 +81,17 @@ impl CcaiClaims {
 /// `GET /auth/token` answering `{"token"}` from `issuer` for the authenticated principal
 /// (401 without one).
 pub fn router<I: TokenIssuer>(issuer: I) -> Router {
-    Router::new().route(TOKEN_PATH, get(token::<I>)).with_state(Arc::new(issuer))
+    Router::new()
+        .route(TOKEN_PATH, get(token::<I>))
+        .with_state(Arc::new(issuer))
 }
 
 async fn token<I: TokenIssuer>(State(issuer): State<Arc<I>>, principal: Principal) -> Response {
     match issuer.issue(&principal, None).await {
         Ok(t) => json_reply(StatusCode::OK, &json!({ "token": t.expose() })),
-        Err(e) => failure(|e| tower_authn_core::ErrorResponder::respond(&JsonErrors, e), &e),
+        Err(e) => failure(
+            |e| tower_authn_core::ErrorResponder::respond(&JsonErrors, e),
+            &e,
+        ),
     }
 }

@@ -45,11 +45,29 @@ pub struct LoginFields {
 
 impl LoginFields {
     /// XiVO: JSON `{"login", "password"}` only.
-    pub const XIVO: Self = Self { user: "login", password: "password", json: true, form: false, basic: false };
+    pub const XIVO: Self = Self {
+        user: "login",
+        password: "password",
+        json: true,
+        form: false,
+        basic: false,
+    };
     /// Volt MX: JSON or form `userid`, `password`, or Basic.
-    pub const VOLTMX: Self = Self { user: "userid", password: "password", json: true, form: true, basic: true };
+    pub const VOLTMX: Self = Self {
+        user: "userid",
+        password: "password",
+        json: true,
+        form: true,
+        basic: true,
+    };
     /// A generic login: JSON or form `username`, `password`, or Basic.
-    pub const GENERIC: Self = Self { user: "username", password: "password", json: true, form: true, basic: true };
+    pub const GENERIC: Self = Self {
+        user: "username",
+        password: "password",
+        json: true,
+        form: true,
+        basic: true,
+    };
 }
 
 /// Why a login request could not be read.
@@ -73,7 +91,9 @@ impl LoginError {
     /// when nothing was sent.
     pub fn status(&self) -> http::StatusCode {
         match self {
-            Self::InvalidJson | Self::InvalidForm | Self::Malformed(_) => http::StatusCode::BAD_REQUEST,
+            Self::InvalidJson | Self::InvalidForm | Self::Malformed(_) => {
+                http::StatusCode::BAD_REQUEST
+            }
             Self::UnsupportedMediaType => http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::Missing => http::StatusCode::UNAUTHORIZED,
         }
@@ -111,7 +131,13 @@ pub(crate) fn body_kind(headers: &HeaderMap, body: &[u8]) -> BodyKind {
     let essence = headers
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or_default().trim().to_ascii_lowercase());
+        .map(|v| {
+            v.split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_ascii_lowercase()
+        });
     match essence.as_deref() {
         Some("application/json") => BodyKind::Json,
         Some(t) if t.starts_with("application/") && t.ends_with("+json") => BodyKind::Json,
@@ -124,7 +150,10 @@ pub(crate) fn body_kind(headers: &HeaderMap, body: &[u8]) -> BodyKind {
 
 /// The string fields `names` of a JSON object body; `None` when it is not an object or a
 /// named field is present but not a string. Absent fields are `None` inside.
-pub(crate) fn json_fields<const N: usize>(body: &[u8], names: [&str; N]) -> Option<[Option<String>; N]> {
+pub(crate) fn json_fields<const N: usize>(
+    body: &[u8],
+    names: [&str; N],
+) -> Option<[Option<String>; N]> {
     let Value::Object(mut map) = serde_json::from_slice::<Value>(body).ok()? else {
         return None;
     };
@@ -140,7 +169,10 @@ pub(crate) fn json_fields<const N: usize>(body: &[u8], names: [&str; N]) -> Opti
 }
 
 /// The fields `names` of a form body; `None` when one is repeated.
-pub(crate) fn form_fields<const N: usize>(body: &[u8], names: [&str; N]) -> Option<[Option<String>; N]> {
+pub(crate) fn form_fields<const N: usize>(
+    body: &[u8],
+    names: [&str; N],
+) -> Option<[Option<String>; N]> {
     let mut out: [Option<String>; N] = std::array::from_fn(|_| None);
     for (k, v) in form_urlencoded::parse(body) {
         if let Some(i) = names.iter().position(|n| *n == k) {
@@ -159,13 +191,19 @@ pub(crate) fn form_fields<const N: usize>(body: &[u8], names: [&str; N]) -> Opti
 /// # Errors
 ///
 /// A [`LoginError`] for each way the request can be wrong; see its variants.
-pub fn parse_login(headers: &HeaderMap, body: &[u8], fields: LoginFields) -> Result<BasicCredentials, LoginError> {
+pub fn parse_login(
+    headers: &HeaderMap,
+    body: &[u8],
+    fields: LoginFields,
+) -> Result<BasicCredentials, LoginError> {
     let basic = if fields.basic {
         let mut lines = headers.get_all(AUTHORIZATION).iter();
         match (lines.next(), lines.next()) {
             (None, _) => None,
             (Some(_), Some(_)) => {
-                return Err(LoginError::Malformed(AuthError::duplicate("two Authorization header lines")));
+                return Err(LoginError::Malformed(AuthError::duplicate(
+                    "two Authorization header lines",
+                )));
             }
             (Some(v), None) => parse_basic(v.as_bytes()).map_err(LoginError::Malformed)?,
         }
@@ -199,10 +237,17 @@ pub fn parse_login(headers: &HeaderMap, body: &[u8], fields: LoginFields) -> Res
         _ => return Err(LoginError::UnsupportedMediaType),
     };
     match (from_body, basic) {
-        (Some(_), Some(_)) => Err(LoginError::Malformed(AuthError::duplicate("credentials in the body and in Basic"))),
-        (Some((username, password)), None) => Ok(BasicCredentials { username, password: SecretString::from(password) }),
+        (Some(_), Some(_)) => Err(LoginError::Malformed(AuthError::duplicate(
+            "credentials in the body and in Basic",
+        ))),
+        (Some((username, password)), None) => Ok(BasicCredentials {
+            username,
+            password: SecretString::from(password),
+        }),
         (None, Some(c)) => Ok(c),
-        (None, None) if fields.json && !fields.form && !fields.basic => Err(LoginError::InvalidJson),
+        (None, None) if fields.json && !fields.form && !fields.basic => {
+            Err(LoginError::InvalidJson)
+        }
         (None, None) => Err(LoginError::Missing),
     }
 }
@@ -223,52 +268,119 @@ mod tests {
 
     #[test]
     fn xivo_json_only() {
-        let ok = parse_login(&headers(&[]), br#"{"login":"alice","password":"pw"}"#, LoginFields::XIVO).unwrap();
-        assert_eq!((ok.username.as_str(), ok.password.expose_secret()), ("alice", "pw"));
-        for bad in
-            [&b"{"[..], b"[]", b"login=alice&password=pw", br#"{"login":1,"password":"pw"}"#, br#"{"login":"a"}"#, b""]
-        {
+        let ok = parse_login(
+            &headers(&[]),
+            br#"{"login":"alice","password":"pw"}"#,
+            LoginFields::XIVO,
+        )
+        .unwrap();
+        assert_eq!(
+            (ok.username.as_str(), ok.password.expose_secret()),
+            ("alice", "pw")
+        );
+        for bad in [
+            &b"{"[..],
+            b"[]",
+            b"login=alice&password=pw",
+            br#"{"login":1,"password":"pw"}"#,
+            br#"{"login":"a"}"#,
+            b"",
+        ] {
             assert!(
-                matches!(parse_login(&headers(&[]), bad, LoginFields::XIVO), Err(LoginError::InvalidJson)),
+                matches!(
+                    parse_login(&headers(&[]), bad, LoginFields::XIVO),
+                    Err(LoginError::InvalidJson)
+                ),
                 "{bad:?}"
             );
         }
         let form = headers(&[("content-type", "application/x-www-form-urlencoded")]);
-        assert!(matches!(parse_login(&form, b"login=a&password=b", LoginFields::XIVO), Err(LoginError::InvalidJson)));
+        assert!(matches!(
+            parse_login(&form, b"login=a&password=b", LoginFields::XIVO),
+            Err(LoginError::InvalidJson)
+        ));
     }
 
     #[test]
     fn voltmx_json_form_basic() {
-        let json = headers(&[("content-type", "application/json;charset=UTF-8;charset=UTF-8")]);
-        let c = parse_login(&json, br#"{"userid":"u","password":"p","provider":"x"}"#, LoginFields::VOLTMX).unwrap();
+        let json = headers(&[(
+            "content-type",
+            "application/json;charset=UTF-8;charset=UTF-8",
+        )]);
+        let c = parse_login(
+            &json,
+            br#"{"userid":"u","password":"p","provider":"x"}"#,
+            LoginFields::VOLTMX,
+        )
+        .unwrap();
         assert_eq!(c.username, "u");
-        let form = headers(&[("content-type", "application/x-www-form-urlencoded; charset=UTF-8")]);
+        let form = headers(&[(
+            "content-type",
+            "application/x-www-form-urlencoded; charset=UTF-8",
+        )]);
         let c = parse_login(&form, b"userid=u%40x&password=a+b", LoginFields::VOLTMX).unwrap();
-        assert_eq!((c.username.as_str(), c.password.expose_secret()), ("u@x", "a b"));
+        assert_eq!(
+            (c.username.as_str(), c.password.expose_secret()),
+            ("u@x", "a b")
+        );
         assert!(matches!(
             parse_login(&form, b"userid=u&userid=v&password=p", LoginFields::VOLTMX),
             Err(LoginError::InvalidForm)
         ));
-        assert!(matches!(parse_login(&form, b"userid=u", LoginFields::VOLTMX), Err(LoginError::InvalidForm)));
+        assert!(matches!(
+            parse_login(&form, b"userid=u", LoginFields::VOLTMX),
+            Err(LoginError::InvalidForm)
+        ));
         let basic = headers(&[("authorization", "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==")]);
-        assert_eq!(parse_login(&basic, b"", LoginFields::VOLTMX).unwrap().username, "Aladdin");
-        let bad = headers(&[("authorization", "Basic !!")]);
-        assert_eq!(parse_login(&bad, b"", LoginFields::VOLTMX).unwrap_err().status(), 400);
-        let both =
-            headers(&[("authorization", "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="), ("content-type", "application/json")]);
         assert_eq!(
-            parse_login(&both, br#"{"userid":"u","password":"p"}"#, LoginFields::VOLTMX).unwrap_err().status(),
+            parse_login(&basic, b"", LoginFields::VOLTMX)
+                .unwrap()
+                .username,
+            "Aladdin"
+        );
+        let bad = headers(&[("authorization", "Basic !!")]);
+        assert_eq!(
+            parse_login(&bad, b"", LoginFields::VOLTMX)
+                .unwrap_err()
+                .status(),
             400
         );
-        assert!(matches!(parse_login(&headers(&[]), b"", LoginFields::VOLTMX), Err(LoginError::Missing)));
+        let both = headers(&[
+            ("authorization", "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="),
+            ("content-type", "application/json"),
+        ]);
+        assert_eq!(
+            parse_login(
+                &both,
+                br#"{"userid":"u","password":"p"}"#,
+                LoginFields::VOLTMX
+            )
+            .unwrap_err()
+            .status(),
+            400
+        );
+        assert!(matches!(
+            parse_login(&headers(&[]), b"", LoginFields::VOLTMX),
+            Err(LoginError::Missing)
+        ));
         let xml = headers(&[("content-type", "text/xml")]);
-        assert_eq!(parse_login(&xml, b"<a/>", LoginFields::VOLTMX).unwrap_err().status(), 415);
+        assert_eq!(
+            parse_login(&xml, b"<a/>", LoginFields::VOLTMX)
+                .unwrap_err()
+                .status(),
+            415
+        );
     }
 
     #[test]
     fn arbitrary_bytes_never_panic() {
         let h = headers(&[]);
-        for body in [&b"\xff\xfe"[..], b"{\"userid\":\"\\ud800\"}", b"%%%=&&=", b"{\"userid\":{}}"] {
+        for body in [
+            &b"\xff\xfe"[..],
+            b"{\"userid\":\"\\ud800\"}",
+            b"%%%=&&=",
+            b"{\"userid\":{}}",
+        ] {
             let _ = parse_login(&h, body, LoginFields::VOLTMX);
             let _ = parse_login(&h, body, LoginFields::XIVO);
         }

@@ -41,19 +41,30 @@ pub const AUTH_PATH: &str = "/rest/auth";
 
 /// Opentact's failure body for `status`: `meta` is the stable code, `fields` the per-field
 /// problems (none for authentication failures).
-pub fn error_body(status: StatusCode, message: &str, meta: &str, fields: Map<String, Value>) -> Value {
+pub fn error_body(
+    status: StatusCode,
+    message: &str,
+    meta: &str,
+    fields: Map<String, Value>,
+) -> Value {
     json!({ "success": false, "message": message, "status": status.as_u16(), "meta": meta, "fields": fields })
 }
 
 /// The Opentact error shape: use as `.responder(opentact::errors)`.
 pub fn errors(error: &AuthError) -> http::Response<Bytes> {
-    json_response(error.status(), error_body(error.status(), error.message(), error.code(), Map::new()).to_string())
+    json_response(
+        error.status(),
+        error_body(error.status(), error.message(), error.code(), Map::new()).to_string(),
+    )
 }
 
 /// Opentact's JWT (or issued token) in `X-Auth-Token` or `?jwt=`, with the Opentact error
 /// shape; scheme `jwt` unless the verifier names another.
 pub fn token_layer<C: Verifier<TokenCredential>>(verifier: C) -> HeaderTokenLayer<C> {
-    HeaderTokenLayer::new("X-Auth-Token", verifier).with_query("jwt").scheme_name("jwt").responder(errors)
+    HeaderTokenLayer::new("X-Auth-Token", verifier)
+        .with_query("jwt")
+        .scheme_name("jwt")
+        .responder(errors)
 }
 
 /// The user part of `/rest/auth`'s payload: `uuid` (attribute, else the id), `email`,
@@ -61,9 +72,23 @@ pub fn token_layer<C: Verifier<TokenCredential>>(verifier: C) -> HeaderTokenLaye
 pub fn payload(p: &Principal) -> Map<String, Value> {
     let mut out = Map::new();
     let (first, last) = split_name(p.name.as_deref());
-    out.insert("uuid".into(), p.attributes.get("uuid").cloned().unwrap_or_else(|| Value::from(p.id.clone())));
-    out.insert("email".into(), Value::from(p.email.clone().unwrap_or_else(|| p.id.clone())));
-    out.insert("role".into(), p.roles.first().map_or(Value::Null, |r| Value::from(r.clone())));
+    out.insert(
+        "uuid".into(),
+        p.attributes
+            .get("uuid")
+            .cloned()
+            .unwrap_or_else(|| Value::from(p.id.clone())),
+    );
+    out.insert(
+        "email".into(),
+        Value::from(p.email.clone().unwrap_or_else(|| p.id.clone())),
+    );
+    out.insert(
+        "role".into(),
+        p.roles
+            .first()
+            .map_or(Value::Null, |r| Value::from(r.clone())),
+    );
     out.insert("first_name".into(), first.map_or(Value::Null, Value::from));
     out.insert("last_name".into(), last.map_or(Value::Null, Value::from));
     for (k, v) in &p.attributes {
@@ -79,8 +104,12 @@ where
     V: Verifier<BasicCredentials>,
     I: TokenIssuer,
 {
-    let basic = BasicAuthLayer::new(passwords).realm("opentact").responder(errors);
-    Router::new().route(AUTH_PATH, get(auth::<I>).route_layer(basic)).with_state(Arc::new(issuer))
+    let basic = BasicAuthLayer::new(passwords)
+        .realm("opentact")
+        .responder(errors);
+    Router::new()
+        .route(AUTH_PATH, get(auth::<I>).route_layer(basic))
+        .with_state(Arc::new(issuer))
 }
 
 async fn auth<I: TokenIssuer>(State(issuer): State<Arc<I>>, principal: Principal) -> Response {

@@ -68,7 +68,9 @@ pub struct RefreshTokens<K> {
 
 impl<K> fmt::Debug for RefreshTokens<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RefreshTokens").field("ttl", &self.ttl).finish_non_exhaustive()
+        f.debug_struct("RefreshTokens")
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
     }
 }
 
@@ -83,7 +85,11 @@ fn owner_of(p: &Principal) -> &str {
 impl<K> RefreshTokens<K> {
     /// Refresh tokens in `store`, each valid 14 days from its issue.
     pub fn new(store: K) -> Self {
-        Self { store, ttl: Duration::from_secs(14 * 24 * 3600), clock: Arc::new(SystemClock) }
+        Self {
+            store,
+            ttl: Duration::from_secs(14 * 24 * 3600),
+            clock: Arc::new(SystemClock),
+        }
     }
 
     /// Sets the lifetime of each refresh token.
@@ -111,26 +117,52 @@ impl<K: KeyStore + Clone> RefreshTokens<K> {
         let stored = stored_principal(principal, "refresh", now + self.ttl);
         // The marker's digest is of a key nobody ever sees: it can never be presented.
         let marker_digest = self.store.key_hasher().digest(&generate_key());
-        let marker = KeyRecord::new(marker_id(&family), KeyKind::RefreshToken, marker_digest, stored.clone(), now)
-            .with_family(family.clone());
+        let marker = KeyRecord::new(
+            marker_id(&family),
+            KeyKind::RefreshToken,
+            marker_digest,
+            stored.clone(),
+            now,
+        )
+        .with_family(family.clone());
         self.store.put(marker).await?;
         self.issue_in(family, stored, now).await
     }
 
-    async fn issue_in(&self, family: String, principal: Principal, now: SystemTime) -> Result<RefreshGrant, AuthError> {
+    async fn issue_in(
+        &self,
+        family: String,
+        principal: Principal,
+        now: SystemTime,
+    ) -> Result<RefreshGrant, AuthError> {
         let token = generate_key();
         let expires_at = now + self.ttl;
         let digest = self.store.key_hasher().digest(&token);
         let principal = principal.with_expires_at(expires_at);
-        let record = KeyRecord::new(new_key_id(), KeyKind::RefreshToken, digest, principal.clone(), now)
-            .expires_at(Some(expires_at))
-            .with_family(family.clone());
+        let record = KeyRecord::new(
+            new_key_id(),
+            KeyKind::RefreshToken,
+            digest,
+            principal.clone(),
+            now,
+        )
+        .expires_at(Some(expires_at))
+        .with_family(family.clone());
         self.store.put(record).await?;
-        Ok(RefreshGrant { principal, family, token: SecretString::from(token), expires_at })
+        Ok(RefreshGrant {
+            principal,
+            family,
+            token: SecretString::from(token),
+            expires_at,
+        })
     }
 
     async fn family_live(&self, family: &str) -> Result<bool, AuthError> {
-        Ok(self.store.find_by_id(KeyKind::RefreshToken, &marker_id(family)).await?.is_some_and(|m| !m.revoked))
+        Ok(self
+            .store
+            .find_by_id(KeyKind::RefreshToken, &marker_id(family))
+            .await?
+            .is_some_and(|m| !m.revoked))
     }
 
     /// Exchanges `presented` for a new token of the same family. The presented token stops
@@ -153,27 +185,45 @@ impl<K: KeyStore + Clone> RefreshTokens<K> {
             return Err(AuthError::invalid("refresh token without a family"));
         };
         if record.revoked {
-            self.revoke_family(owner_of(&record.principal), &family).await?;
-            return Err(AuthError::revoked(format!("refresh token {} reused: family {family} revoked", record.id)));
+            self.revoke_family(owner_of(&record.principal), &family)
+                .await?;
+            return Err(AuthError::revoked(format!(
+                "refresh token {} reused: family {family} revoked",
+                record.id
+            )));
         }
         if !self.family_live(&family).await? {
             return Err(AuthError::revoked(format!("family {family} revoked")));
         }
         let now = self.clock.now();
         if record.expires_at.is_some_and(|at| at <= now) {
-            return Err(AuthError::expired(format!("refresh token {} expired", record.id)));
+            return Err(AuthError::expired(format!(
+                "refresh token {} expired",
+                record.id
+            )));
         }
         // Single use, atomically: of two racing rotations only one gets the record; the
         // other is a reuse.
-        let Some(record) = self.store.consume(KeyKind::RefreshToken, &record.id).await? else {
-            self.revoke_family(owner_of(&record.principal), &family).await?;
-            return Err(AuthError::revoked(format!("refresh token {} raced: family {family} revoked", record.id)));
+        let Some(record) = self
+            .store
+            .consume(KeyKind::RefreshToken, &record.id)
+            .await?
+        else {
+            self.revoke_family(owner_of(&record.principal), &family)
+                .await?;
+            return Err(AuthError::revoked(format!(
+                "refresh token {} raced: family {family} revoked",
+                record.id
+            )));
         };
         let grant = self.issue_in(family.clone(), record.principal, now).await?;
         // A reuse elsewhere may have revoked the family meanwhile: then the new token dies too.
         if !self.family_live(&family).await? {
-            self.revoke_family(owner_of(&grant.principal), &family).await?;
-            return Err(AuthError::revoked(format!("family {family} revoked during rotation")));
+            self.revoke_family(owner_of(&grant.principal), &family)
+                .await?;
+            return Err(AuthError::revoked(format!(
+                "family {family} revoked during rotation"
+            )));
         }
         Ok(grant)
     }
@@ -185,8 +235,11 @@ impl<K: KeyStore + Clone> RefreshTokens<K> {
     /// `Unavailable` when the store fails.
     pub async fn revoke(&self, presented: &str) -> Result<bool, AuthError> {
         let digest = self.store.key_hasher().digest(presented);
-        let record =
-            self.store.find_by_digest(KeyKind::RefreshToken, digest).await?.filter(|r| r.digest.ct_eq(&digest));
+        let record = self
+            .store
+            .find_by_digest(KeyKind::RefreshToken, digest)
+            .await?
+            .filter(|r| r.digest.ct_eq(&digest));
         match record {
             Some(r) => match r.family {
                 Some(family) => {
@@ -206,7 +259,9 @@ impl<K: KeyStore + Clone> RefreshTokens<K> {
     ///
     /// `Unavailable` when the store fails.
     pub async fn revoke_family(&self, owner: &str, family: &str) -> Result<(), AuthError> {
-        self.store.revoke(KeyKind::RefreshToken, &marker_id(family)).await?;
+        self.store
+            .revoke(KeyKind::RefreshToken, &marker_id(family))
+            .await?;
         for kind in [KeyKind::RefreshToken, KeyKind::IssuedToken] {
             for r in self.store.list(kind, Some(owner)).await? {
                 if r.family.as_deref() == Some(family) && !r.revoked {
@@ -232,8 +287,9 @@ mod tests {
     async fn rotation_reuse_and_expiry() {
         let clock = ManualClock::at_unix(1_700_000_000);
         let keys = MemoryKeyStore::new();
-        let refresh =
-            RefreshTokens::new(keys.clone()).ttl(Duration::from_secs(100)).with_clock(Arc::new(clock.clone()));
+        let refresh = RefreshTokens::new(keys.clone())
+            .ttl(Duration::from_secs(100))
+            .with_clock(Arc::new(clock.clone()));
         let issuer = OpaqueTokenIssuer::new(keys.clone()).with_clock(Arc::new(clock.clone()));
         let alice = Principal::user("alice").with_roles(["admin"]);
 
@@ -245,22 +301,56 @@ mod tests {
         assert!(!format!("{b:?}").contains(b.token.expose_secret()));
 
         // Reuse of a: family revoked, b and the access token included.
-        assert_eq!(refresh.rotate(a.token.expose_secret()).await.unwrap_err().code(), "revoked");
-        assert_eq!(refresh.rotate(b.token.expose_secret()).await.unwrap_err().code(), "revoked");
-        let access_rec = keys.list(KeyKind::IssuedToken, Some("alice")).await.unwrap();
+        assert_eq!(
+            refresh
+                .rotate(a.token.expose_secret())
+                .await
+                .unwrap_err()
+                .code(),
+            "revoked"
+        );
+        assert_eq!(
+            refresh
+                .rotate(b.token.expose_secret())
+                .await
+                .unwrap_err()
+                .code(),
+            "revoked"
+        );
+        let access_rec = keys
+            .list(KeyKind::IssuedToken, Some("alice"))
+            .await
+            .unwrap();
         assert!(access_rec.iter().all(|r| r.revoked), "{access_rec:?}");
         assert!(issuer.revoke(access.expose()).await.unwrap());
 
         // Expiry and unknown tokens.
         let c = refresh.start(&alice).await.unwrap();
         clock.advance(Duration::from_secs(100));
-        assert_eq!(refresh.rotate(c.token.expose_secret()).await.unwrap_err().code(), "expired");
-        assert_eq!(refresh.rotate("nope").await.unwrap_err().code(), "invalid_credentials");
+        assert_eq!(
+            refresh
+                .rotate(c.token.expose_secret())
+                .await
+                .unwrap_err()
+                .code(),
+            "expired"
+        );
+        assert_eq!(
+            refresh.rotate("nope").await.unwrap_err().code(),
+            "invalid_credentials"
+        );
 
         // Logout revokes the family.
         let d = refresh.start(&alice).await.unwrap();
         assert!(refresh.revoke(d.token.expose_secret()).await.unwrap());
-        assert_eq!(refresh.rotate(d.token.expose_secret()).await.unwrap_err().code(), "revoked");
+        assert_eq!(
+            refresh
+                .rotate(d.token.expose_secret())
+                .await
+                .unwrap_err()
+                .code(),
+            "revoked"
+        );
         assert!(!refresh.revoke("nope").await.unwrap());
     }
 
@@ -269,7 +359,10 @@ mod tests {
         let keys = MemoryKeyStore::new();
         let refresh = RefreshTokens::new(keys.clone());
         let a = refresh.start(&Principal::user("alice")).await.unwrap();
-        let (x, y) = tokio::join!(refresh.rotate(a.token.expose_secret()), refresh.rotate(a.token.expose_secret()));
+        let (x, y) = tokio::join!(
+            refresh.rotate(a.token.expose_secret()),
+            refresh.rotate(a.token.expose_secret())
+        );
         // At most one wins; if one did, the loser's reuse revoked the family, winner included.
         let winners: Vec<_> = [x, y].into_iter().filter_map(Result::ok).collect();
         for w in winners {

@@ -25,8 +25,15 @@ pub(crate) fn json(status: StatusCode, value: &Value) -> Response {
 
 /// A failure in a platform's shape, completed like the auth layer completes its own
 /// (`Cache-Control: no-store`, `Retry-After` on a 429).
-pub(crate) fn failure(responder: fn(&AuthError) -> http::Response<Bytes>, error: &AuthError) -> Response {
-    tracing::debug!(code = error.code(), detail = error.detail(), "token service rejected");
+pub(crate) fn failure(
+    responder: fn(&AuthError) -> http::Response<Bytes>,
+    error: &AuthError,
+) -> Response {
+    tracing::debug!(
+        code = error.code(),
+        detail = error.detail(),
+        "token service rejected"
+    );
     finish(responder(error), error, &[]).map(Body::from)
 }
 

@@ -41,12 +41,21 @@ struct Revoker<I, K> {
 /// # Panics
 ///
 /// When `path` is not a valid axum route path (a configuration error).
-pub fn router<I: TokenIssuer, K: KeyStore + Clone>(path: &str, issuer: I, refresh: RefreshTokens<K>) -> Router {
-    Router::new().route(path, post(revoke::<I, K>)).with_state(Arc::new(Revoker { issuer, refresh }))
+pub fn router<I: TokenIssuer, K: KeyStore + Clone>(
+    path: &str,
+    issuer: I,
+    refresh: RefreshTokens<K>,
+) -> Router {
+    Router::new()
+        .route(path, post(revoke::<I, K>))
+        .with_state(Arc::new(Revoker { issuer, refresh }))
 }
 
 fn invalid_request() -> Response {
-    json_reply(StatusCode::BAD_REQUEST, &json!({ "error": "invalid_request" }))
+    json_reply(
+        StatusCode::BAD_REQUEST,
+        &json!({ "error": "invalid_request" }),
+    )
 }
 
 async fn revoke<I: TokenIssuer, K: KeyStore + Clone>(
@@ -74,9 +83,13 @@ async fn revoke<I: TokenIssuer, K: KeyStore + Clone>(
     match outcome.await {
         Ok(()) => {
             let mut res = Response::new(Body::empty());
-            res.headers_mut().insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            res.headers_mut()
+                .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
             res
         }
-        Err(e) => failure(|e| tower_authn_core::ErrorResponder::respond(&JsonErrors, e), &e),
+        Err(e) => failure(
+            |e| tower_authn_core::ErrorResponder::respond(&JsonErrors, e),
+            &e,
+        ),
     }
 }

@@ -50,7 +50,8 @@ use serde_json::{Map, Value, json};
 use tower_authn_core::credential::{BasicCredentials, TokenCredential};
 use tower_authn_core::respond::json_response;
 use tower_authn_core::{
-    AuthError, BasicAuthLayer, ErrorKind, HeaderTokenLayer, KeyRecord, KeyStore, KeyStoreExt, Principal, Verifier,
+    AuthError, BasicAuthLayer, ErrorKind, HeaderTokenLayer, KeyRecord, KeyStore, KeyStoreExt,
+    Principal, Verifier,
 };
 
 use crate::app_keys::{AppKeys, Expiry, KeyChanges, format_voltmx_time, parse_voltmx_time};
@@ -71,7 +72,10 @@ pub const APP_KEYS_PATH: &str = "/api/v1/applications/key";
 pub const CLAIMS_HEADER: &str = "X-VoltMX-Authorization";
 
 fn shape(status: StatusCode, code: &str, message: &str) -> http::Response<Bytes> {
-    json_response(status, json!({ "status": status.as_u16(), "code": code, "message": message }).to_string())
+    json_response(
+        status,
+        json!({ "status": status.as_u16(), "code": code, "message": message }).to_string(),
+    )
 }
 
 /// The Volt MX error shape: use as `.responder(voltmx::errors)`.
@@ -81,13 +85,19 @@ pub fn errors(error: &AuthError) -> http::Response<Bytes> {
 
 fn reject(status: StatusCode, code: &str, message: &str) -> Response {
     let mut res = shape(status, code, message).map(Body::from);
-    res.headers_mut().insert(http::header::CACHE_CONTROL, http::HeaderValue::from_static("no-store"));
+    res.headers_mut().insert(
+        http::header::CACHE_CONTROL,
+        http::HeaderValue::from_static("no-store"),
+    );
     res
 }
 
 /// `X-VoltMX-Authorization: <claims token>` with the Volt MX error shape; scheme `claims`.
 pub fn claims_layer<C: Verifier<TokenCredential>>(verifier: C) -> HeaderTokenLayer<C> {
-    HeaderTokenLayer::new(CLAIMS_HEADER, verifier).scheme_name("claims").challenge_scheme("Claims").responder(errors)
+    HeaderTokenLayer::new(CLAIMS_HEADER, verifier)
+        .scheme_name("claims")
+        .challenge_scheme("Claims")
+        .responder(errors)
 }
 
 /// Volt MX's `profile`: `email`, `userid`, `firstname`, `lastname` (from the principal's
@@ -120,11 +130,21 @@ where
     Router::new()
         .route(LOGIN_PATH, post(login::<V, I, K>))
         .route(REFRESH_PATH, post(refresh_pair::<V, I, K>))
-        .with_state(Arc::new(Accounts { passwords, claims, refresh }))
+        .with_state(Arc::new(Accounts {
+            passwords,
+            claims,
+            refresh,
+        }))
 }
 
-async fn pair<V, I: TokenIssuer, K>(accounts: &Accounts<V, I, K>, grant: &RefreshGrant) -> Result<Response, AuthError> {
-    let claims = accounts.claims.issue(&grant.principal, Some(&grant.family)).await?;
+async fn pair<V, I: TokenIssuer, K>(
+    accounts: &Accounts<V, I, K>,
+    grant: &RefreshGrant,
+) -> Result<Response, AuthError> {
+    let claims = accounts
+        .claims
+        .issue(&grant.principal, Some(&grant.family))
+        .await?;
     Ok(json_reply(
         StatusCode::OK,
         &json!({
@@ -135,21 +155,32 @@ async fn pair<V, I: TokenIssuer, K>(accounts: &Accounts<V, I, K>, grant: &Refres
     ))
 }
 
-async fn login<V, I, K>(State(accounts): State<Arc<Accounts<V, I, K>>>, headers: HeaderMap, body: Body) -> Response
+async fn login<V, I, K>(
+    State(accounts): State<Arc<Accounts<V, I, K>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response
 where
     V: Verifier<BasicCredentials>,
     I: TokenIssuer,
     K: KeyStore + Clone,
 {
     let Some(body) = read_body(body).await else {
-        return failure(errors, &AuthError::new(ErrorKind::PayloadTooLarge, "login body too large"));
+        return failure(
+            errors,
+            &AuthError::new(ErrorKind::PayloadTooLarge, "login body too large"),
+        );
     };
     let credentials = match parse_login(&headers, &body, LoginFields::VOLTMX) {
         Ok(c) => c,
         Err(e) => {
             return reject(
                 e.status(),
-                if e.status() == 401 { "missing_credentials" } else { "invalid_request" },
+                if e.status() == 401 {
+                    "missing_credentials"
+                } else {
+                    "invalid_request"
+                },
                 &e.to_string(),
             );
         }
@@ -178,7 +209,11 @@ fn refresh_field(headers: &HeaderMap, body: &[u8]) -> Result<String, Rejected> {
     };
     match field {
         Some(Some(t)) if !t.is_empty() => Ok(t),
-        _ => Err(Box::new(reject(StatusCode::BAD_REQUEST, "invalid_request", "refresh_token is required."))),
+        _ => Err(Box::new(reject(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "refresh_token is required.",
+        ))),
     }
 }
 
@@ -193,7 +228,10 @@ where
     K: KeyStore + Clone,
 {
     let Some(body) = read_body(body).await else {
-        return failure(errors, &AuthError::new(ErrorKind::PayloadTooLarge, "refresh body too large"));
+        return failure(
+            errors,
+            &AuthError::new(ErrorKind::PayloadTooLarge, "refresh body too large"),
+        );
     };
     let token = match refresh_field(&headers, &body) {
         Ok(t) => t,
@@ -234,12 +272,22 @@ where
         .with_state(Arc::new(Pairs { store, ttl }))
 }
 
-async fn access_token<K: KeyStore + Clone>(State(pairs): State<Arc<Pairs<K>>>, principal: Principal) -> Response {
+async fn access_token<K: KeyStore + Clone>(
+    State(pairs): State<Arc<Pairs<K>>>,
+    principal: Principal,
+) -> Response {
     let expires_at = std::time::SystemTime::now() + pairs.ttl;
     // The verifier names the scheme (`access-secret`) when the pair is used.
     let stored = stored_principal(&principal, "", expires_at);
-    match pairs.store.issue_access_pair(stored, Some(expires_at)).await {
-        Ok((_, token, secret)) => json_reply(StatusCode::OK, &json!({ "AccessToken": token, "AccessSecret": secret })),
+    match pairs
+        .store
+        .issue_access_pair(stored, Some(expires_at))
+        .await
+    {
+        Ok((_, token, secret)) => json_reply(
+            StatusCode::OK,
+            &json!({ "AccessToken": token, "AccessSecret": secret }),
+        ),
         Err(e) => failure(errors, &e.into()),
     }
 }
@@ -248,7 +296,12 @@ async fn access_token<K: KeyStore + Clone>(State(pairs): State<Arc<Pairs<K>>>, p
 pub fn app_keys_router<K: KeyStore + Clone>(keys: AppKeys<K>) -> Router {
     Router::new()
         .route(APP_KEYS_PATH, post(add_key::<K>).get(list_keys::<K>))
-        .route(&format!("{APP_KEYS_PATH}/{{key}}"), get(key_details::<K>).post(modify_key::<K>).delete(delete_key::<K>))
+        .route(
+            &format!("{APP_KEYS_PATH}/{{key}}"),
+            get(key_details::<K>)
+                .post(modify_key::<K>)
+                .delete(delete_key::<K>),
+        )
         .with_state(Arc::new(keys))
 }
 
@@ -256,7 +309,11 @@ pub fn app_keys_router<K: KeyStore + Clone>(keys: AppKeys<K>) -> Router {
 type Rejected = Box<Response>;
 
 fn not_found() -> Rejected {
-    Box::new(reject(StatusCode::BAD_REQUEST, "not_found", "App API key not found"))
+    Box::new(reject(
+        StatusCode::BAD_REQUEST,
+        "not_found",
+        "App API key not found",
+    ))
 }
 
 fn invalid(message: &str) -> Rejected {
@@ -282,15 +339,20 @@ fn key_fields(headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, Re
         BodyKind::Form => {
             let mut map = Map::new();
             for (k, v) in form_urlencoded::parse(body) {
-                if map.insert(k.into_owned(), Value::String(v.into_owned())).is_some() {
+                if map
+                    .insert(k.into_owned(), Value::String(v.into_owned()))
+                    .is_some()
+                {
                     return Err(invalid("A form field is repeated."));
                 }
             }
             Ok(map)
         }
-        BodyKind::Other => {
-            Err(Box::new(reject(StatusCode::UNSUPPORTED_MEDIA_TYPE, "invalid_request", "Unsupported content type.")))
-        }
+        BodyKind::Other => Err(Box::new(reject(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "invalid_request",
+            "Unsupported content type.",
+        ))),
     }
 }
 
@@ -351,13 +413,21 @@ fn details(r: &KeyRecord) -> Value {
     })
 }
 
-async fn add_key<K: KeyStore + Clone>(State(keys): State<Arc<AppKeys<K>>>, headers: HeaderMap, body: Body) -> Response {
+async fn add_key<K: KeyStore + Clone>(
+    State(keys): State<Arc<AppKeys<K>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let add = async {
         let map = body_map(&headers, body).await?;
         let app_id = string_field(&map, "appId")?.ok_or_else(|| invalid("appId is required."))?;
-        let expiry = expiry_fields(&map)?.ok_or_else(|| invalid("expiresOn or neverExpires is required."))?;
+        let expiry = expiry_fields(&map)?
+            .ok_or_else(|| invalid("expiresOn or neverExpires is required."))?;
         let description = string_field(&map, "description")?;
-        let (_, key) = keys.add(&app_id, expiry, description).await.map_err(|e| store_failure(&e))?;
+        let (_, key) = keys
+            .add(&app_id, expiry, description)
+            .await
+            .map_err(|e| store_failure(&e))?;
         Ok::<_, Rejected>(json_reply(
             StatusCode::OK,
             &json!({ "id": key.expose_secret(), "message": "App API key added successfully" }),
@@ -367,8 +437,10 @@ async fn add_key<K: KeyStore + Clone>(State(keys): State<Arc<AppKeys<K>>>, heade
 }
 
 async fn list_keys<K: KeyStore + Clone>(State(keys): State<Arc<AppKeys<K>>>, uri: Uri) -> Response {
-    let app =
-        uri.query().and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "appId")).map(|(_, v)| v);
+    let app = uri
+        .query()
+        .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "appId"))
+        .map(|(_, v)| v);
     match keys.list(app.as_deref()).await {
         Ok(records) => {
             let result: Vec<Value> = records.iter().map(details).collect();
@@ -391,7 +463,10 @@ async fn key_details<K: KeyStore + Clone>(
         Err(res) => return *res,
     };
     match keys.find(&key).await {
-        Ok(Some(r)) => json_reply(StatusCode::OK, &json!({ "status": 200, "result": details(&r) })),
+        Ok(Some(r)) => json_reply(
+            StatusCode::OK,
+            &json!({ "status": 200, "result": details(&r) }),
+        ),
         Ok(None) => *not_found(),
         Err(e) => failure(errors, &e),
     }
@@ -411,7 +486,11 @@ async fn modify_key<K: KeyStore + Clone>(
             description: string_field(&map, "description")?,
             regenerate: bool_field(&map, "regenerate")?.unwrap_or(false),
         };
-        let (record, fresh) = keys.modify(&key, changes).await.map_err(|e| store_failure(&e))?.ok_or_else(not_found)?;
+        let (record, fresh) = keys
+            .modify(&key, changes)
+            .await
+            .map_err(|e| store_failure(&e))?
+            .ok_or_else(not_found)?;
         let id = match &fresh {
             Some(k) => k.expose_secret().to_owned(),
             None => record.hint.unwrap_or_default(),

@@ -63,7 +63,9 @@ pub fn token_error_code(kind: ErrorKind) -> &'static str {
 /// XiVO's error code for a failed login.
 pub fn login_error_code(kind: ErrorKind) -> &'static str {
     match kind {
-        ErrorKind::MalformedCredentials | ErrorKind::DuplicateCredentials | ErrorKind::PayloadTooLarge => "InvalidJson",
+        ErrorKind::MalformedCredentials
+        | ErrorKind::DuplicateCredentials
+        | ErrorKind::PayloadTooLarge => "InvalidJson",
         ErrorKind::Unavailable => "UnhandledError",
         ErrorKind::TooManyAttempts => "TooManyAttempts",
         ErrorKind::Forbidden => "NotAllowed",
@@ -72,7 +74,10 @@ pub fn login_error_code(kind: ErrorKind) -> &'static str {
 }
 
 fn shape(code: &str, error: &AuthError) -> http::Response<Bytes> {
-    json_response(error.status(), json!({ "error": code, "message": error.message() }).to_string())
+    json_response(
+        error.status(),
+        json!({ "error": code, "message": error.message() }).to_string(),
+    )
 }
 
 /// The XiVO error shape for token-protected routes: use as `.responder(xivo::errors)`.
@@ -107,28 +112,48 @@ where
         .with_state(shared)
 }
 
-async fn answer<V, I: TokenIssuer>(shared: &Shared<V, I>, principal: &Principal) -> Result<Response, AuthError> {
+async fn answer<V, I: TokenIssuer>(
+    shared: &Shared<V, I>,
+    principal: &Principal,
+) -> Result<Response, AuthError> {
     let token = shared.issuer.issue(principal, None).await?;
-    Ok(json_reply(StatusCode::OK, &json!({ "login": principal.id, "token": token.expose(), "TTL": token.ttl_secs() })))
+    Ok(json_reply(
+        StatusCode::OK,
+        &json!({ "login": principal.id, "token": token.expose(), "TTL": token.ttl_secs() }),
+    ))
 }
 
-async fn login<V, I>(State(shared): State<Arc<Shared<V, I>>>, headers: HeaderMap, body: Body) -> Response
+async fn login<V, I>(
+    State(shared): State<Arc<Shared<V, I>>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response
 where
     V: Verifier<BasicCredentials>,
     I: TokenIssuer,
 {
     let Some(body) = read_body(body).await else {
-        return failure(login_errors, &AuthError::new(ErrorKind::PayloadTooLarge, "login body too large"));
+        return failure(
+            login_errors,
+            &AuthError::new(ErrorKind::PayloadTooLarge, "login body too large"),
+        );
     };
     let credentials = match parse_login(&headers, &body, LoginFields::XIVO) {
         Ok(c) => c,
-        Err(e) => return failure(login_errors, &AuthError::malformed(format!("xivo login: {e}"))),
+        Err(e) => {
+            return failure(
+                login_errors,
+                &AuthError::malformed(format!("xivo login: {e}")),
+            );
+        }
     };
     let principal = match shared.passwords.verify(credentials).await {
         Ok(p) => p,
         Err(e) => return failure(login_errors, &e),
     };
-    answer(&shared, &principal).await.unwrap_or_else(|e| failure(login_errors, &e))
+    answer(&shared, &principal)
+        .await
+        .unwrap_or_else(|e| failure(login_errors, &e))
 }
 
 async fn check<V, I>(State(shared): State<Arc<Shared<V, I>>>, principal: Principal) -> Response
@@ -136,5 +161,7 @@ where
     V: Verifier<BasicCredentials>,
     I: TokenIssuer,
 {
-    answer(&shared, &principal).await.unwrap_or_else(|e| failure(errors, &e))
+    answer(&shared, &principal)
+        .await
+        .unwrap_or_else(|e| failure(errors, &e))
 }

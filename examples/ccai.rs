@@ -1,0 +1,97 @@
+//! A Google CCAI Platform host: the token endpoint the embedded SDKs call,
+//! `GET /auth/token` → `{"token": "<HS256 JWT>"}` with `iss` (the company), `iat`,
+//! `exp = iat + 3600`, `identifier`, `name`, `email`, signed with the company secret. Here
+//! the site's users log in with Basic; put your own session scheme in front instead.
+//!
+//! ```sh
+//! CCAI_COMPANY_NAME=ACME CCAI_COMPANY_SECRET=your-company-secret cargo run --example ccai
+//! ```
+
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a demo server prints how to use it
+
+use std::net::SocketAddr;
+
+use axum::Router;
+use axum::routing::get;
+use tower_authn::axum::ccai;
+use tower_authn::axum::issuer::{IssuedToken, issuer_fn};
+use tower_authn::clock::{Clock, SystemClock};
+use tower_authn::jwt::ccai::CcaiIssuer;
+use tower_authn::memory::MemoryUserStore;
+use tower_authn::{AuthError, BasicAuthLayer, HeaderTokenLayer, Principal, UserStoreExt};
+
+/// Every protected route answers with the principal as JSON.
+async fn whoami(principal: Principal) -> axum::Json<Principal> {
+    axum::Json(principal)
+}
+
+/// The demo users (argon2id hashes, even here).
+pub fn demo_users() -> Result<MemoryUserStore, Box<dyn std::error::Error>> {
+    let users = MemoryUserStore::new();
+    users.add_user("alice", "wonderland", |u| {
+        u.with_name("Alice Liddell")
+            .with_email("alice@example.com")
+            .with_roles(["admin"])
+    })?;
+    users.add_user("bob@example.com", "builder", |u| {
+        u.with_name("Bob Builder")
+            .with_email("bob@example.com")
+            .with_roles(["user"])
+    })?;
+    Ok(users)
+}
+
+/// The server: the token endpoint behind the site's login, and `/ccai/whoami`, which
+/// accepts the CCAI token back as `Authorization: Bearer` (what the platform verifies).
+pub fn app(
+    users: MemoryUserStore,
+    company: &str,
+    secret: &str,
+    clock: impl Clock,
+) -> Result<Router, Box<dyn std::error::Error>> {
+    // The platform hands out the company secret: take it at any length.
+    let jwt = CcaiIssuer::with_any_length_secret(company, secret)?.with_clock(clock);
+    let verifier = jwt.verifier();
+    let tokens = issuer_fn(move |p: &Principal| {
+        let token = jwt
+            .issue_for(p)
+            .map_err(|e| AuthError::unavailable(e.to_string()))?;
+        IssuedToken::from_jwt(token)
+    });
+    let site_login = BasicAuthLayer::new(users.password_verifier()).realm("ccai");
+    Ok(ccai::router(tokens)
+        .route_layer(site_login)
+        .route(
+            "/ccai/whoami",
+            get(whoami).route_layer(HeaderTokenLayer::bearer(verifier)),
+        )
+        .route("/healthz", get(|| async { "ok\n" })))
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let company = std::env::var("CCAI_COMPANY_NAME").unwrap_or_else(|_| "ACME".to_owned());
+    let secret = std::env::var("CCAI_COMPANY_SECRET").unwrap_or_else(|_| {
+        eprintln!("warning: CCAI_COMPANY_SECRET is unset: a random secret signs this run's tokens");
+        tower_authn::store::generate_key()
+    });
+    let addr: SocketAddr = std::env::var("GATEWAY_ADDR")
+        .unwrap_or_else(|_| "127.0.0.1:8080".into())
+        .parse()?;
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let addr = listener.local_addr()?;
+    println!("listening on http://{addr}");
+    println!("try:");
+    println!("  curl -u alice:wonderland http://{addr}/auth/token");
+    println!(
+        "  curl -H \"Authorization: Bearer $(curl -s -u alice:wonderland http://{addr}/auth/token | cut -d'\"' -f4)\" http://{addr}/ccai/whoami"
+    );
+    println!("  curl -i http://{addr}/auth/token   # 401 with a Basic challenge");
+    let app = app(demo_users()?, &company, &secret, SystemClock)?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await?;
+    Ok(())
+}
