@@ -158,8 +158,8 @@ fn verifier_with_key(company: &str, key: VerifyingKey) -> JwtVerifier {
             ClaimsMapping::new()
                 .with_scheme("ccai")
                 .with_subject("identifier")
-                .with_roles(Vec::<String>::new())
-                .with_scopes(Vec::<String>::new()),
+                .without_roles()
+                .without_scopes(),
         )
 }
 

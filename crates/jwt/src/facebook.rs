@@ -159,8 +159,9 @@ fn judge(app_id: &str, body: &[u8]) -> Result<Introspection, AuthError> {
         return Ok(Introspection::inactive());
     }
     let mut claims: Map<String, Value> = data.clone();
-    claims.insert("sub".into(), data["user_id"].clone());
-    claims.insert("exp".into(), data["expires_at"].clone());
+    for (claim, field) in [("sub", "user_id"), ("exp", "expires_at")] {
+        claims.insert(claim.into(), data.get(field).cloned().unwrap_or_default());
+    }
     if let Some(iat) = data.get("issued_at") {
         claims.insert("iat".into(), iat.clone());
     }
@@ -209,7 +210,7 @@ pub fn verifier(graph: FacebookDebugToken) -> IntrospectionVerifier<FacebookDebu
             ClaimsMapping::new()
                 .with_scheme("facebook")
                 .with_app_id("app_id")
-                .with_roles(Vec::<String>::new())
+                .without_roles()
                 .with_scopes(["scopes"]),
         )
 }

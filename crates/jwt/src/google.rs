@@ -57,8 +57,8 @@ pub fn mapping() -> ClaimsMapping {
         .with_scheme("google")
         .with_email_verified("email_verified")
         .with_app_id("azp")
-        .with_roles(Vec::<String>::new())
-        .with_scopes(Vec::<String>::new())
+        .without_roles()
+        .without_scopes()
 }
 
 /// A verifier of Google ID tokens for `client_ids`, over `keys` (a [`RemoteJwks`] from

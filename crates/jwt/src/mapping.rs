@@ -189,6 +189,18 @@ impl ClaimsMapping {
         self
     }
 
+    /// Takes no roles from the claims.
+    pub fn without_roles(mut self) -> Self {
+        self.roles.clear();
+        self
+    }
+
+    /// Takes no scopes from the claims.
+    pub fn without_scopes(mut self) -> Self {
+        self.scopes.clear();
+        self
+    }
+
     /// Claims whose values (a space-separated string, or an array of strings) are scopes.
     pub fn with_scopes<I, P>(mut self, claims: I) -> Self
     where

@@ -137,7 +137,7 @@ fn verifier_with_key(key: VerifyingKey) -> JwtVerifier {
                 .with_scheme("jwt")
                 .with_subject("uuid")
                 .with_roles(["role"])
-                .with_scopes(Vec::<String>::new()),
+                .without_scopes(),
         )
 }
 

@@ -12,16 +12,30 @@
 //!   [`RemoteJwksConfig::with_max_stale`] past their expiry; after that, and when no key was
 //!   ever had, verification fails closed with 503 (`unavailable`).
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
-//! use tower_authn_jwt::{HyperFetcher, JwtVerifier, RemoteJwks, Validation};
+//! ```
+//! use bytes::Bytes;
+//! use tower_authn_jwt::{FetchError, JwtVerifier, RemoteJwks, Validation};
 //!
-//! let jwks = RemoteJwks::new("http://idp.internal/.well-known/jwks.json", HyperFetcher::new())?;
-//! jwks.prefetch().await?; // optional warm-up at startup
-//! let verifier = JwtVerifier::with_keys(jwks)
-//!     .with_validation(Validation::new().with_issuers(["http://idp.internal"]).with_audiences(["api"]));
+//! // In production: HyperFetcher::new() (plain HTTP) or HyperFetcher::with_connector(tls).
+//! let fixture = |_request: http::Request<Bytes>| async {
+//!     let jwks = r#"{"keys":[{"kty":"OKP","crv":"Ed25519","kid":"k1",
+//!         "x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}]}"#;
+//!     let mut response = http::Response::new(Bytes::from(jwks));
+//!     response.headers_mut().insert("cache-control", "max-age=3600".parse().unwrap());
+//!     Ok::<_, FetchError>(response)
+//! };
+//! let jwks = RemoteJwks::new("https://idp.example/.well-known/jwks.json", fixture)?;
+//! let verifier = JwtVerifier::with_keys(jwks.clone())
+//!     .with_validation(Validation::new().with_issuers(["https://idp.example"]).with_audiences(["api"]));
 //! // HeaderTokenLayer::bearer(verifier)
-//! # let _ = verifier; Ok(()) }
+//! # let rt = tokio::runtime::Builder::new_current_thread().enable_time().build().unwrap();
+//! rt.block_on(async {
+//!     let keys = jwks.prefetch().await.unwrap(); // optional warm-up at startup
+//!     assert!(keys.contains_kid("k1"));
+//! });
+//! assert_eq!(jwks.fetch_count(), 1);
+//! # let _ = verifier;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
 use std::fmt;
