@@ -74,9 +74,13 @@ pub fn login_error_code(kind: ErrorKind) -> &'static str {
 }
 
 fn shape(code: &str, error: &AuthError) -> http::Response<Bytes> {
+    let message = match code {
+        "InvalidJson" => "The request body is not the expected JSON.",
+        _ => error.message(),
+    };
     json_response(
         error.status(),
-        json!({ "error": code, "message": error.message() }).to_string(),
+        json!({ "error": code, "message": message }).to_string(),
     )
 }
 
