@@ -6,6 +6,7 @@
 //! ```sh
 //! cargo run --example wildix --features s2s
 //! RUST_LOG=tower_authn_s2s=debug cargo run --example wildix --features s2s   # with the reasons
+//! WILDIX_URL=http://127.0.0.1:8080 cargo run --example wildix   # sign calls to the gateway
 //! ```
 
 // An example's job is to show what happens.
@@ -143,7 +144,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             req
         })
         .service(raw.clone());
-    let base = format!("http://{addr}");
+    // WILDIX_URL points the signed calls at another server (the gateway, a real PBX).
+    let base = std::env::var("WILDIX_URL").unwrap_or_else(|_| format!("http://{addr}"));
+    println!("calling {base}\n");
 
     show(
         "Signed GET: the call queues",
