@@ -224,7 +224,7 @@ async fn header_and_query_token_matrix() {
     assert_eq!(absent.status, 401);
     assert_eq!(
         absent.challenges,
-        [r#"Token realm="api", header="x-auth-token", query="token""#]
+        [r#"Token realm="api", header="X-Auth-Token", query="token""#]
     );
 
     assert_eq!(

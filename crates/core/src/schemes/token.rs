@@ -49,6 +49,9 @@ use crate::verifier::Verifier;
 #[derive(Clone, Debug)]
 struct TokenSpec {
     headers: Vec<HeaderName>,
+    /// The first header as configured (`X-Auth-Token`), for the challenge; `HeaderName`
+    /// keeps only the lowercase form.
+    header_label: Option<Cow<'static, str>>,
     bearer: bool,
     queries: Vec<Cow<'static, str>>,
     realm: Cow<'static, str>,
@@ -62,9 +65,17 @@ fn is_token_text(v: &[u8]) -> bool {
 }
 
 impl TokenSpec {
+    fn add_header(&mut self, name: &str) {
+        self.headers.push(header_name(name));
+        if self.header_label.is_none() {
+            self.header_label = Some(Cow::Owned(name.to_owned()));
+        }
+    }
+
     fn new(label: &'static str, challenge: &'static str) -> Self {
         Self {
             headers: Vec::new(),
+            header_label: None,
             bearer: false,
             queries: Vec::new(),
             realm: Cow::Borrowed(DEFAULT_REALM),
@@ -184,8 +195,8 @@ impl TokenSpec {
         }
         if !self.headers.is_empty() || !self.queries.is_empty() {
             let mut c = Challenge::new(self.challenge.clone()).realm(self.realm.clone());
-            if let Some(h) = self.headers.first() {
-                c = c.param("header", h.as_str().to_owned());
+            if let Some(h) = &self.header_label {
+                c = c.param("header", h.clone());
             }
             if let Some(q) = self.queries.first() {
                 c = c.param("query", q.clone());
@@ -244,9 +255,8 @@ macro_rules! token_scheme {
             ///
             /// When `name` is not a valid header name (a configuration error).
             pub fn with_header(self, name: &str) -> Self {
-                let name = header_name(name);
                 self.map_scheme(|mut s| {
-                    s.spec.headers.push(name);
+                    s.spec.add_header(name);
                     s
                 })
             }
@@ -339,7 +349,7 @@ impl<V: Verifier<TokenCredential>> AuthnLayer<HeaderToken<V>> {
     /// When `name` is not a valid header name (a configuration error).
     pub fn new(name: &str, verifier: V) -> Self {
         let mut spec = TokenSpec::new("token", "Token");
-        spec.headers.push(header_name(name));
+        spec.add_header(name);
         AuthnLayer::from_scheme(HeaderToken { spec, verifier })
     }
 
@@ -415,7 +425,7 @@ impl<V: Verifier<TokenCredential>> AuthnLayer<AppApiKey<V>> {
     /// When `name` is not a valid header name (a configuration error).
     pub fn with_header_name(name: &str, verifier: V) -> Self {
         let mut spec = TokenSpec::new("app-api-key", "ApiKey");
-        spec.headers.push(header_name(name));
+        spec.add_header(name);
         AuthnLayer::from_scheme(AppApiKey { spec, verifier })
     }
 }
