@@ -10,9 +10,13 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::routing::get;
-use tower_authn::memory::MemoryUserStore;
+use tower_authn::axum::issuer::OpaqueTokenIssuer;
+use tower_authn::axum::refresh::RefreshTokens;
+use tower_authn::axum::tokens;
+use tower_authn::memory::{MemoryKeyStore, MemoryUserStore};
 use tower_authn::{
     BasicAuthLayer, HeaderTokenLayer, Principal, Requirement, SharedTokenVerifier, UserStoreExt,
+    VerifierExt,
 };
 
 /// Every protected route answers with the principal as JSON.
@@ -47,8 +51,21 @@ fn app() -> Result<Router, Box<dyn std::error::Error>> {
         eprintln!("warning: PLAY_AUTH_TOKEN is unset: shared-token auth rejects everything");
     }
 
+    // Access tokens issued by the token service at /auth (stored only as digests).
+    let keys = MemoryKeyStore::new();
+    let access = OpaqueTokenIssuer::new(keys.clone());
+    let token_service = tokens::router(
+        users.password_verifier(),
+        access.clone(),
+        access.verifier(),
+        RefreshTokens::new(keys),
+    );
+
     let basic = BasicAuthLayer::new(users.password_verifier()).realm("quickstart");
-    let token = HeaderTokenLayer::new("X-Auth-Token", shared).with_query("token");
+    // One slot, two kinds of token: the shared server token, or an issued access token.
+    let token = HeaderTokenLayer::new("X-Auth-Token", shared.or_else(access.verifier()))
+        .with_bearer()
+        .with_query("token");
     let any = basic.clone().or(token.clone());
 
     Ok(Router::new()
@@ -60,7 +77,8 @@ fn app() -> Result<Router, Box<dyn std::error::Error>> {
             get(whoami).route_layer(any.require(Requirement::role("admin"))),
         )
         .route("/hello", get(hello).route_layer(basic.optional()))
-        .route("/healthz", get(|| async { "ok\n" })))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .nest("/auth", token_service))
 }
 
 #[tokio::main]
@@ -84,6 +102,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "  curl -i http://{addr}/whoami                                 # 401 with both challenges"
     );
     println!("  curl http://{addr}/hello");
+    println!(
+        "  curl -d username=alice -d password=wonderland http://{addr}/auth/login   # access + refresh token"
+    );
+    println!("  curl -H 'Authorization: Bearer <access_token>' http://{addr}/whoami");
     axum::serve(listener, app()?)
         .with_graceful_shutdown(async {
             let _ = tokio::signal::ctrl_c().await;

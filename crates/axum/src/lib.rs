@@ -6,6 +6,7 @@
 //! - Issuing: [`issuer::TokenIssuer`] (opaque tokens in a key store now, JWTs from
 //!   `tower-authn-jwt`), [`refresh::RefreshTokens`] (rotation, reuse revokes the family),
 //!   [`app_keys::AppKeys`] (app API key management), [`revocation`] (logout).
+//! - [`tokens`]: a generic (non-platform) login / refresh / check / logout router.
 //! - Presets: [`xivo`], [`voltmx`], [`opentact`], [`ccai`]: routes, request parsing and
 //!   error shapes.
 //! - [`connect_info_peer`]: the peer address for `HttpsRedirectLayer` from axum's
@@ -43,6 +44,7 @@ pub mod opentact;
 pub mod refresh;
 mod reply;
 pub mod revocation;
+pub mod tokens;
 pub mod voltmx;
 pub mod xivo;
 

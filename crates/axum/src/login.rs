@@ -185,6 +185,29 @@ pub(crate) fn form_fields<const N: usize>(
     Some(out)
 }
 
+/// Why a `refresh_token` field could not be read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FieldError {
+    /// The body is neither JSON nor a form.
+    UnsupportedType,
+    /// The field is missing, empty, repeated, or not a string.
+    Missing,
+}
+
+/// The `refresh_token` field of a JSON or form body.
+pub(crate) fn refresh_token_field(headers: &HeaderMap, body: &[u8]) -> Result<String, FieldError> {
+    let field = match body_kind(headers, body) {
+        BodyKind::Json => json_fields(body, ["refresh_token"]).map(|[t]| t),
+        BodyKind::Form => form_fields(body, ["refresh_token"]).map(|[t]| t),
+        BodyKind::Empty => Some(None),
+        BodyKind::Other => return Err(FieldError::UnsupportedType),
+    };
+    match field {
+        Some(Some(t)) if !t.is_empty() => Ok(t),
+        _ => Err(FieldError::Missing),
+    }
+}
+
 /// Reads user and password from `body` (JSON or form, as `fields` allows) or from
 /// `Authorization: Basic`.
 ///

@@ -56,7 +56,9 @@ use tower_authn_core::{
 
 use crate::app_keys::{AppKeys, Expiry, KeyChanges, format_voltmx_time, parse_voltmx_time};
 use crate::issuer::{TokenIssuer, stored_principal};
-use crate::login::{BodyKind, LoginFields, body_kind, form_fields, json_fields, parse_login};
+use crate::login::{
+    BodyKind, FieldError, LoginFields, body_kind, parse_login, refresh_token_field,
+};
 use crate::refresh::{RefreshGrant, RefreshTokens};
 use crate::reply::{failure, json as json_reply, read_body, split_name};
 
@@ -195,26 +197,20 @@ where
 
 /// Reads `refresh_token` from a JSON or form body.
 fn refresh_field(headers: &HeaderMap, body: &[u8]) -> Result<String, Rejected> {
-    let field = match body_kind(headers, body) {
-        BodyKind::Json => json_fields(body, ["refresh_token"]).map(|[t]| t),
-        BodyKind::Form => form_fields(body, ["refresh_token"]).map(|[t]| t),
-        BodyKind::Empty => Some(None),
-        BodyKind::Other => {
-            return Err(Box::new(reject(
+    refresh_token_field(headers, body).map_err(|e| {
+        Box::new(match e {
+            FieldError::UnsupportedType => reject(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "invalid_request",
                 "Unsupported content type.",
-            )));
-        }
-    };
-    match field {
-        Some(Some(t)) if !t.is_empty() => Ok(t),
-        _ => Err(Box::new(reject(
-            StatusCode::BAD_REQUEST,
-            "invalid_request",
-            "refresh_token is required.",
-        ))),
-    }
+            ),
+            FieldError::Missing => reject(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "refresh_token is required.",
+            ),
+        })
+    })
 }
 
 async fn refresh_pair<V, I, K>(
