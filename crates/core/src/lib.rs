@@ -20,7 +20,10 @@
 //!   [`AuthnLayer::optional`], [`AuthnLayer::require`] / [`RequireLayer`] (403).
 //! - Errors: [`AuthError`] with stable codes, `WWW-Authenticate` [`Challenge`]s, pluggable
 //!   body shape ([`ErrorResponder`]).
-//! - Stores: [`UserStore`], [`KeyStore`] and their [`memory`] implementations.
+//! - Stores: [`UserStore`], [`KeyStore`] and their [`memory`] implementations; key
+//!   [`lifecycle`] (rotation with overlap); [`invalidate`] (stores tell caches what changed).
+//! - Caching and throttling: `cache::CachedVerifier` (feature `cache`) in front of slow
+//!   verifiers; [`throttle`] answers 429 after too many failed attempts.
 //!
 //! ```
 //! use std::convert::Infallible;
@@ -49,6 +52,8 @@
 
 pub mod authn;
 mod authorize;
+#[cfg(feature = "cache")]
+pub mod cache;
 pub mod challenge;
 pub mod clock;
 pub mod combinator;
@@ -57,12 +62,15 @@ pub mod error;
 pub mod ha1b;
 pub mod head;
 pub mod https_redirect;
+pub mod invalidate;
+pub mod lifecycle;
 pub mod memory;
 pub mod principal;
 pub mod respond;
 pub mod scheme;
 pub mod schemes;
 pub mod store;
+pub mod throttle;
 pub mod verifier;
 mod verifiers;
 
@@ -80,6 +88,8 @@ pub use combinator::{AllOf, AnyOf};
 pub use error::{AuthError, ErrorKind, StoreError};
 pub use ha1b::Ha1bVerifier;
 pub use https_redirect::HttpsRedirectLayer;
+pub use invalidate::{InvalidatingStore, Invalidation, Invalidator};
+pub use lifecycle::KeyLifecycleExt;
 pub use principal::{CredentialLocation, Principal, PrincipalKind};
 pub use respond::{ErrorResponder, JsonErrors};
 pub use scheme::{Extraction, HideCredentials, Scheme, SchemeExt};
@@ -88,6 +98,7 @@ pub use schemes::{
     QueryTokenLayer,
 };
 pub use store::{KeyDigest, KeyHasher, KeyKind, KeyRecord, KeyStore, UserRecord, UserStore};
+pub use throttle::{AttemptStore, Throttle};
 pub use verifier::{OrElse, ServiceVerifier, Verifier, VerifierExt};
 pub use verifiers::{
     AccessPairVerifier, KeyStoreExt, KeyVerifier, SharedTokenVerifier, new_key_id,
