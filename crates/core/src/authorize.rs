@@ -12,20 +12,18 @@
 //! ```
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use http::{Request, Response};
-use pin_project::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
 
 use crate::error::AuthError;
 use crate::principal::Principal;
 use crate::respond::{ErrorResponder, SharedResponder, finish};
+use crate::short_circuit::ShortCircuit;
 
 /// What an authenticated principal must have.
 #[derive(Clone)]
@@ -188,7 +186,7 @@ where
             Some(p) => self.requirement.check(p),
         };
         match outcome {
-            Ok(()) => RequireFuture::Inner(self.inner.call(req)),
+            Ok(()) => ShortCircuit::Inner(self.inner.call(req)),
             Err(e) => {
                 tracing::debug!(
                     code = e.code(),
@@ -196,37 +194,11 @@ where
                     "authorization rejected"
                 );
                 let res = finish(self.responder.0.respond(&e), &e, &[]).map(ResBody::from);
-                RequireFuture::Rejected(Some(res))
+                ShortCircuit::Answered(Some(res))
             }
         }
     }
 }
 
 /// The response future of [`Require`].
-#[pin_project(project = RequireProj)]
-#[derive(Debug)]
-pub enum RequireFuture<F, B> {
-    /// Calling the inner service.
-    Inner(#[pin] F),
-    /// Rejected.
-    Rejected(Option<Response<B>>),
-}
-
-impl<F, B, E> Future for RequireFuture<F, B>
-where
-    F: Future<Output = Result<Response<B>, E>>,
-    B: From<Bytes>,
-{
-    type Output = Result<Response<B>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            RequireProj::Inner(f) => f.poll(cx),
-            RequireProj::Rejected(r) => Poll::Ready(Ok(r.take().unwrap_or_else(|| {
-                let mut res = Response::new(B::from(Bytes::new()));
-                *res.status_mut() = http::StatusCode::FORBIDDEN;
-                res
-            }))),
-        }
-    }
-}
+pub type RequireFuture<F, B> = ShortCircuit<F, B>;

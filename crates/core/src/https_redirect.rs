@@ -37,9 +37,7 @@
 //! ```
 
 use std::fmt;
-use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
-use std::pin::Pin;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -48,9 +46,10 @@ use bytes::Bytes;
 use http::header::{HOST, LOCATION};
 use http::uri::{Authority, Scheme};
 use http::{Extensions, HeaderMap, HeaderValue, Request, Response, StatusCode, Uri};
-use pin_project::pin_project;
 use tower_layer::Layer;
 use tower_service::Service;
+
+use crate::short_circuit::ShortCircuit;
 
 /// The peer address of the connection, as an extension (for plain hyper servers).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -357,7 +356,7 @@ where
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         if self.config.is_https(&req) {
-            return ResponseFuture::Inner(self.inner.call(req));
+            return ShortCircuit::Inner(self.inner.call(req));
         }
         let mut res = Response::new(ResBody::from(Bytes::new()));
         match self.config.location(req.uri(), req.headers()) {
@@ -368,38 +367,13 @@ where
             // No usable Host: nothing to redirect to.
             None => *res.status_mut() = StatusCode::BAD_REQUEST,
         }
-        ResponseFuture::Redirect(Some(res))
+        ShortCircuit::Answered(Some(res))
     }
 }
 
-/// The response future of [`HttpsRedirect`].
-#[pin_project(project = ResponseProj)]
-#[derive(Debug)]
-pub enum ResponseFuture<F, B> {
-    /// The request was HTTPS: the inner service answers.
-    Inner(#[pin] F),
-    /// The redirect (or 400 when the request names no usable host).
-    Redirect(Option<Response<B>>),
-}
-
-impl<F, B, E> Future for ResponseFuture<F, B>
-where
-    F: Future<Output = Result<Response<B>, E>>,
-    B: From<Bytes>,
-{
-    type Output = Result<Response<B>, E>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            ResponseProj::Inner(f) => f.poll(cx),
-            ResponseProj::Redirect(r) => Poll::Ready(Ok(r.take().unwrap_or_else(|| {
-                let mut res = Response::new(B::from(Bytes::new()));
-                *res.status_mut() = StatusCode::BAD_REQUEST;
-                res
-            }))),
-        }
-    }
-}
+/// The response future of [`HttpsRedirect`]: the inner service's, or the redirect (400 when
+/// the request names no usable host).
+pub type ResponseFuture<F, B> = ShortCircuit<F, B>;
 
 #[cfg(test)]
 mod tests {

@@ -69,6 +69,7 @@ pub mod principal;
 pub mod respond;
 pub mod scheme;
 pub mod schemes;
+pub mod short_circuit;
 pub mod store;
 pub mod throttle;
 pub mod verifier;
