@@ -1,5 +1,5 @@
 //! Key lifecycle through the [`KeyStore`] trait: rotation with overlap, revocation of every
-//! key of an owner, and expiry. Issuing is [`KeyStoreExt::issue_key`]; revoking one key is
+//! key of an owner, and expiry. Issuing is [`KeyStoreExt::issue_key`](crate::KeyStoreExt::issue_key); revoking one key is
 //! [`KeyStore::revoke`]; refresh-token families are `tower-authn-axum`'s `RefreshTokens`.
 //!
 //! Rotation issues a new key for the same principal and shortens the old key's life to
