@@ -10,6 +10,8 @@
 //! | `axum` (default) | `tower-authn-axum` | `Principal` extractors, token-service routers, platform presets |
 //! | `jwt` (default) | `tower-authn-jwt` | JWT verify / issue, key sets, remote JWKS, Google, Facebook, CCAI, Opentact |
 //! | `s2s` (default) | `tower-authn-s2s` | Wildix-style signed server-to-server requests: verifying and signing layers |
+//! | `cache` | `tower-authn-core` | the verification cache (`cache::CachedVerifier`, on moka) |
+//! | `redis` | `tower-authn-redis` | the shared store on Redis for several instances (implies `cache`) |
 //!
 //! ```
 //! use tower_authn::{BasicAuthLayer, HeaderTokenLayer, SharedTokenVerifier, UserStoreExt};
@@ -35,6 +37,10 @@ pub use tower_authn_jwt as jwt;
 /// Signed server-to-server requests (Wildix WMS 5).
 #[cfg(feature = "s2s")]
 pub use tower_authn_s2s as s2s;
+
+/// The shared store on Redis: users, keys, attempt counts, cache invalidation.
+#[cfg(feature = "redis")]
+pub use tower_authn_redis as redis;
 
 /// Password hashing and HA1B.
 #[cfg(feature = "password")]

@@ -75,10 +75,13 @@ impl Invalidation {
     }
 
     /// Whether this change can concern a verification that proved `principal`: the key
-    /// that proved it, the principal itself, or everything.
+    /// that proved it (by its id, or by the principal's id for records kept under it, such
+    /// as HA1Bs), the principal itself, or everything.
     pub fn concerns(&self, principal: &Principal) -> bool {
         match self {
-            Self::Key { id, .. } => principal.key_id.as_deref() == Some(id.as_str()),
+            Self::Key { id, .. } => {
+                principal.key_id.as_deref() == Some(id.as_str()) || principal.id == *id
+            }
             Self::Principal { id } => principal.id == *id,
             Self::All => true,
         }

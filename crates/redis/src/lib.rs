@@ -1,0 +1,258 @@
+//! The shared store of tower-authn on Redis, for several instances that must agree, at
+//! once, on which users, keys, tokens and sessions are valid.
+//!
+//! [`RedisStores::connect`] gives one handle per instance, and from it every store trait
+//! of the suite on one Redis:
+//!
+//! - [`RedisUserStore`]: a [`UserStore`](tower_authn_core::UserStore); passwords only as
+//!   PHC strings, never an HA1B (register those as digests in the key store).
+//! - [`RedisKeyStore`]: a [`KeyStore`](tower_authn_core::KeyStore) for shared tokens, device
+//!   tokens, app API keys, access pairs, issued and refresh tokens, HA1Bs: only digests;
+//!   every change is one Lua script, so a record and its indexes are never half-written, and
+//!   `consume` is atomic across instances.
+//! - [`RedisAttempts`]: an [`AttemptStore`](tower_authn_core::AttemptStore), so failed-attempt
+//!   throttling counts across instances.
+//! - [`RedisStores::invalidator`]: the instance's [`Invalidator`]. Every change is published
+//!   on a Redis channel in the same script that makes it, and every instance listens:
+//!   caches drop what a change concerns on this instance before the call returns, on the
+//!   others as soon as the message arrives. A heartbeat on the channel proves it is heard;
+//!   after [`RedisConfig::max_silence`] without one (Redis down, a half-open connection),
+//!   the invalidator is not live and caches are bypassed until the listener is back, when
+//!   it drops every cache entry first.
+//!
+//! Every call has a timeout ([`RedisConfig::timeout`]); a Redis that does not answer is a
+//! [`StoreError`], so requests fail closed with 503, and they
+//! recover by themselves when Redis is back (the connection is re-established on demand).
+//!
+//! Keys live under a prefix ([`RedisConfig::prefix`], default `authn`); the scripts build
+//! key names from it, so this is for one Redis primary (with replicas or Sentinel), not a
+//! Redis Cluster.
+//!
+//! ```
+//! use std::time::Duration;
+//! use tower_authn_redis::{RedisConfig, RedisStores};
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let config = RedisConfig::new("redis://127.0.0.1:6379/")
+//!     .prefix("my-app")
+//!     .timeout(Duration::from_millis(300));
+//! // Connecting is lazy: nothing is sent until a store is used.
+//! let stores = RedisStores::connect(config).unwrap();
+//! let (users, keys) = (stores.users(), stores.keys());
+//! # let _ = (users, keys);
+//! assert!(!format!("{stores:?}").contains("6379"), "the URL may hold a password");
+//! # }
+//! ```
+
+mod attempts;
+mod codec;
+mod connection;
+mod keys;
+mod listener;
+mod users;
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use tower_authn_core::{Invalidator, KeyHasher, StoreError};
+
+pub use attempts::RedisAttempts;
+pub use keys::RedisKeyStore;
+pub use users::RedisUserStore;
+
+use connection::Connection;
+
+/// How to reach Redis and how to use it.
+#[derive(Clone)]
+pub struct RedisConfig {
+    url: SecretString,
+    prefix: String,
+    timeout: Duration,
+    hasher: KeyHasher,
+    heartbeat: Duration,
+    max_silence: Duration,
+    retention: Duration,
+}
+
+impl fmt::Debug for RedisConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisConfig")
+            .field("url", &"[REDACTED]")
+            .field("prefix", &self.prefix)
+            .field("timeout", &self.timeout)
+            .field("hasher", &self.hasher)
+            .field("heartbeat", &self.heartbeat)
+            .field("max_silence", &self.max_silence)
+            .field("retention", &self.retention)
+            .finish()
+    }
+}
+
+impl RedisConfig {
+    /// Redis at `url` (`redis://[user:password@]host:port/db`, or `rediss://` when the
+    /// `redis` crate's TLS is enabled), prefix `authn`, 500 ms timeout, keys digested with
+    /// plain SHA-256, a heartbeat every 200 ms, live while heard within 800 ms.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: SecretString::from(url.into()),
+            prefix: "authn".to_owned(),
+            timeout: Duration::from_millis(500),
+            hasher: KeyHasher::Sha256,
+            heartbeat: Duration::from_millis(200),
+            max_silence: Duration::from_millis(800),
+            retention: Duration::from_secs(24 * 3600),
+        }
+    }
+
+    /// The prefix of every Redis key (several deployments can share one Redis).
+    pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
+        self.prefix = prefix.into();
+        self
+    }
+
+    /// The longest any Redis call may take; past it the call fails (503).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// How keys are digested (every instance must use the same). A keyed hasher
+    /// ([`KeyHasher::hmac`]) makes a copy of Redis useless without the pepper.
+    pub fn key_hasher(mut self, hasher: KeyHasher) -> Self {
+        self.hasher = hasher;
+        self
+    }
+
+    /// How often each instance publishes a heartbeat on the invalidation channel.
+    pub fn heartbeat(mut self, every: Duration) -> Self {
+        self.heartbeat = every;
+        self
+    }
+
+    /// How long the invalidation channel may stay silent before caches are bypassed: the
+    /// bound on how late another instance's change can reach this instance's caches.
+    /// Keep it a few heartbeats long, and under a second.
+    pub fn max_silence(mut self, silence: Duration) -> Self {
+        self.max_silence = silence;
+        self
+    }
+
+    /// How long an expired key's record stays in Redis (answering `expired` rather than
+    /// unknown) before Redis drops it.
+    pub fn retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+}
+
+/// What every store of one instance shares.
+pub(crate) struct Shared {
+    pub(crate) conn: Connection,
+    pub(crate) prefix: String,
+    pub(crate) hasher: KeyHasher,
+    pub(crate) invalidator: Invalidator,
+    pub(crate) channel: String,
+    pub(crate) retention: Duration,
+    /// Stops the listener and the heartbeat when the last store goes.
+    _tasks: listener::Tasks,
+}
+
+impl Shared {
+    /// `prefix:part:part...`.
+    pub(crate) fn key(&self, parts: &[&str]) -> String {
+        let mut k = self.prefix.clone();
+        for p in parts {
+            k.push(':');
+            k.push_str(p);
+        }
+        k
+    }
+}
+
+/// One instance's handle on the shared Redis: the stores and the invalidator. Clones
+/// share the connection. See the [crate docs](crate).
+#[derive(Clone)]
+pub struct RedisStores {
+    shared: Arc<Shared>,
+}
+
+impl fmt::Debug for RedisStores {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RedisStores")
+            .field("prefix", &self.shared.prefix)
+            .field("invalidator", &self.shared.invalidator)
+            .finish_non_exhaustive()
+    }
+}
+
+impl RedisStores {
+    /// Prepares the connection (lazily: nothing is sent yet) and starts listening for
+    /// other instances' changes. Must be called within a tokio runtime.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the URL is not a Redis URL.
+    pub fn connect(config: RedisConfig) -> Result<Self, StoreError> {
+        let client = redis::Client::open(config.url.expose_secret())
+            .map_err(|e| StoreError::new(format!("REDIS_URL unusable: {}", e.category())))?;
+        let conn = Connection::new(client.clone(), config.timeout)?;
+        let invalidator = Invalidator::with_heartbeat(config.max_silence);
+        let channel = format!("{}:invalidate", config.prefix);
+        let tasks = listener::start(listener::Listener {
+            client,
+            conn: conn.clone(),
+            channel: channel.clone(),
+            invalidator: invalidator.clone(),
+            heartbeat: config.heartbeat,
+            max_silence: config.max_silence,
+            timeout: config.timeout,
+        });
+        Ok(Self {
+            shared: Arc::new(Shared {
+                conn,
+                prefix: config.prefix,
+                hasher: config.hasher,
+                invalidator,
+                channel,
+                retention: config.retention,
+                _tasks: tasks,
+            }),
+        })
+    }
+
+    /// The user store.
+    pub fn users(&self) -> RedisUserStore {
+        RedisUserStore::new(Arc::clone(&self.shared))
+    }
+
+    /// The key store.
+    pub fn keys(&self) -> RedisKeyStore {
+        RedisKeyStore::new(Arc::clone(&self.shared))
+    }
+
+    /// The failed-attempt counts, for `Throttle::with_store`.
+    pub fn attempts(&self) -> RedisAttempts {
+        RedisAttempts::new(Arc::clone(&self.shared))
+    }
+
+    /// This instance's invalidator: give it to the verification caches.
+    pub fn invalidator(&self) -> Invalidator {
+        self.shared.invalidator.clone()
+    }
+
+    /// Asks Redis for a `PONG`, within the timeout.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when Redis does not answer.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let pong: String = self.shared.conn.query(redis::cmd("PING")).await?;
+        if pong == "PONG" {
+            Ok(())
+        } else {
+            Err(StoreError::new("redis: unexpected answer to PING"))
+        }
+    }
+}

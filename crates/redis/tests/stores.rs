@@ -1,0 +1,548 @@
+//! The Redis stores against a private redis-server: the key-store contract (the same checks
+//! run on the memory store), digests only at rest, users, key lifecycle and refresh-token
+//! families through the traits, shared attempt counts, and failing closed while Redis is
+//! down, then recovering without a restart.
+
+#[path = "support/server.rs"]
+mod server;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use secrecy::ExposeSecret;
+use server::RedisServer;
+use tower_authn_axum::refresh::RefreshTokens;
+use tower_authn_core::clock::{Clock, ManualClock};
+use tower_authn_core::credential::{BasicCredentials, TokenCredential};
+use tower_authn_core::memory::MemoryKeyStore;
+use tower_authn_core::throttle::{AttemptStore, Throttle};
+use tower_authn_core::{
+    CredentialLocation, KeyKind, KeyLifecycleExt, KeyRecord, KeyStore, KeyStoreExt, Principal,
+    UserRecord, UserStore, UserStoreExt, Verifier,
+};
+use tower_authn_redis::{RedisConfig, RedisStores};
+
+fn stores(server: &RedisServer) -> RedisStores {
+    RedisStores::connect(RedisConfig::new(server.url())).expect("redis url")
+}
+
+/// Real time, for a manual clock: Redis expires records by its own clock, so the tests'
+/// clocks start from now.
+fn now_secs() -> u64 {
+    tower_authn_core::clock::unix_secs(std::time::SystemTime::now())
+}
+
+fn at() -> CredentialLocation {
+    CredentialLocation::Query("key".into())
+}
+
+/// The key-store contract, for any store.
+async fn key_store_contract<K: KeyStore + Clone>(keys: K) {
+    let clock = ManualClock::at_unix(now_secs());
+    let verify = keys
+        .verifier(KeyKind::AppApiKey)
+        .with_clock(Arc::new(clock.clone()));
+    let hasher = keys.key_hasher().clone();
+
+    // Put and find, by digest and by id.
+    let app = Principal::app("demo")
+        .with_app_id("demo")
+        .with_roles(["push"]);
+    let rec = KeyRecord::new(
+        "k1",
+        KeyKind::AppApiKey,
+        hasher.digest("key-one"),
+        app.clone(),
+        clock.now(),
+    )
+    .expires_at(Some(clock.now() + Duration::from_secs(60)))
+    .with_description("first");
+    keys.put(rec.clone()).await.unwrap();
+    let found = keys
+        .find_by_digest(KeyKind::AppApiKey, hasher.digest("key-one"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (found.id.as_str(), found.description.as_deref()),
+        ("k1", Some("first"))
+    );
+    assert_eq!(found.principal.roles, ["push"]);
+    assert!(
+        keys.find_by_id(KeyKind::AppApiKey, "k1")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // Kinds are namespaces.
+    assert!(
+        keys.find_by_id(KeyKind::DeviceToken, "k1")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let who = verify
+        .verify(TokenCredential::new("key-one", at()))
+        .await
+        .unwrap();
+    assert_eq!(
+        (who.id.as_str(), who.key_id.as_deref()),
+        ("demo", Some("k1"))
+    );
+
+    // Replacing a record (a regenerated key) drops its old digest.
+    keys.put(KeyRecord::new(
+        "k1",
+        KeyKind::AppApiKey,
+        hasher.digest("key-two"),
+        app.clone(),
+        clock.now(),
+    ))
+    .await
+    .unwrap();
+    assert!(
+        keys.find_by_digest(KeyKind::AppApiKey, hasher.digest("key-one"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        verify
+            .verify(TokenCredential::new("key-one", at()))
+            .await
+            .unwrap_err()
+            .code(),
+        "invalid_credentials"
+    );
+    assert!(
+        verify
+            .verify(TokenCredential::new("key-two", at()))
+            .await
+            .is_ok()
+    );
+
+    // Expiry.
+    keys.put(
+        KeyRecord::new(
+            "k2",
+            KeyKind::AppApiKey,
+            hasher.digest("key-three"),
+            app.clone(),
+            clock.now(),
+        )
+        .expires_at(Some(clock.now() + Duration::from_secs(10))),
+    )
+    .await
+    .unwrap();
+    clock.advance(Duration::from_secs(10));
+    assert_eq!(
+        verify
+            .verify(TokenCredential::new("key-three", at()))
+            .await
+            .unwrap_err()
+            .code(),
+        "expired"
+    );
+
+    // Listing, per owner and all, oldest first.
+    keys.put(KeyRecord::new(
+        "k3",
+        KeyKind::AppApiKey,
+        hasher.digest("other"),
+        Principal::app("other"),
+        clock.now(),
+    ))
+    .await
+    .unwrap();
+    let demo: Vec<String> = keys
+        .list(KeyKind::AppApiKey, Some("demo"))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(demo, ["k1", "k2"]);
+    assert_eq!(keys.list(KeyKind::AppApiKey, None).await.unwrap().len(), 3);
+    assert!(
+        keys.list(KeyKind::DeviceToken, None)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // Revoke.
+    assert!(keys.revoke(KeyKind::AppApiKey, "k1").await.unwrap());
+    assert!(!keys.revoke(KeyKind::AppApiKey, "nope").await.unwrap());
+    assert_eq!(
+        verify
+            .verify(TokenCredential::new("key-two", at()))
+            .await
+            .unwrap_err()
+            .code(),
+        "revoked"
+    );
+
+    // Consume: single use, even when raced.
+    keys.put(KeyRecord::new(
+        "r1",
+        KeyKind::RefreshToken,
+        hasher.digest("r1"),
+        Principal::user("alice"),
+        clock.now(),
+    ))
+    .await
+    .unwrap();
+    let racers =
+        futures_util::future::join_all((0..8).map(|_| keys.consume(KeyKind::RefreshToken, "r1")))
+            .await;
+    let winners = racers
+        .into_iter()
+        .map(Result::unwrap)
+        .filter(Option::is_some)
+        .count();
+    assert_eq!(winners, 1);
+    assert!(
+        keys.find_by_id(KeyKind::RefreshToken, "r1")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked
+    );
+    assert!(
+        keys.consume(KeyKind::RefreshToken, "nope")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // Access pairs: the secret's digest is kept and compared.
+    let (_, token, secret) = keys
+        .issue_access_pair(Principal::app("demo"), None)
+        .await
+        .unwrap();
+    let pairs = keys.access_pair_verifier();
+    let pair = |t: &str, s: &str| tower_authn_core::credential::AccessPair {
+        token: t.to_owned().into(),
+        secret: s.to_owned().into(),
+    };
+    assert!(pairs.verify(pair(&token, &secret)).await.is_ok());
+    assert_eq!(
+        pairs
+            .verify(pair(&token, "wrong"))
+            .await
+            .unwrap_err()
+            .status(),
+        401
+    );
+
+    // Delete.
+    assert!(keys.delete(KeyKind::AppApiKey, "k3").await.unwrap());
+    assert!(!keys.delete(KeyKind::AppApiKey, "k3").await.unwrap());
+    assert!(
+        keys.find_by_digest(KeyKind::AppApiKey, hasher.digest("other"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        keys.list(KeyKind::AppApiKey, Some("other"))
+            .await
+            .unwrap()
+            .len(),
+        0
+    );
+}
+
+#[tokio::test]
+async fn the_key_store_contract_holds_on_memory_and_on_redis() {
+    key_store_contract(MemoryKeyStore::new()).await;
+    let server = RedisServer::start();
+    key_store_contract(stores(&server).keys()).await;
+}
+
+/// Every value Redis holds, as text.
+fn dump(server: &RedisServer) -> String {
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_connection().unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut conn).unwrap();
+    let mut out = String::new();
+    for k in keys {
+        let kind: String = redis::cmd("TYPE").arg(&k).query(&mut conn).unwrap();
+        let value = match kind.as_str() {
+            "string" => redis::cmd("GET")
+                .arg(&k)
+                .query::<String>(&mut conn)
+                .unwrap(),
+            "hash" => format!(
+                "{:?}",
+                redis::cmd("HGETALL")
+                    .arg(&k)
+                    .query::<Vec<String>>(&mut conn)
+                    .unwrap()
+            ),
+            "set" => format!(
+                "{:?}",
+                redis::cmd("SMEMBERS")
+                    .arg(&k)
+                    .query::<Vec<String>>(&mut conn)
+                    .unwrap()
+            ),
+            other => other.to_owned(),
+        };
+        out.push_str(&format!("{k} = {value}\n"));
+    }
+    out
+}
+
+#[tokio::test]
+async fn redis_holds_only_digests_and_phc_strings() {
+    let server = RedisServer::start();
+    let s = stores(&server);
+    let keys = s.keys();
+    let (_, app_key) = keys
+        .issue_key(KeyKind::AppApiKey, Principal::app("demo"), None)
+        .await
+        .unwrap();
+    let (_, token, secret) = keys
+        .issue_access_pair(Principal::app("demo"), None)
+        .await
+        .unwrap();
+    let phc = tower_authn_core::password::hash_password("wonderland").unwrap();
+    let ha1b = tower_authn_core::password::ha1b("alice", "sip.example.com", "wonderland");
+    let alice = UserRecord::new("alice", phc).with_ha1b(ha1b.clone());
+    s.users().put_user(&alice).await.unwrap();
+    tower_authn_core::Ha1bVerifier::new(keys.clone())
+        .register_user(&alice)
+        .await
+        .unwrap();
+    let refresh = RefreshTokens::new(keys.clone());
+    let grant = refresh.start(&Principal::user("alice")).await.unwrap();
+
+    let everything = dump(&server);
+    assert!(everything.contains("$argon2id$"), "{everything}");
+    for secret in [
+        app_key.as_str(),
+        &token,
+        &secret,
+        "wonderland",
+        &ha1b,
+        grant.token.expose_secret(),
+    ] {
+        assert!(
+            !everything.contains(secret),
+            "{secret} is in Redis:\n{everything}"
+        );
+    }
+    // A plaintext password is refused outright.
+    assert!(
+        s.users()
+            .put_user(&UserRecord::new("bob", "builder"))
+            .await
+            .is_err()
+    );
+}
+
+#[tokio::test]
+async fn users_are_shared_and_verified_by_their_phc_hash() {
+    let server = RedisServer::start();
+    let (a, b) = (stores(&server), stores(&server));
+    let phc = tower_authn_core::password::hash_password("wonderland").unwrap();
+    a.users()
+        .put_user(
+            &UserRecord::new("alice", phc)
+                .with_name("Alice")
+                .with_roles(["admin"]),
+        )
+        .await
+        .unwrap();
+    let found = b.users().find_user("alice").await.unwrap().unwrap();
+    assert_eq!(
+        (found.name.as_deref(), found.roles.as_slice()),
+        (Some("Alice"), ["admin".to_owned()].as_slice())
+    );
+    let basic = |p: &str| BasicCredentials {
+        username: "alice".into(),
+        password: p.to_owned().into(),
+    };
+    let passwords = b.users().password_verifier();
+    assert_eq!(
+        passwords.verify(basic("wonderland")).await.unwrap().id,
+        "alice"
+    );
+    assert_eq!(
+        passwords.verify(basic("nope")).await.unwrap_err().status(),
+        401
+    );
+    assert!(a.users().delete_user("alice").await.unwrap());
+    assert!(!a.users().delete_user("alice").await.unwrap());
+    assert_eq!(
+        passwords
+            .verify(basic("wonderland"))
+            .await
+            .unwrap_err()
+            .status(),
+        401
+    );
+}
+
+#[tokio::test]
+async fn key_lifecycle_and_refresh_families_through_the_traits() {
+    let server = RedisServer::start();
+    let keys = stores(&server).keys();
+    let clock = ManualClock::at_unix(now_secs());
+    let verify = keys
+        .verifier(KeyKind::DeviceToken)
+        .with_clock(Arc::new(clock.clone()));
+
+    // Rotation with overlap: both keys work until the old one expires.
+    let (old, old_key) = keys
+        .issue_key(
+            KeyKind::DeviceToken,
+            Principal::device("d1").with_app_id("demo"),
+            None,
+        )
+        .await
+        .unwrap();
+    let rotated = keys
+        .rotate_key_at(
+            KeyKind::DeviceToken,
+            &old.id,
+            Duration::from_secs(30),
+            clock.now(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    for k in [old_key.as_str(), rotated.expose()] {
+        assert_eq!(
+            verify
+                .verify(TokenCredential::new(k, at()))
+                .await
+                .unwrap()
+                .id,
+            "d1"
+        );
+    }
+    clock.advance(Duration::from_secs(30));
+    assert_eq!(
+        verify
+            .verify(TokenCredential::new(old_key.as_str(), at()))
+            .await
+            .unwrap_err()
+            .code(),
+        "expired"
+    );
+    assert!(
+        verify
+            .verify(TokenCredential::new(rotated.expose(), at()))
+            .await
+            .is_ok()
+    );
+    assert_eq!(
+        keys.revoke_all(KeyKind::DeviceToken, "demo").await.unwrap(),
+        2
+    );
+    assert_eq!(
+        verify
+            .verify(TokenCredential::new(rotated.expose(), at()))
+            .await
+            .unwrap_err()
+            .code(),
+        "revoked"
+    );
+
+    // Refresh-token families: rotation, and reuse revokes the whole family.
+    let refresh = RefreshTokens::new(keys.clone());
+    let first = refresh.start(&Principal::user("alice")).await.unwrap();
+    let second = refresh.rotate(first.token.expose_secret()).await.unwrap();
+    assert_eq!(
+        refresh
+            .rotate(first.token.expose_secret())
+            .await
+            .unwrap_err()
+            .code(),
+        "revoked"
+    );
+    assert_eq!(
+        refresh
+            .rotate(second.token.expose_secret())
+            .await
+            .unwrap_err()
+            .code(),
+        "revoked"
+    );
+    // Racing rotations of one token leave no live token behind.
+    let third = refresh.start(&Principal::user("alice")).await.unwrap();
+    let (x, y) = tokio::join!(
+        refresh.rotate(third.token.expose_secret()),
+        refresh.rotate(third.token.expose_secret())
+    );
+    for won in [x, y].into_iter().filter_map(Result::ok) {
+        assert!(refresh.rotate(won.token.expose_secret()).await.is_err());
+    }
+}
+
+#[tokio::test]
+async fn attempt_counts_are_shared_between_instances() {
+    let server = RedisServer::start();
+    let (a, b) = (stores(&server).attempts(), stores(&server).attempts());
+    let window = Duration::from_secs(60);
+    for n in 1..=3 {
+        let f = a.record_failure("principal:x", window).await.unwrap();
+        assert_eq!(f.count, n);
+        assert!(f.resets_in <= window && f.resets_in > Duration::from_secs(50));
+    }
+    let seen = b.failures("principal:x").await.unwrap().unwrap();
+    assert_eq!(seen.count, 3);
+    b.clear("principal:x").await.unwrap();
+    assert!(a.failures("principal:x").await.unwrap().is_none());
+    // A throttle on the shared counts (one line) builds.
+    let _ = Throttle::with_store(b);
+}
+
+#[tokio::test]
+async fn redis_down_fails_closed_and_comes_back_without_a_restart() {
+    let mut server = RedisServer::start();
+    let s =
+        RedisStores::connect(RedisConfig::new(server.url()).timeout(Duration::from_millis(300)))
+            .unwrap();
+    let keys = s.keys();
+    let (_, key) = keys
+        .issue_key(KeyKind::AppApiKey, Principal::app("demo"), None)
+        .await
+        .unwrap();
+    let verify = keys.verifier(KeyKind::AppApiKey);
+    let cred = || TokenCredential::new(key.clone(), at());
+    assert!(verify.verify(cred()).await.is_ok());
+
+    server.stop();
+    let started = Instant::now();
+    let err = verify.verify(cred()).await.unwrap_err();
+    assert_eq!(err.status(), 503);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "a dead Redis is not waited on"
+    );
+    assert!(s.users().find_user("alice").await.is_err());
+    assert!(s.ping().await.is_err());
+
+    server.restart();
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        match verify.verify(cred()).await {
+            Ok(p) => {
+                assert_eq!(p.id, "demo");
+                break;
+            }
+            Err(e) => {
+                assert_eq!(e.status(), 503, "only 503 while Redis comes back");
+                assert!(
+                    Instant::now() < deadline,
+                    "Redis is back but the store is not"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+    s.ping().await.unwrap();
+}
