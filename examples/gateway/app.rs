@@ -11,21 +11,25 @@ use axum::routing::{any, get};
 use futures_util::future::{BoxFuture, FutureExt};
 use secrecy::ExposeSecret;
 use serde_json::json;
-use tower_authn::axum::app_keys::{AppKeys, Expiry};
+use tower_authn::axum::app_keys::{AppKeys, mask_key};
 use tower_authn::axum::issuer::{IssuedToken, OpaqueTokenIssuer, issuer_fn};
 use tower_authn::axum::refresh::RefreshTokens;
 use tower_authn::axum::{ccai, opentact, voltmx, xivo};
+use tower_authn::cache::{CacheExt, VerificationCache};
 use tower_authn::credential::TokenCredential;
-use tower_authn::ha1b::Ha1bVerifier;
+use tower_authn::ha1b::{HA1B_HEADER, HA1B_QUERY, Ha1bVerifier};
+use tower_authn::invalidate::{InvalidatingStore, Invalidator};
 use tower_authn::jwt::{
     Algorithm, ClaimsMapping, JwtIssuer, JwtVerifier, KeySet, SigningKey, Validation, VerifyingKey,
 };
 use tower_authn::memory::{KeyKind, MemoryKeyStore, MemoryUserStore};
+use tower_authn::redis::{RedisConfig, RedisStores};
 use tower_authn::s2s::{App, MemoryAppStore, SignatureVerifier};
+use tower_authn::throttle::{AttemptStore, MemoryAttempts, Throttle};
 use tower_authn::{
     AccessSecretLayer, AppApiKeyLayer, AuthError, BasicAuthLayer, DeviceTokenLayer,
-    HeaderTokenLayer, KeyStoreExt, Principal, PrincipalKind, Requirement, SharedTokenVerifier,
-    UserStoreExt, Verifier, VerifierExt,
+    HeaderTokenLayer, KeyRecord, KeyStore, KeyStoreExt, Principal, PrincipalKind, Requirement,
+    SharedTokenVerifier, UserRecord, UserStore, UserStoreExt, Verifier, VerifierExt,
 };
 
 use crate::config::Config;
@@ -183,14 +187,12 @@ fn facebook_verifier(config: &Config) -> DynVerifier {
     DynVerifier::new(tower_authn::jwt::facebook::verifier(graph))
 }
 
-/// The demo identities of GATEWAY.md, passwords as argon2id hashes.
-async fn seed(
-    users: &MemoryUserStore,
-    keys: &MemoryKeyStore,
-    app_keys: &AppKeys<MemoryKeyStore>,
-) -> Result<(), Box<dyn Error>> {
-    users.add_user("alice", "wonderland", |u| {
-        u.with_name("Alice Liddell")
+/// The demo users of GATEWAY.md, passwords as argon2id hashes.
+fn demo_users() -> Result<Vec<UserRecord>, Box<dyn Error>> {
+    let hash = tower_authn::password::hash_password;
+    Ok(vec![
+        UserRecord::new("alice", hash("wonderland")?)
+            .with_name("Alice Liddell")
             .with_email("alice@example.com")
             .with_roles(["admin"])
             .with_attribute("sip_domain", "sip.example.com")
@@ -198,53 +200,139 @@ async fn seed(
                 "alice",
                 "sip.example.com",
                 "wonderland",
-            ))
-    })?;
-    users.add_user("bob@example.com", "builder", |u| {
-        u.with_name("Bob Builder")
+            )),
+        UserRecord::new("bob@example.com", hash("builder")?)
+            .with_name("Bob Builder")
             .with_email("bob@example.com")
-            .with_roles(["user"])
-    })?;
-    app_keys
-        .insert_plaintext(
-            "demo-app",
-            "demo-app-key-1",
-            Expiry::Never,
-            Some("demo key".to_owned()),
-        )
-        .await?;
-    let device = Principal::device("demo-device").with_app_id("demo-app");
-    keys.insert_plaintext(
-        KeyKind::DeviceToken,
-        "demo-device".to_owned(),
-        "demo-device-token",
-        device,
-        None,
+            .with_roles(["user"]),
+    ])
+}
+
+/// The demo keys of GATEWAY.md, each under a fixed id and written only when absent, so
+/// several gateways starting on one shared store neither duplicate nor resurrect them.
+async fn seed_keys<K: KeyStore + Clone>(
+    keys: &K,
+    users: &[UserRecord],
+) -> Result<(), Box<dyn Error>> {
+    let hasher = keys.key_hasher().clone();
+    let app_key = "demo-app-key-1";
+    let app = KeyRecord::new(
+        "demo-app-key",
+        KeyKind::AppApiKey,
+        hasher.digest(app_key),
+        Principal::app("demo-app")
+            .with_app_id("demo-app")
+            .with_scheme("app-api-key"),
+        SystemTime::now(),
     )
-    .await?;
+    .with_hint(mask_key(app_key))
+    .with_description("demo key");
+    let device = KeyRecord::new(
+        "demo-device",
+        KeyKind::DeviceToken,
+        hasher.digest("demo-device-token"),
+        Principal::device("demo-device").with_app_id("demo-app"),
+        SystemTime::now(),
+    );
+    for record in [app, device] {
+        if keys.find_by_id(record.kind, &record.id).await?.is_none() {
+            keys.put(record).await?;
+        }
+    }
+    let ha1b = Ha1bVerifier::new(keys.clone());
+    for user in users {
+        ha1b.register_user(user).await?;
+    }
     Ok(())
 }
 
-/// Builds the whole gateway on in-memory stores.
+/// The stores one gateway runs on.
+struct Stores<U, K> {
+    users: U,
+    keys: K,
+    /// What the stores announce their changes on; the verification caches listen.
+    invalidator: Invalidator,
+    /// Failed-attempt counts (used when `GATEWAY_THROTTLE` is set).
+    attempts: Arc<dyn AttemptStore>,
+}
+
+/// Builds the whole gateway: on the shared Redis store when `REDIS_URL` is set, else on
+/// in-memory stores.
 ///
 /// # Errors
 ///
-/// When a key or a demo identity cannot be set up.
+/// When a key or a demo identity cannot be set up (Redis unreachable, for one).
 pub(crate) async fn build(config: &Config) -> Result<Router, Box<dyn Error>> {
-    let users = MemoryUserStore::new();
-    let keys = MemoryKeyStore::new();
-    let app_keys = AppKeys::new(keys.clone());
-    seed(&users, &keys, &app_keys).await?;
-    let ha1b = Ha1bVerifier::new(keys.clone());
-    if let Some(alice) = tower_authn::UserStore::find_user(&users, "alice").await? {
-        ha1b.register_user(&alice).await?;
+    let users = demo_users()?;
+    match &config.redis_url {
+        Some(url) => {
+            let redis = RedisStores::connect(RedisConfig::new(url.clone()))?;
+            let store = redis.users();
+            for user in &users {
+                if store.find_user(&user.login).await?.is_none() {
+                    store.put_user(user).await?;
+                }
+            }
+            let stores = Stores {
+                users: store,
+                keys: redis.keys(),
+                invalidator: redis.invalidator(),
+                attempts: Arc::new(redis.attempts()),
+            };
+            seed_keys(&stores.keys, &users).await?;
+            build_on(config, stores).await
+        }
+        None => {
+            let memory = MemoryUserStore::new();
+            for user in &users {
+                memory.insert(user.clone());
+            }
+            let invalidator = Invalidator::new();
+            let stores = Stores {
+                users: memory,
+                keys: InvalidatingStore::new(MemoryKeyStore::new(), invalidator.clone()),
+                invalidator,
+                attempts: Arc::new(MemoryAttempts::new()),
+            };
+            seed_keys(&stores.keys, &users).await?;
+            build_on(config, stores).await
+        }
     }
+}
+
+/// The gateway's routes on `stores`. Slow verifiers (argon2, remote keys, stores across
+/// the network) answer through verification caches that hear every change the stores make.
+async fn build_on<U, K>(config: &Config, stores: Stores<U, K>) -> Result<Router, Box<dyn Error>>
+where
+    U: UserStore + Clone,
+    K: KeyStore + Clone,
+{
+    let Stores {
+        users,
+        keys,
+        invalidator,
+        attempts,
+    } = stores;
+    let app_keys = AppKeys::new(keys.clone());
+    let ha1b_verifier = Ha1bVerifier::new(keys.clone());
     let s2s_apps = MemoryAppStore::new().with_app(
         "s2s-app-id-123",
         App::new("CRM Connector", "s3cr3t-k3y-0123456789abcdef"),
     );
+    let cache = VerificationCache::new(invalidator);
+    // Off unless GATEWAY_THROTTLE is set: then failed attempts count per claimed user and
+    // per client address, in the same store as everything else.
+    let throttle = if config.throttle {
+        Throttle::with_store(attempts).peer_addr(tower_authn::axum::connect_info_peer)
+    } else {
+        Throttle::new()
+            .without_per_principal()
+            .without_per_address()
+    };
 
-    let passwords = users.password_verifier();
+    let passwords = users.password_verifier().cached(cache.clone());
+    // Login routes verify passwords themselves: throttled per claimed user.
+    let logins = throttle.verifier(passwords.clone());
     let shared = SharedTokenVerifier::new(config.play_auth_token());
     let xivo_tokens = OpaqueTokenIssuer::new(keys.clone())
         .ttl(XIVO_TTL)
@@ -257,14 +345,15 @@ pub(crate) async fn build(config: &Config) -> Result<Router, Box<dyn Error>> {
     )?);
 
     // The schemes, in the order /whoami tries them.
-    let basic = BasicAuthLayer::new(passwords.clone()).realm("gateway");
+    let basic = BasicAuthLayer::new(passwords).realm("gateway");
     let any_token = HeaderTokenLayer::new(
         "X-Auth-Token",
         DynVerifier::new(
             shared
                 .clone()
                 .or_else(xivo_tokens.verifier())
-                .or_else(gateway_jwt.clone()),
+                .or_else(gateway_jwt.clone())
+                .cached(cache.clone()),
         ),
     )
     .with_bearer()
@@ -275,20 +364,33 @@ pub(crate) async fn build(config: &Config) -> Result<Router, Box<dyn Error>> {
         .scheme_name("claims")
         .challenge_scheme("VoltMX")
         .realm("gateway");
-    let device = DeviceTokenLayer::new(keys.verifier(KeyKind::DeviceToken)).realm("gateway");
-    let app = AppApiKeyLayer::new(app_keys.verifier()).realm("gateway");
-    let messaging = AccessSecretLayer::new(keys.access_pair_verifier()).realm("gateway");
-    let ha1b = ha1b.into_layer().realm("gateway");
-    let google = HeaderTokenLayer::new("X-Auth-Google-Token", google_verifier(config))
-        .with_query("google_token")
-        .scheme_name("google")
-        .challenge_scheme("Google")
+    let device = DeviceTokenLayer::new(keys.verifier(KeyKind::DeviceToken).cached(cache.clone()))
         .realm("gateway");
-    let facebook = HeaderTokenLayer::new("X-Auth-Facebook-Token", facebook_verifier(config))
-        .with_query("facebook_token")
-        .scheme_name("facebook")
-        .challenge_scheme("Facebook")
+    let app = AppApiKeyLayer::new(app_keys.verifier().cached(cache.clone())).realm("gateway");
+    let messaging =
+        AccessSecretLayer::new(keys.access_pair_verifier().cached(cache.clone())).realm("gateway");
+    // Ha1bVerifier::into_layer, with the verifier cached.
+    let ha1b = HeaderTokenLayer::new(HA1B_HEADER, ha1b_verifier.cached(cache.clone()))
+        .with_query(HA1B_QUERY)
+        .challenge_scheme("HA1B")
+        .scheme_name("ha1b")
         .realm("gateway");
+    let google = HeaderTokenLayer::new(
+        "X-Auth-Google-Token",
+        google_verifier(config).cached(cache.clone()),
+    )
+    .with_query("google_token")
+    .scheme_name("google")
+    .challenge_scheme("Google")
+    .realm("gateway");
+    let facebook = HeaderTokenLayer::new(
+        "X-Auth-Facebook-Token",
+        facebook_verifier(config).cached(cache.clone()),
+    )
+    .with_query("facebook_token")
+    .scheme_name("facebook")
+    .challenge_scheme("Facebook")
+    .realm("gateway");
     let any_scheme = basic
         .clone()
         .or(any_token)
@@ -300,9 +402,12 @@ pub(crate) async fn build(config: &Config) -> Result<Router, Box<dyn Error>> {
         .or(google.clone())
         .or(facebook.clone());
 
-    let token_only = HeaderTokenLayer::new("X-Auth-Token", shared.or_else(xivo_tokens.verifier()))
-        .with_query("token")
-        .realm("gateway");
+    let token_only = HeaderTokenLayer::new(
+        "X-Auth-Token",
+        shared.or_else(xivo_tokens.verifier()).cached(cache),
+    )
+    .with_query("token")
+    .realm("gateway");
     let jwt_only = HeaderTokenLayer::new("X-Auth-Token", gateway_jwt)
         .with_bearer()
         .with_query("jwt")
@@ -315,20 +420,58 @@ pub(crate) async fn build(config: &Config) -> Result<Router, Box<dyn Error>> {
         .with_max_lifetime(Duration::from_secs(3600));
 
     let whoami_routes = Router::new()
-        .route("/whoami", get(whoami).route_layer(any_scheme.clone()))
-        .route("/basic/whoami", get(whoami).route_layer(basic))
-        .route("/token/whoami", get(whoami).route_layer(token_only))
-        .route("/jwt/whoami", get(whoami).route_layer(jwt_only))
-        .route("/claims/whoami", get(whoami).route_layer(claims.clone()))
-        .route("/device/whoami", get(whoami).route_layer(device))
-        .route("/app/whoami", get(whoami).route_layer(app))
-        .route("/messaging/whoami", get(whoami).route_layer(messaging))
-        .route("/ha1b/whoami", get(whoami).route_layer(ha1b))
-        .route("/google/whoami", get(whoami).route_layer(google))
-        .route("/facebook/whoami", get(whoami).route_layer(facebook))
+        .route(
+            "/whoami",
+            get(whoami).route_layer(any_scheme.clone().throttle(throttle.clone())),
+        )
+        .route(
+            "/basic/whoami",
+            get(whoami).route_layer(basic.throttle(throttle.clone())),
+        )
+        .route(
+            "/token/whoami",
+            get(whoami).route_layer(token_only.throttle(throttle.clone())),
+        )
+        .route(
+            "/jwt/whoami",
+            get(whoami).route_layer(jwt_only.throttle(throttle.clone())),
+        )
+        .route(
+            "/claims/whoami",
+            get(whoami).route_layer(claims.clone().throttle(throttle.clone())),
+        )
+        .route(
+            "/device/whoami",
+            get(whoami).route_layer(device.throttle(throttle.clone())),
+        )
+        .route(
+            "/app/whoami",
+            get(whoami).route_layer(app.throttle(throttle.clone())),
+        )
+        .route(
+            "/messaging/whoami",
+            get(whoami).route_layer(messaging.throttle(throttle.clone())),
+        )
+        .route(
+            "/ha1b/whoami",
+            get(whoami).route_layer(ha1b.throttle(throttle.clone())),
+        )
+        .route(
+            "/google/whoami",
+            get(whoami).route_layer(google.throttle(throttle.clone())),
+        )
+        .route(
+            "/facebook/whoami",
+            get(whoami).route_layer(facebook.throttle(throttle.clone())),
+        )
         .route(
             "/admin/whoami",
-            get(whoami).route_layer(any_scheme.clone().require(Requirement::role("admin"))),
+            get(whoami).route_layer(
+                any_scheme
+                    .clone()
+                    .throttle(throttle.clone())
+                    .require(Requirement::role("admin")),
+            ),
         )
         .route("/healthz", get(|| async { "ok\n" }));
 
@@ -337,22 +480,22 @@ pub(crate) async fn build(config: &Config) -> Result<Router, Box<dyn Error>> {
         .require(Requirement::role("admin"));
     let platforms = Router::new()
         .merge(xivo::router(
-            passwords.clone(),
+            logins.clone(),
             xivo_tokens.clone(),
             xivo_tokens.verifier(),
         ))
         .merge(voltmx::accounts_router(
-            passwords.clone(),
+            logins.clone(),
             as_token_issuer(
                 jwt_issuer(config, CLAIMS_AUDIENCE, CLAIMS_LIFETIME)?,
                 CLAIMS_LIFETIME,
             ),
             RefreshTokens::new(keys.clone()),
         ))
-        .merge(voltmx::oauth_router(passwords.clone(), keys.clone()))
+        .merge(voltmx::oauth_router(logins.clone(), keys))
         .merge(voltmx::app_keys_router(app_keys).route_layer(app_key_admin))
         .merge(opentact::router(
-            passwords,
+            logins,
             as_token_issuer(
                 jwt_issuer(config, JWT_AUDIENCE, JWT_LIFETIME)?,
                 JWT_LIFETIME,
@@ -369,7 +512,7 @@ pub(crate) async fn build(config: &Config) -> Result<Router, Box<dyn Error>> {
                     Duration::from_secs(3600),
                 ))
             }))
-            .route_layer(any_scheme.require(users_only)),
+            .route_layer(any_scheme.throttle(throttle).require(users_only)),
         );
 
     // Everything else under /api/v1 is the Wildix-style signed API.

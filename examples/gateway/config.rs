@@ -37,6 +37,8 @@ pub(crate) struct Config {
     pub(crate) facebook_graph_version: String,
     /// `REDIS_URL`: the shared store, when set.
     pub(crate) redis_url: Option<String>,
+    /// `GATEWAY_THROTTLE` (`1`, `true`, `on` or `yes`): throttle failed attempts (429).
+    pub(crate) throttle: bool,
     /// Demo fallbacks in use, printed on stderr at start.
     pub(crate) warnings: Vec<String>,
 }
@@ -61,6 +63,7 @@ impl fmt::Debug for Config {
             .field("facebook_graph_url", &self.facebook_graph_url)
             .field("facebook_graph_version", &self.facebook_graph_version)
             .field("redis_url", &self.redis_url.as_ref().map(|_| "[set]"))
+            .field("throttle", &self.throttle)
             .finish()
     }
 }
@@ -180,6 +183,12 @@ impl Config {
             facebook_graph_url,
             facebook_graph_version,
             redis_url: get("REDIS_URL"),
+            throttle: get("GATEWAY_THROTTLE").is_some_and(|v| {
+                matches!(
+                    v.trim().to_ascii_lowercase().as_str(),
+                    "1" | "true" | "on" | "yes"
+                )
+            }),
             warnings,
         })
     }

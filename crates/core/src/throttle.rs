@@ -60,6 +60,7 @@ use crate::error::{AuthError, ErrorKind, StoreError};
 use crate::https_redirect::{PeerLookup, default_peer_lookup};
 use crate::principal::Principal;
 use crate::scheme::{Extraction, HideCredentials, Scheme};
+use crate::verifier::Verifier;
 
 /// Failures counted against one key in its current window.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -400,6 +401,53 @@ impl Throttle {
     }
 }
 
+/// A verifier whose failed attempts are throttled per claimed principal (it never sees
+/// the request, so not per address): for routes that verify credentials themselves, such
+/// as login endpoints. Built by [`Throttle::verifier`].
+#[derive(Clone)]
+pub struct ThrottledVerifier<V> {
+    inner: V,
+    throttle: Throttle,
+}
+
+impl<V> fmt::Debug for ThrottledVerifier<V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ThrottledVerifier")
+            .field("throttle", &self.throttle)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<V, C> Verifier<C> for ThrottledVerifier<V>
+where
+    V: Verifier<C>,
+    C: AttemptSubject + Send + 'static,
+{
+    type Future = BoxFuture<'static, Result<Principal, AuthError>>;
+
+    fn verify(&self, credential: C) -> Self::Future {
+        let keys = self.throttle.keys(credential.attempt_subject(), None);
+        let (inner, throttle) = (self.inner.clone(), self.throttle.clone());
+        async move {
+            throttle.check(&keys).await?;
+            let outcome = inner.verify(credential).await;
+            throttle.record(&keys, &outcome).await;
+            outcome
+        }
+        .boxed()
+    }
+}
+
+impl Throttle {
+    /// Throttles `verifier`'s failed attempts per claimed principal.
+    pub fn verifier<V>(&self, verifier: V) -> ThrottledVerifier<V> {
+        ThrottledVerifier {
+            inner: verifier,
+            throttle: self.clone(),
+        }
+    }
+}
+
 /// A credential with what throttling needs to know about its attempt.
 pub struct Attempt<C> {
     credential: C,
@@ -663,6 +711,22 @@ mod tests {
         assert_eq!(
             status(&svc, basic("alice", "right", "192.0.2.1:1")).await.0,
             503
+        );
+    }
+
+    #[tokio::test]
+    async fn a_throttled_verifier_counts_per_claimed_principal() {
+        let throttle = Throttle::new().per_principal(1, Duration::from_secs(30));
+        let v = throttle.verifier(users);
+        let cred = |p: &str| BasicCredentials {
+            username: "alice".into(),
+            password: p.to_owned().into(),
+        };
+        assert_eq!(v.verify(cred("x")).await.unwrap_err().status(), 401);
+        let locked = v.verify(cred("right")).await.unwrap_err();
+        assert_eq!(
+            (locked.status().as_u16(), locked.retry_after()),
+            (429, Some(Duration::from_secs(30)))
         );
     }
 

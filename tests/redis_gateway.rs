@@ -1,0 +1,408 @@
+//! Two gateways (GATEWAY.md) on one Redis (`REDIS_URL`), over real HTTP, as two instances
+//! behind a load balancer: what one creates the other accepts, what one revokes the other
+//! refuses within one second, a Redis stopped mid-traffic makes both answer 503 with zero
+//! false accepts, and when Redis is back traffic recovers without a restart.
+//!
+//! Each test starts its own `redis-server` on a free port (and fails without one).
+
+mod support;
+
+#[allow(dead_code)]
+#[path = "../examples/gateway/app.rs"]
+mod app;
+#[allow(dead_code)]
+#[path = "../examples/gateway/config.rs"]
+mod config;
+#[allow(dead_code)]
+#[path = "../examples/gateway/fetcher.rs"]
+mod fetcher;
+#[path = "../crates/redis/tests/support/server.rs"]
+mod redis_server;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use http::Method;
+use redis_server::RedisServer;
+use serde_json::{Value, json};
+use support::{Answer, send};
+
+const JWT_SECRET: &str = "gateway-test-secret-0123456789abcdef";
+
+struct Gateway {
+    base: String,
+}
+
+impl Gateway {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
+        support::get(&self.url(path), headers).await
+    }
+
+    async fn post_json(&self, path: &str, headers: &[(&str, &str)], body: Value) -> Answer {
+        let mut h = vec![("content-type", "application/json")];
+        h.extend_from_slice(headers);
+        send(Method::POST, &self.url(path), &h, body.to_string()).await
+    }
+}
+
+/// A gateway on the Redis at `redis`, with the secrets every instance shares.
+async fn gateway(redis: &RedisServer, extra: &[(&str, &str)]) -> Gateway {
+    let mut env: HashMap<String, String> = [
+        ("GATEWAY_ADDR", "127.0.0.1:0".to_owned()),
+        ("PLAY_AUTH_TOKEN", "gateway-shared-token".to_owned()),
+        ("GATEWAY_JWT_SECRET", JWT_SECRET.to_owned()),
+        (
+            "CCAI_COMPANY_SECRET",
+            "ccai-company-secret-0123456789".to_owned(),
+        ),
+        ("REDIS_URL", redis.url()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    for (k, v) in extra {
+        env.insert((*k).to_owned(), (*v).to_owned());
+    }
+    let config = config::Config::from_lookup(|k| env.get(k).cloned()).expect("config");
+    let router = app::build(&config).await.expect("gateway on redis");
+    Gateway {
+        base: format!("http://{}", support::serve(router).await),
+    }
+}
+
+fn basic(user: &str, password: &str) -> String {
+    format!("Basic {}", STANDARD.encode(format!("{user}:{password}")))
+}
+
+fn field(a: &Answer, pointer: &str) -> String {
+    a.json()
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .unwrap_or_else(|| panic!("{pointer} in {:?}", a.json()))
+        .to_owned()
+}
+
+/// An admin's Volt MX claims token, from `gw`'s login.
+async fn admin_claims(gw: &Gateway) -> String {
+    let login = gw
+        .post_json(
+            "/authService/accounts/login",
+            &[],
+            json!({"userid": "alice", "password": "wonderland"}),
+        )
+        .await;
+    assert_eq!(login.status, 200, "{:?}", login.json());
+    field(&login, "/claims_token/value")
+}
+
+/// Adds an app API key for `demo-app` through `gw`'s key management.
+async fn add_app_key(gw: &Gateway, claims: &str) -> String {
+    let add = gw
+        .post_json(
+            "/api/v1/applications/key",
+            &[("x-voltmx-authorization", claims)],
+            json!({"appId": "demo-app", "neverExpires": true}),
+        )
+        .await;
+    assert_eq!(add.status, 200, "{:?}", add.json());
+    field(&add, "/id")
+}
+
+async fn delete_app_key(gw: &Gateway, claims: &str, key: &str) {
+    let deleted = send(
+        Method::DELETE,
+        &gw.url(&format!("/api/v1/applications/key/{key}")),
+        &[("x-voltmx-authorization", claims)],
+        "",
+    )
+    .await;
+    assert_eq!(deleted.status, 200, "{:?}", deleted.json());
+}
+
+async fn app_whoami(gw: &Gateway, key: &str) -> u16 {
+    gw.get("/app/whoami", &[("x-voltmx-app-api-key", key)])
+        .await
+        .status
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_gateways_share_users_keys_tokens_and_revocations() {
+    let redis = RedisServer::start();
+    let a = gateway(&redis, &[]).await;
+    let b = gateway(&redis, &[]).await;
+
+    // The demo identities, seeded once by whichever started first.
+    let alice = b
+        .get(
+            "/basic/whoami",
+            &[("authorization", &basic("alice", "wonderland"))],
+        )
+        .await;
+    assert_eq!(
+        (alice.status.as_u16(), field(&alice, "/id")),
+        (200, "alice".to_owned())
+    );
+    assert_eq!(app_whoami(&b, "demo-app-key-1").await, 200);
+    let claims = admin_claims(&a).await;
+    let listed = b
+        .get(
+            "/api/v1/applications/key?appId=demo-app",
+            &[("x-voltmx-authorization", &claims)],
+        )
+        .await;
+    assert_eq!(listed.status, 200);
+    assert_eq!(
+        listed.body.windows(8).filter(|w| w == b"demo key").count(),
+        1,
+        "the demo key is seeded once: {:?}",
+        listed.json()
+    );
+
+    // A key created on A is accepted by B (twice: the second answer is B's cache).
+    let key = add_app_key(&a, &claims).await;
+    assert_eq!(app_whoami(&b, &key).await, 200);
+    assert_eq!(app_whoami(&b, &key).await, 200);
+
+    // Revoked (deleted) on A: B refuses it within one second.
+    delete_app_key(&a, &claims, &key).await;
+    let revoked = Instant::now();
+    while app_whoami(&b, &key).await != 401 {
+        assert!(
+            revoked.elapsed() < Duration::from_secs(1),
+            "B still accepts a key deleted on A"
+        );
+    }
+    assert_eq!(app_whoami(&a, &key).await, 401);
+
+    // A XiVO login token issued by A works on B.
+    let login = a
+        .post_json(
+            "/xuc/api/2.0/auth/login",
+            &[],
+            json!({"login": "alice", "password": "wonderland"}),
+        )
+        .await;
+    assert_eq!(login.status, 200);
+    let token = field(&login, "/token");
+    let who = b.get("/token/whoami", &[("x-auth-token", &token)]).await;
+    assert_eq!(
+        (who.status.as_u16(), field(&who, "/id")),
+        (200, "alice".to_owned())
+    );
+
+    // Refresh tokens: rotated on B, reused on A, and the whole family dies everywhere.
+    let login = a
+        .post_json(
+            "/authService/accounts/login",
+            &[],
+            json!({"userid": "alice", "password": "wonderland"}),
+        )
+        .await;
+    let first = field(&login, "/refresh_token");
+    let rotated = b
+        .post_json(
+            "/authService/accounts/refresh",
+            &[],
+            json!({"refresh_token": first}),
+        )
+        .await;
+    assert_eq!(rotated.status, 200, "{:?}", rotated.json());
+    let second = field(&rotated, "/refresh_token");
+    let reuse = a
+        .post_json(
+            "/authService/accounts/refresh",
+            &[],
+            json!({"refresh_token": first}),
+        )
+        .await;
+    assert_eq!(reuse.status, 401);
+    let newest = b
+        .post_json(
+            "/authService/accounts/refresh",
+            &[],
+            json!({"refresh_token": second}),
+        )
+        .await;
+    assert_eq!(newest.status, 401, "reuse on A revoked the family on B");
+}
+
+/// What the traffic saw for one kind of credential.
+#[derive(Default, Debug)]
+struct Seen {
+    statuses: Vec<u16>,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redis_stopped_mid_traffic_answers_503_with_no_false_accept_then_recovers() {
+    let mut redis = RedisServer::start();
+    let a = Arc::new(gateway(&redis, &[]).await);
+    let b = Arc::new(gateway(&redis, &[]).await);
+    let claims = admin_claims(&a).await;
+    let good = add_app_key(&a, &claims).await;
+    let revoked = add_app_key(&a, &claims).await;
+    assert_eq!(app_whoami(&b, &revoked).await, 200);
+    delete_app_key(&a, &claims, &revoked).await;
+    let deleted_at = Instant::now();
+    while app_whoami(&b, &revoked).await != 401 {
+        assert!(deleted_at.elapsed() < Duration::from_secs(1));
+    }
+    assert_eq!(app_whoami(&b, &good).await, 200);
+
+    // Traffic on both gateways: a good key, a revoked key, an unknown key, a wrong password
+    // (bounded: it stops when told, or after 60 s).
+    let stop = Arc::new(AtomicBool::new(false));
+    let traffic = {
+        let (a, b, stop) = (Arc::clone(&a), Arc::clone(&b), Arc::clone(&stop));
+        let (good, revoked) = (good.clone(), revoked.clone());
+        tokio::spawn(async move {
+            let mut seen: HashMap<&'static str, Seen> = HashMap::new();
+            let started = Instant::now();
+            while !stop.load(Ordering::SeqCst) && started.elapsed() < Duration::from_secs(60) {
+                for gw in [&a, &b] {
+                    for (what, status) in [
+                        ("good", app_whoami(gw, &good).await),
+                        ("revoked", app_whoami(gw, &revoked).await),
+                        ("unknown", app_whoami(gw, "no-such-key-0123456789").await),
+                        (
+                            "wrong password",
+                            gw.get(
+                                "/basic/whoami",
+                                &[("authorization", &basic("alice", "not-her-password"))],
+                            )
+                            .await
+                            .status
+                            .as_u16(),
+                        ),
+                    ] {
+                        seen.entry(what).or_default().statuses.push(status);
+                    }
+                }
+            }
+            seen
+        })
+    };
+
+    // Redis stops: both gateways fail closed (503) for the key that was good.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    redis.stop();
+    let stopped = Instant::now();
+    for gw in [&a, &b] {
+        while app_whoami(gw, &good).await != 503 {
+            assert!(
+                stopped.elapsed() < Duration::from_secs(5),
+                "a gateway kept answering without Redis"
+            );
+        }
+    }
+    let down = gw_statuses(&a, &b, &good).await;
+    assert_eq!(down, [503, 503]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    // Redis is back (same data): traffic recovers on both without a restart.
+    redis.restart();
+    let back = Instant::now();
+    for gw in [&a, &b] {
+        while app_whoami(gw, &good).await != 200 {
+            assert!(
+                back.elapsed() < Duration::from_secs(15),
+                "a gateway did not recover when Redis came back"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.store(true, Ordering::SeqCst);
+    let seen = traffic.await.expect("traffic");
+
+    // Zero false accepts, before, during and after the outage.
+    for what in ["revoked", "unknown", "wrong password"] {
+        let statuses = &seen[what].statuses;
+        assert!(!statuses.is_empty());
+        assert!(
+            statuses.iter().all(|s| *s == 401 || *s == 503),
+            "{what}: {statuses:?}"
+        );
+    }
+    let good_seen = &seen["good"].statuses;
+    assert!(
+        good_seen.iter().all(|s| *s == 200 || *s == 503),
+        "{good_seen:?}"
+    );
+    assert!(
+        good_seen.contains(&503),
+        "the outage was seen by the traffic"
+    );
+    assert_eq!(good_seen.last(), Some(&200), "the traffic recovered");
+    assert_eq!(app_whoami(&b, &revoked).await, 401);
+}
+
+async fn gw_statuses(a: &Gateway, b: &Gateway, key: &str) -> [u16; 2] {
+    [app_whoami(a, key).await, app_whoami(b, key).await]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_attempts_are_throttled_across_gateways_without_revealing_accounts() {
+    let redis = RedisServer::start();
+    let on = [("GATEWAY_THROTTLE", "1")];
+    let a = gateway(&redis, &on).await;
+    let b = gateway(&redis, &on).await;
+    // Five failures for a real user and for a missing one, spread over both gateways.
+    for user in ["bob@example.com", "nobody@example.com"] {
+        for i in 0..5 {
+            let gw = if i % 2 == 0 { &a } else { &b };
+            let failed = gw
+                .get("/basic/whoami", &[("authorization", &basic(user, "guess"))])
+                .await;
+            assert_eq!(failed.status, 401);
+        }
+    }
+    // The sixth answers 429 on either gateway, identically for both accounts, even with
+    // the right password; the login route counts the same attempts.
+    let bob = b
+        .get(
+            "/basic/whoami",
+            &[("authorization", &basic("bob@example.com", "builder"))],
+        )
+        .await;
+    let nobody = a
+        .get(
+            "/basic/whoami",
+            &[("authorization", &basic("nobody@example.com", "guess"))],
+        )
+        .await;
+    for locked in [&bob, &nobody] {
+        assert_eq!(locked.status, 429);
+        let retry: u64 = locked.headers["retry-after"]
+            .to_str()
+            .expect("ascii")
+            .parse()
+            .expect("seconds");
+        assert!((1..=900).contains(&retry), "{retry}");
+    }
+    assert_eq!(bob.body, nobody.body);
+    let login = a
+        .post_json(
+            "/xuc/api/2.0/auth/login",
+            &[],
+            json!({"login": "bob@example.com", "password": "builder"}),
+        )
+        .await;
+    assert_eq!(login.status, 429);
+    // Another user is not locked.
+    let alice = a
+        .get(
+            "/basic/whoami",
+            &[("authorization", &basic("alice", "wonderland"))],
+        )
+        .await;
+    assert_eq!(alice.status, 200);
+}
