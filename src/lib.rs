@@ -10,7 +10,7 @@
 //! | `axum` (default) | `tower-authn-axum` | `Principal` extractors, token-service routers, platform presets |
 //! | `jwt` (default) | `tower-authn-jwt` | JWT verify / issue, key sets, remote JWKS, Google, Facebook, CCAI, Opentact |
 //! | `s2s` (default) | `tower-authn-s2s` | Wildix-style signed server-to-server requests: verifying and signing layers |
-//! | `cache` | `tower-authn-core` | the verification cache (`cache::CachedVerifier`, on moka) |
+//! | `cache` (default) | `tower-authn-core` | the verification cache (`cache::CachedVerifier`, on moka) |
 //! | `redis` | `tower-authn-redis` | the shared store on Redis for several instances (implies `cache`) |
 //!
 //! ```

@@ -23,6 +23,7 @@ use tower_authn::jwt::{
     Algorithm, ClaimsMapping, JwtIssuer, JwtVerifier, KeySet, SigningKey, Validation, VerifyingKey,
 };
 use tower_authn::memory::{KeyKind, MemoryKeyStore, MemoryUserStore};
+#[cfg(feature = "redis")]
 use tower_authn::redis::{RedisConfig, RedisStores};
 use tower_authn::s2s::{App, MemoryAppStore, SignatureVerifier};
 use tower_authn::throttle::{AttemptStore, MemoryAttempts, Throttle};
@@ -265,6 +266,13 @@ struct Stores<U, K> {
 pub(crate) async fn build(config: &Config) -> Result<Router, Box<dyn Error>> {
     let users = demo_users()?;
     match &config.redis_url {
+        #[cfg(not(feature = "redis"))]
+        Some(_) => Err(
+            "REDIS_URL is set, but this gateway was built without the `redis` feature \
+             (cargo run --release --features redis --example gateway); refusing to start on memory"
+                .into(),
+        ),
+        #[cfg(feature = "redis")]
         Some(url) => {
             let redis = RedisStores::connect(RedisConfig::new(url.clone()))?;
             let store = redis.users();
