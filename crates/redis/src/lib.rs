@@ -189,12 +189,18 @@ impl fmt::Debug for RedisStores {
 
 impl RedisStores {
     /// Prepares the connection (lazily: nothing is sent yet) and starts listening for
-    /// other instances' changes. Must be called within a tokio runtime.
+    /// other instances' changes on the current tokio runtime.
     ///
     /// # Errors
     ///
-    /// [`StoreError`] when the URL is not a Redis URL.
+    /// [`StoreError`] when the URL is not a Redis URL, or when called outside a tokio
+    /// runtime.
     pub fn connect(config: RedisConfig) -> Result<Self, StoreError> {
+        if tokio::runtime::Handle::try_current().is_err() {
+            return Err(StoreError::new(
+                "RedisStores::connect needs a tokio runtime to listen on",
+            ));
+        }
         let client = redis::Client::open(config.url.expose_secret())
             .map_err(|e| StoreError::new(format!("REDIS_URL unusable: {}", e.category())))?;
         let conn = Connection::new(client.clone(), config.timeout)?;

@@ -546,3 +546,21 @@ async fn redis_down_fails_closed_and_comes_back_without_a_restart() {
     }
     s.ping().await.unwrap();
 }
+
+#[test]
+fn connecting_needs_a_redis_url_and_a_runtime() {
+    assert!(
+        RedisStores::connect(RedisConfig::new("redis://127.0.0.1:1/")).is_err(),
+        "no runtime"
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        let err = RedisStores::connect(RedisConfig::new("postgres://nope")).unwrap_err();
+        assert!(!err.to_string().contains("nope"));
+        let debug = format!("{:?}", RedisConfig::new("redis://user:hunter2@127.0.0.1/"));
+        assert!(!debug.contains("hunter2"), "{debug}");
+    });
+}
