@@ -9,11 +9,13 @@ use futures_util::future::{BoxFuture, FutureExt};
 use secrecy::ExposeSecret;
 
 use crate::clock::{SharedClock, SystemClock};
-use crate::credential::{AccessPair, BasicCredentials, TokenCredential};
+use crate::credential::{AccessPair, TokenCredential};
 use crate::error::AuthError;
 use crate::principal::Principal;
-use crate::store::{KeyDigest, KeyHasher, KeyKind, KeyRecord, KeyStore, UserStore, generate_key};
+use crate::store::{KeyDigest, KeyHasher, KeyKind, KeyRecord, KeyStore, generate_key};
 use crate::verifier::Verifier;
+#[cfg(feature = "password")]
+use crate::{credential::BasicCredentials, store::UserStore};
 
 /// Checks a live record: not revoked, not expired.
 fn check_live(record: &KeyRecord, now: SystemTime) -> Result<(), AuthError> {
