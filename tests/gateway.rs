@@ -22,11 +22,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use axum::Router;
 use axum::extract::Query;
 use axum::routing::get;
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use http::Method;
 use serde_json::{Value, json};
-use support::{Answer, get as http_get, send};
+use support::{Answer, Server, basic, field, get as http_get, send, vectors};
 use tower_authn::jwt::{Algorithm, Claims, JwtIssuer, SigningKey};
 
 const SHARED: &str = "gateway-shared-token";
@@ -37,20 +35,11 @@ const FB_APP: &str = "123456789012345";
 const FB_SECRET: &str = "fb-test-app-secret";
 const FB_GOOD: &str = "EAAgoodUserToken";
 
-fn vectors(name: &str) -> Value {
-    let path = format!("{}/../shared/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).expect("shared vectors")).expect("json")
-}
-
 fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock")
         .as_secs()
-}
-
-fn basic(user: &str, password: &str) -> String {
-    format!("Basic {}", STANDARD.encode(format!("{user}:{password}")))
 }
 
 /// A mock Graph API: `debug_token` answers valid for `FB_GOOD`, invalid otherwise, and
@@ -69,29 +58,9 @@ async fn mock_graph() -> SocketAddr {
     support::serve(Router::new().route("/v19.0/debug_token", get(debug_token))).await
 }
 
-struct Gateway {
-    base: String,
-}
-
-impl Gateway {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
-        http_get(&self.url(path), headers).await
-    }
-
-    async fn post_json(&self, path: &str, headers: &[(&str, &str)], body: Value) -> Answer {
-        let mut h = vec![("content-type", "application/json")];
-        h.extend_from_slice(headers);
-        send(Method::POST, &self.url(path), &h, body.to_string()).await
-    }
-}
-
 /// A gateway with every source configured: Google keys from a JWKS file, Facebook through
 /// the mock Graph server. `overrides` replace variables (an empty value unsets one).
-async fn gateway(overrides: &[(&str, &str)]) -> Gateway {
+async fn gateway(overrides: &[(&str, &str)]) -> Server {
     let jwks = std::env::temp_dir().join(format!(
         "gateway-google-jwks-{}.json",
         rand::random::<u64>()
@@ -118,10 +87,7 @@ async fn gateway(overrides: &[(&str, &str)]) -> Gateway {
     }
     let config = config::Config::from_lookup(|k| env.get(k).cloned()).expect("config");
     let router = app::build(&config).await.expect("gateway");
-    let addr = support::serve(router).await;
-    Gateway {
-        base: format!("http://{addr}"),
-    }
+    Server::at(support::serve(router).await)
 }
 
 /// A Google ID token signed with the fixture key, valid now.
@@ -146,14 +112,6 @@ fn google_token(aud: &str) -> String {
 
 fn ha1b_alice() -> String {
     tower_authn::password::ha1b("alice", "sip.example.com", "wonderland")
-}
-
-async fn json_field(a: &Answer, pointer: &str) -> String {
-    a.json()
-        .pointer(pointer)
-        .and_then(Value::as_str)
-        .unwrap_or_else(|| panic!("{pointer} in {:?}", a.json()))
-        .to_owned()
 }
 
 fn who(a: &Answer) -> (String, String, String) {
@@ -210,7 +168,7 @@ async fn every_scheme_on_whoami_and_its_own_route() {
         )
         .await;
     assert_eq!(login.status, 200);
-    let xivo = json_field(&login, "/token").await;
+    let xivo = field(&login, "/token");
     assert_eq!(
         who(&gw.get(&format!("/token/whoami?token={xivo}"), &[]).await),
         triple("alice", "user", "token")
@@ -225,7 +183,7 @@ async fn every_scheme_on_whoami_and_its_own_route() {
 
     // A gateway JWT from Opentact's /rest/auth, in every place it is allowed.
     let rest = gw.get("/rest/auth", &[("authorization", &alice)]).await;
-    let jwt = json_field(&rest, "/payload/token").await;
+    let jwt = field(&rest, "/payload/token");
     for (path, headers) in [
         (format!("/jwt/whoami?jwt={jwt}"), vec![]),
         (
@@ -253,7 +211,7 @@ async fn every_scheme_on_whoami_and_its_own_route() {
         )
         .await;
     assert_eq!(vx.status, 200);
-    let claims = json_field(&vx, "/claims_token/value").await;
+    let claims = field(&vx, "/claims_token/value");
     for path in ["/claims/whoami", "/whoami"] {
         let a = gw.get(path, &[("x-voltmx-authorization", &claims)]).await;
         assert_eq!(who(&a), triple("alice", "user", "claims"), "{path}");
@@ -286,10 +244,7 @@ async fn every_scheme_on_whoami_and_its_own_route() {
         .get("/api/v1/oauth/accesstoken", &[("authorization", &alice)])
         .await;
     assert_eq!(pair.status, 200);
-    let (at, asec) = (
-        json_field(&pair, "/AccessToken").await,
-        json_field(&pair, "/AccessSecret").await,
-    );
+    let (at, asec) = (field(&pair, "/AccessToken"), field(&pair, "/AccessSecret"));
     let m = gw
         .get(
             "/messaging/whoami",
@@ -482,7 +437,7 @@ async fn failures_answer_per_contract() {
             json!({"userid": "alice", "password": "wonderland"}),
         )
         .await;
-    let claims = json_field(&vx, "/claims_token/value").await;
+    let claims = field(&vx, "/claims_token/value");
     assert_eq!(
         gw.get(&format!("/jwt/whoami?jwt={claims}"), &[])
             .await
@@ -495,7 +450,7 @@ async fn failures_answer_per_contract() {
             &[("authorization", &basic("alice", "wonderland"))],
         )
         .await;
-    let jwt = json_field(&rest, "/payload/token").await;
+    let jwt = field(&rest, "/payload/token");
     assert_eq!(
         gw.get("/claims/whoami", &[("x-voltmx-authorization", &jwt)])
             .await
@@ -618,7 +573,7 @@ async fn xivo_flow() {
     assert_eq!(login.status, 200);
     assert_eq!(login.json()["login"], "alice");
     assert!(login.json()["TTL"].as_u64().is_some_and(|t| t > 0));
-    let token = json_field(&login, "/token").await;
+    let token = field(&login, "/token");
 
     let check = gw
         .get(
@@ -627,7 +582,7 @@ async fn xivo_flow() {
         )
         .await;
     assert_eq!(check.status, 200);
-    let renewed = json_field(&check, "/token").await;
+    let renewed = field(&check, "/token");
     assert_ne!(renewed, token);
     // The old token stays valid until its own TTL.
     assert_eq!(
@@ -698,7 +653,7 @@ async fn voltmx_flow() {
         )
         .await;
     assert_eq!(refreshed.status, 200);
-    let second = json_field(&refreshed, "/refresh_token").await;
+    let second = field(&refreshed, "/refresh_token");
     // The old refresh token stops working, and presenting it again revokes the family.
     assert_eq!(
         gw.post_json(
@@ -722,26 +677,22 @@ async fn voltmx_flow() {
     );
 
     // App API key management, as an admin's claims token.
-    let alice = json_field(
-        &gw.post_json(
+    let login = gw
+        .post_json(
             "/authService/accounts/login",
             &[],
             json!({"userid": "alice", "password": "wonderland"}),
         )
-        .await,
-        "/claims_token/value",
-    )
-    .await;
-    let bob = json_field(
-        &gw.post_json(
+        .await;
+    let alice = field(&login, "/claims_token/value");
+    let login = gw
+        .post_json(
             "/authService/accounts/login",
             &[],
             json!({"userid": "bob@example.com", "password": "builder"}),
         )
-        .await,
-        "/claims_token/value",
-    )
-    .await;
+        .await;
+    let bob = field(&login, "/claims_token/value");
     let add = gw
         .post_json(
             "/api/v1/applications/key",
@@ -750,7 +701,7 @@ async fn voltmx_flow() {
         )
         .await;
     assert_eq!(add.status, 200, "{:?}", add.json());
-    let key = json_field(&add, "/id").await;
+    let key = field(&add, "/id");
     assert_eq!(
         who(&gw
             .get("/app/whoami", &[("x-voltmx-app-api-key", &key)])
@@ -829,7 +780,7 @@ async fn opentact_and_ccai() {
             .map(|v| v.to_str().unwrap_or("")),
         Some("no-store")
     );
-    let jwt = json_field(&token, "/token").await;
+    let jwt = field(&token, "/token");
     let verifier = tower_authn::jwt::ccai::verifier("ACME", CCAI_SECRET).expect("verifier");
     let claims = verifier
         .verify_token(&jwt)

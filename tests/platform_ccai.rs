@@ -7,11 +7,11 @@ mod support;
 #[path = "../examples/ccai.rs"]
 mod example;
 
+use base64::Engine as _;
 use std::time::SystemTime;
 
-use base64::Engine as _;
 use serde_json::Value;
-use support::{get, serve};
+use support::{basic, get, serve};
 use tower_authn::Principal;
 use tower_authn::axum::ccai::CcaiClaims;
 use tower_authn::clock::ManualClock;
@@ -20,14 +20,6 @@ use tower_authn::memory::MemoryUserStore;
 fn vector() -> Value {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vectors/ccai.json");
     serde_json::from_str(&std::fs::read_to_string(path).expect("shared vectors")).expect("json")
-}
-
-fn basic(user: &str, password: &str) -> String {
-    let raw = format!("{user}:{password}");
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(raw)
-    )
 }
 
 #[tokio::test]

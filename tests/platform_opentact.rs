@@ -11,8 +11,7 @@ mod example;
 use std::sync::OnceLock;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use base64::Engine as _;
-use support::{Answer, get, serve};
+use support::{Answer, basic, get, serve};
 use tower_authn::clock::ManualClock;
 use tower_authn::https_redirect::TrustedProxy;
 use tower_authn::memory::MemoryUserStore;
@@ -40,13 +39,6 @@ async fn start(trusted: Vec<TrustedProxy>) -> (String, ManualClock) {
 
 fn loopback() -> Vec<TrustedProxy> {
     vec!["127.0.0.1".parse().unwrap()]
-}
-
-fn basic(user: &str, password: &str) -> String {
-    format!(
-        "Basic {}",
-        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
-    )
 }
 
 /// Opentact's failure shape: exactly `{success: false, message, status, meta, fields}`.

@@ -24,37 +24,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use http::Method;
 use redis_server::RedisServer;
-use serde_json::{Value, json};
-use support::{Answer, send};
+use serde_json::json;
+use support::{Server, basic, field, send};
 
 const JWT_SECRET: &str = "gateway-test-secret-0123456789abcdef";
 
-struct Gateway {
-    base: String,
-}
-
-impl Gateway {
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
-        support::get(&self.url(path), headers).await
-    }
-
-    async fn post_json(&self, path: &str, headers: &[(&str, &str)], body: Value) -> Answer {
-        let mut h = vec![("content-type", "application/json")];
-        h.extend_from_slice(headers);
-        send(Method::POST, &self.url(path), &h, body.to_string()).await
-    }
-}
-
 /// A gateway on the Redis at `redis`, with the secrets every instance shares.
-async fn gateway(redis: &RedisServer, extra: &[(&str, &str)]) -> Gateway {
+async fn gateway(redis: &RedisServer, extra: &[(&str, &str)]) -> Server {
     let mut env: HashMap<String, String> = [
         ("GATEWAY_ADDR", "127.0.0.1:0".to_owned()),
         ("PLAY_AUTH_TOKEN", "gateway-shared-token".to_owned()),
@@ -73,25 +51,11 @@ async fn gateway(redis: &RedisServer, extra: &[(&str, &str)]) -> Gateway {
     }
     let config = config::Config::from_lookup(|k| env.get(k).cloned()).expect("config");
     let router = app::build(&config).await.expect("gateway on redis");
-    Gateway {
-        base: format!("http://{}", support::serve(router).await),
-    }
-}
-
-fn basic(user: &str, password: &str) -> String {
-    format!("Basic {}", STANDARD.encode(format!("{user}:{password}")))
-}
-
-fn field(a: &Answer, pointer: &str) -> String {
-    a.json()
-        .pointer(pointer)
-        .and_then(Value::as_str)
-        .unwrap_or_else(|| panic!("{pointer} in {:?}", a.json()))
-        .to_owned()
+    Server::at(support::serve(router).await)
 }
 
 /// An admin's Volt MX claims token, from `gw`'s login.
-async fn admin_claims(gw: &Gateway) -> String {
+async fn admin_claims(gw: &Server) -> String {
     let login = gw
         .post_json(
             "/authService/accounts/login",
@@ -104,7 +68,7 @@ async fn admin_claims(gw: &Gateway) -> String {
 }
 
 /// Adds an app API key for `demo-app` through `gw`'s key management.
-async fn add_app_key(gw: &Gateway, claims: &str) -> String {
+async fn add_app_key(gw: &Server, claims: &str) -> String {
     let add = gw
         .post_json(
             "/api/v1/applications/key",
@@ -116,7 +80,7 @@ async fn add_app_key(gw: &Gateway, claims: &str) -> String {
     field(&add, "/id")
 }
 
-async fn delete_app_key(gw: &Gateway, claims: &str, key: &str) {
+async fn delete_app_key(gw: &Server, claims: &str, key: &str) {
     let deleted = send(
         Method::DELETE,
         &gw.url(&format!("/api/v1/applications/key/{key}")),
@@ -127,7 +91,7 @@ async fn delete_app_key(gw: &Gateway, claims: &str, key: &str) {
     assert_eq!(deleted.status, 200, "{:?}", deleted.json());
 }
 
-async fn app_whoami(gw: &Gateway, key: &str) -> u16 {
+async fn app_whoami(gw: &Server, key: &str) -> u16 {
     gw.get("/app/whoami", &[("x-voltmx-app-api-key", key)])
         .await
         .status
@@ -345,7 +309,7 @@ async fn redis_stopped_mid_traffic_answers_503_with_no_false_accept_then_recover
     assert_eq!(app_whoami(&b, &revoked).await, 401);
 }
 
-async fn gw_statuses(a: &Gateway, b: &Gateway, key: &str) -> [u16; 2] {
+async fn gw_statuses(a: &Server, b: &Server, key: &str) -> [u16; 2] {
     [app_whoami(a, key).await, app_whoami(b, key).await]
 }
 

@@ -80,3 +80,65 @@ pub async fn send(
 pub async fn get(url: &str, headers: &[(&str, &str)]) -> Answer {
     send(Method::GET, url, headers, Bytes::new()).await
 }
+
+/// A server under test, addressed by its base URL (`http://127.0.0.1:PORT`).
+#[derive(Debug, Clone)]
+pub struct Server {
+    pub base: String,
+}
+
+impl Server {
+    /// The server at `addr`.
+    pub fn at(addr: SocketAddr) -> Self {
+        Self {
+            base: format!("http://{addr}"),
+        }
+    }
+
+    /// The absolute URL of `path`.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A GET of `path` with `headers`.
+    pub async fn get(&self, path: &str, headers: &[(&str, &str)]) -> Answer {
+        get(&self.url(path), headers).await
+    }
+
+    /// A POST of `body` as JSON.
+    pub async fn post_json(
+        &self,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: serde_json::Value,
+    ) -> Answer {
+        let mut h = vec![("content-type", "application/json")];
+        h.extend_from_slice(headers);
+        send(Method::POST, &self.url(path), &h, body.to_string()).await
+    }
+}
+
+/// An `Authorization: Basic` value (RFC 7617).
+pub fn basic(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
+/// The string at JSON `pointer` in `answer`'s body; panics with the body when absent.
+pub fn field(answer: &Answer, pointer: &str) -> String {
+    answer
+        .json()
+        .pointer(pointer)
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_else(|| panic!("{pointer} in {:?}", answer.json()))
+        .to_owned()
+}
+
+/// A vector file from `shared/vectors/`.
+pub fn vectors(name: &str) -> serde_json::Value {
+    let path = format!("{}/../shared/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).expect("shared vectors")).expect("json")
+}
