@@ -4,6 +4,7 @@
 //! - `bare`: the inner service alone (the baseline).
 //! - `shared_token`: `HeaderTokenLayer` + `SharedTokenVerifier` (unboxed `Ready` future).
 //! - `memory_key`: `AppApiKeyLayer` + the memory `KeyStore` verifier (boxed store future).
+//! - `cached_key`: the same key through the verification cache (a hit after the first).
 //! - `any_of_3`: Basic / token / app key composition, credential in the third scheme.
 //! - `rejected`: a wrong token answered with 401 + JSON + challenge.
 //! - `query_token`: the token in `?token=`, removed from the URI.
@@ -109,6 +110,12 @@ fn bench(c: &mut Criterion) {
     let mut svc = AppApiKeyLayer::new(keys.verifier(KeyKind::AppApiKey)).layer(inner());
     assert_eq!(run(&mut svc, &with_app_key), 200);
     g.bench_function("memory_key", |b| b.iter(|| run(&mut svc, &with_app_key)));
+
+    let cache =
+        tower_authn::cache::VerificationCache::new(tower_authn::invalidate::Invalidator::new());
+    let mut svc = AppApiKeyLayer::new(cache.wrap(keys.verifier(KeyKind::AppApiKey))).layer(inner());
+    assert_eq!(run(&mut svc, &with_app_key), 200);
+    g.bench_function("cached_key", |b| b.iter(|| run(&mut svc, &with_app_key)));
 
     let any = BasicAuthLayer::new(users.password_verifier())
         .or(HeaderTokenLayer::new(

@@ -354,6 +354,13 @@ where
                 return inner.verify(credential).await;
             }
             let key = shared.key_of(&credential);
+            // A current entry answers without building the loader below (two verifier
+            // clones and a credential clone): hits are the common case.
+            if let Some(entry) = shared.cache.get(&key).await {
+                if shared.current(&entry) {
+                    return entry.outcome.clone();
+                }
+            }
             let load = {
                 let (inner, shared, credential) =
                     (inner.clone(), Arc::clone(&shared), credential.clone());
