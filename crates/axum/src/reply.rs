@@ -6,8 +6,8 @@ use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
 use http::{HeaderValue, StatusCode};
 use serde_json::Value;
-use tower_authn_core::AuthError;
 use tower_authn_core::respond::finish;
+use tower_authn_core::{AuthError, ErrorKind};
 
 /// The largest request body a token route reads (a login is a few hundred bytes).
 pub(crate) const BODY_LIMIT: usize = 64 * 1024;
@@ -37,10 +37,19 @@ pub(crate) fn failure(
     finish(responder(error), error, &[]).map(Body::from)
 }
 
-/// Reads a whole request body of at most [`BODY_LIMIT`] bytes; `None` when it is larger or
-/// cannot be read.
-pub(crate) async fn read_body(body: Body) -> Option<Bytes> {
-    axum::body::to_bytes(body, BODY_LIMIT).await.ok()
+/// Reads a whole request body of at most [`BODY_LIMIT`] bytes.
+///
+/// # Errors
+///
+/// `PayloadTooLarge` (413) when it is larger or cannot be read; each router answers it in
+/// its platform's shape.
+pub(crate) async fn read_body(body: Body) -> Result<Bytes, AuthError> {
+    axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|_| {
+        AuthError::new(
+            ErrorKind::PayloadTooLarge,
+            "request body too large or unreadable",
+        )
+    })
 }
 
 /// Splits a display name into first and last name at the first space.

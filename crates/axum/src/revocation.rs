@@ -63,7 +63,7 @@ async fn revoke<I: TokenIssuer, K: KeyStore + Clone>(
     headers: HeaderMap,
     body: Body,
 ) -> Response {
-    let Some(body) = read_body(body).await else {
+    let Ok(body) = read_body(body).await else {
         return invalid_request();
     };
     let token = match body_kind(&headers, &body) {

@@ -38,8 +38,7 @@ use http::{HeaderMap, StatusCode};
 use serde_json::Value;
 use tower_authn_core::credential::{BasicCredentials, TokenCredential};
 use tower_authn_core::{
-    AuthError, ErrorKind, ErrorResponder, HeaderTokenLayer, JsonErrors, KeyStore, Principal,
-    Verifier,
+    AuthError, ErrorResponder, HeaderTokenLayer, JsonErrors, KeyStore, Principal, Verifier,
 };
 
 use crate::issuer::{IssuedToken, TokenIssuer};
@@ -112,13 +111,6 @@ async fn pair<V, I: TokenIssuer, K>(
     Ok(json_reply(StatusCode::OK, &Value::Object(body)))
 }
 
-fn too_large() -> Response {
-    failure(
-        errors,
-        &AuthError::new(ErrorKind::PayloadTooLarge, "token request body too large"),
-    )
-}
-
 async fn login<V, I, K>(
     State(service): State<Arc<Service<V, I, K>>>,
     headers: HeaderMap,
@@ -129,8 +121,9 @@ where
     I: TokenIssuer,
     K: KeyStore + Clone,
 {
-    let Some(body) = read_body(body).await else {
-        return too_large();
+    let body = match read_body(body).await {
+        Ok(b) => b,
+        Err(e) => return failure(errors, &e),
     };
     let credentials = match parse_login(&headers, &body, LoginFields::GENERIC) {
         Ok(c) => c,
@@ -155,8 +148,9 @@ where
     I: TokenIssuer,
     K: KeyStore + Clone,
 {
-    let Some(body) = read_body(body).await else {
-        return too_large();
+    let body = match read_body(body).await {
+        Ok(b) => b,
+        Err(e) => return failure(errors, &e),
     };
     let token = match refresh_token_field(&headers, &body) {
         Ok(t) => t,

@@ -167,11 +167,9 @@ where
     I: TokenIssuer,
     K: KeyStore + Clone,
 {
-    let Some(body) = read_body(body).await else {
-        return failure(
-            errors,
-            &AuthError::new(ErrorKind::PayloadTooLarge, "login body too large"),
-        );
+    let body = match read_body(body).await {
+        Ok(b) => b,
+        Err(e) => return failure(errors, &e),
     };
     let credentials = match parse_login(&headers, &body, LoginFields::VOLTMX) {
         Ok(c) => c,
@@ -223,11 +221,9 @@ where
     I: TokenIssuer,
     K: KeyStore + Clone,
 {
-    let Some(body) = read_body(body).await else {
-        return failure(
-            errors,
-            &AuthError::new(ErrorKind::PayloadTooLarge, "refresh body too large"),
-        );
+    let body = match read_body(body).await {
+        Ok(b) => b,
+        Err(e) => return failure(errors, &e),
     };
     let token = match refresh_field(&headers, &body) {
         Ok(t) => t,
@@ -386,13 +382,9 @@ fn expiry_fields(map: &Map<String, Value>) -> Result<Option<Expiry>, Rejected> {
 }
 
 async fn body_map(headers: &HeaderMap, body: Body) -> Result<Map<String, Value>, Rejected> {
-    let Some(body) = read_body(body).await else {
-        return Err(Box::new(reject(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            "The request body is too large.",
-        )));
-    };
+    let body = read_body(body)
+        .await
+        .map_err(|e| Box::new(failure(errors, &e)))?;
     key_fields(headers, &body)
 }
 

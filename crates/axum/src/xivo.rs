@@ -136,11 +136,9 @@ where
     V: Verifier<BasicCredentials>,
     I: TokenIssuer,
 {
-    let Some(body) = read_body(body).await else {
-        return failure(
-            login_errors,
-            &AuthError::new(ErrorKind::PayloadTooLarge, "login body too large"),
-        );
+    let body = match read_body(body).await {
+        Ok(b) => b,
+        Err(e) => return failure(login_errors, &e),
     };
     let credentials = match parse_login(&headers, &body, LoginFields::XIVO) {
         Ok(c) => c,
