@@ -302,11 +302,13 @@ impl<U: UserStore + Clone> Verifier<BasicCredentials> for PasswordVerifier<U> {
         async move {
             let BasicCredentials { username, password } = credentials;
             let user = users.find_user(&username).await?;
-            let phc = user
-                .as_ref()
-                .map(|u| u.password_hash.expose_secret().to_owned());
+            // The stored hash stays a secret until the moment it is used.
+            let phc = user.as_ref().map(|u| u.password_hash.clone());
             let matched = blocking(move || match phc {
-                Some(phc) => tower_authn_password::verify_password(&phc, password.expose_secret()),
+                Some(phc) => tower_authn_password::verify_password(
+                    phc.expose_secret(),
+                    password.expose_secret(),
+                ),
                 None => {
                     tower_authn_password::verify_dummy(password.expose_secret());
                     Ok(false)
