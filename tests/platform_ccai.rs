@@ -18,7 +18,7 @@ use tower_authn::clock::ManualClock;
 use tower_authn::memory::MemoryUserStore;
 
 fn vector() -> Value {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/vectors/ccai.json");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/vectors/ccai.json");
     serde_json::from_str(&std::fs::read_to_string(path).expect("shared vectors")).expect("json")
 }
 

@@ -137,8 +137,8 @@ pub fn field(answer: &Answer, pointer: &str) -> String {
         .to_owned()
 }
 
-/// A vector file from `shared/vectors/`.
+/// A vector file from `tests/vectors/` (copied from `shared/vectors/`).
 pub fn vectors(name: &str) -> serde_json::Value {
-    let path = format!("{}/../shared/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
+    let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(path).expect("shared vectors")).expect("json")
 }

@@ -390,7 +390,7 @@ mod tests {
     fn voltmx_vectors_round_trip() {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/vectors/voltmx.json"
+            "/../../tests/vectors/voltmx.json"
         );
         if let Ok(text) = std::fs::read_to_string(path) {
             let v: serde_json::Value = serde_json::from_str(&text).unwrap();

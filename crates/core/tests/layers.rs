@@ -168,10 +168,7 @@ async fn basic_matrix() {
 
 #[tokio::test]
 async fn rfc7617_vectors_through_the_layer() {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/vectors/rfc.json"
-    );
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/vectors/rfc.json");
     let vectors: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     for v in vectors["rfc7617_basic"].as_array().unwrap() {
         let (user, password) = (

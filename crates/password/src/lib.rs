@@ -120,7 +120,7 @@ mod tests {
     fn opentact() -> serde_json::Value {
         let path = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../../shared/vectors/opentact.json"
+            "/../../tests/vectors/opentact.json"
         );
         serde_json::from_str(&std::fs::read_to_string(path).expect("shared vectors")).expect("json")
     }

@@ -8,10 +8,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jsonwebtoken::{Algorithm, EncodingKey};
 use serde_json::Value;
 
-/// One file of `shared/vectors/`, beside the repository.
+/// One file of the repository's `tests/vectors/`.
 pub(crate) fn vector(name: &str) -> Value {
     let path = format!(
-        "{}/../../../shared/vectors/{name}.json",
+        "{}/../../tests/vectors/{name}.json",
         env!("CARGO_MANIFEST_DIR")
     );
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));

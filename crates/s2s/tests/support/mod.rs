@@ -21,13 +21,12 @@ pub const SECRET: &str = "s3cr3t-k3y-0123456789abcdef";
 pub const HOST: &str = "pbx.example.wildixin.com";
 pub const NOW: u64 = 1_700_000_000;
 
-/// `wildix-s2s.json`: `$WILDIX_VECTORS`, else `shared/vectors/` beside the repository.
+/// `wildix-s2s.json`: `$WILDIX_VECTORS`, else the repository's `tests/vectors/`.
 pub fn vectors() -> serde_json::Value {
     let path = std::env::var_os("WILDIX_VECTORS")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../../../shared/vectors/wildix-s2s.json")
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/vectors/wildix-s2s.json")
         });
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
