@@ -1,0 +1,240 @@
+//! "The exact reason goes to tracing, never a secret" (DESIGN.md, README): the whole gateway
+//! is driven through every scheme and token service, right and wrong credentials alike, with
+//! a subscriber that records every event and span at TRACE level from every crate; then no
+//! secret that crossed the wire (passwords, tokens, keys, secrets, issued credentials) may
+//! appear in what was recorded. The capture itself is checked too, so the test cannot pass
+//! by recording nothing.
+
+mod support;
+
+#[allow(dead_code)]
+#[path = "../examples/gateway/app.rs"]
+mod app;
+#[allow(dead_code)]
+#[path = "../examples/gateway/config.rs"]
+mod config;
+#[allow(dead_code)]
+#[path = "../examples/gateway/fetcher.rs"]
+mod fetcher;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use http::Method;
+use support::{Server, basic, field, send};
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::util::SubscriberInitExt as _;
+
+const SHARED: &str = "shared-token-never-logged-7f3a";
+const JWT_SECRET: &str = "jwt-secret-never-logged-0123456789abcdef";
+const CCAI_SECRET: &str = "ccai-secret-never-logged-0123456789";
+const WRONG_PASSWORD: &str = "wrong-password-never-logged-91";
+const WRONG_TOKEN: &str = "wrong-token-never-logged-5c2e";
+
+/// Everything the subscriber wrote, shared with the test.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("capture").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for Capture {
+    type Writer = Capture;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+async fn gateway() -> Server {
+    let env: HashMap<String, String> = [
+        ("GATEWAY_ADDR", "127.0.0.1:0"),
+        ("PLAY_AUTH_TOKEN", SHARED),
+        ("GATEWAY_JWT_SECRET", JWT_SECRET),
+        ("CCAI_COMPANY_NAME", "ACME"),
+        ("CCAI_COMPANY_SECRET", CCAI_SECRET),
+        ("GATEWAY_THROTTLE", "1"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let config = config::Config::from_lookup(|k| env.get(k).cloned()).expect("config");
+    let router = app::build(&config).await.expect("gateway");
+    Server::at(support::serve(router).await)
+}
+
+#[tokio::test]
+async fn no_secret_reaches_any_trace() {
+    let capture = Capture::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(LevelFilter::TRACE)
+        .with_writer(capture.clone())
+        .with_ansi(false)
+        .finish();
+    subscriber.try_init().expect("the only subscriber");
+
+    let g = gateway().await;
+    let mut secrets: Vec<String> = [
+        SHARED,
+        JWT_SECRET,
+        CCAI_SECRET,
+        WRONG_PASSWORD,
+        WRONG_TOKEN,
+        "wonderland",
+        "builder",
+        "demo-app-key-1",
+        "demo-device-token",
+        "s3cr3t-k3y-0123456789abcdef",
+    ]
+    .map(str::to_owned)
+    .to_vec();
+    let ha1b = tower_authn::password::ha1b("alice", "sip.example.com", "wonderland");
+    secrets.push(ha1b.clone());
+
+    // Passwords, right and wrong, on Basic and every login route.
+    for pw in ["wonderland", WRONG_PASSWORD] {
+        let auth = basic("alice", pw);
+        g.get("/basic/whoami", &[("authorization", &auth)]).await;
+        g.get("/whoami", &[("authorization", &auth)]).await;
+        let auth = basic("nobody", pw);
+        g.get("/whoami", &[("authorization", &auth)]).await;
+    }
+    let xivo = g
+        .post_json(
+            "/xuc/api/2.0/auth/login",
+            &[],
+            serde_json::json!({"login": "alice", "password": "wonderland"}),
+        )
+        .await;
+    let xivo_token = field(&xivo, "/token");
+    g.post_json(
+        "/xuc/api/2.0/auth/login",
+        &[],
+        serde_json::json!({"login": "alice", "password": WRONG_PASSWORD}),
+    )
+    .await;
+    let voltmx = send(
+        Method::POST,
+        &g.url("/authService/accounts/login"),
+        &[("content-type", "application/x-www-form-urlencoded")],
+        "userid=alice&password=wonderland",
+    )
+    .await;
+    let claims = field(&voltmx, "/claims_token/value");
+    let refresh = field(&voltmx, "/refresh_token");
+    send(
+        Method::POST,
+        &g.url("/authService/accounts/login"),
+        &[("content-type", "application/json")],
+        format!(r#"{{"userid":"alice","password":"{WRONG_PASSWORD}"}}"#),
+    )
+    .await;
+    let pair = g
+        .get(
+            "/api/v1/oauth/accesstoken",
+            &[("authorization", &basic("alice", "wonderland"))],
+        )
+        .await;
+    let access = field(&pair, "/AccessToken");
+    let access_secret = field(&pair, "/AccessSecret");
+    let opentact = g
+        .get(
+            "/rest/auth",
+            &[("authorization", &basic("alice", "wonderland"))],
+        )
+        .await;
+    let jwt = field(&opentact, "/payload/token");
+    let ccai = g
+        .get(
+            "/auth/token",
+            &[("authorization", &basic("alice", "wonderland"))],
+        )
+        .await;
+    let ccai_jwt = field(&ccai, "/token");
+    secrets.extend([
+        xivo_token.clone(),
+        claims.clone(),
+        refresh.clone(),
+        access.clone(),
+        access_secret.clone(),
+        jwt.clone(),
+        ccai_jwt,
+    ]);
+
+    // Every token scheme, with the right credential and a wrong one.
+    for token in [SHARED, xivo_token.as_str(), WRONG_TOKEN] {
+        g.get("/token/whoami", &[("x-auth-token", token)]).await;
+        g.get(&format!("/token/whoami?token={token}"), &[]).await;
+        g.get(
+            "/xuc/api/2.0/auth/check",
+            &[("authorization", &format!("Bearer {token}"))],
+        )
+        .await;
+    }
+    for token in [jwt.as_str(), WRONG_TOKEN] {
+        g.get(
+            "/jwt/whoami",
+            &[("authorization", &format!("Bearer {token}"))],
+        )
+        .await;
+        g.get(&format!("/jwt/whoami?jwt={token}"), &[]).await;
+    }
+    let tampered_jwt = format!("{jwt}x");
+    g.get("/jwt/whoami", &[("x-auth-token", &tampered_jwt)])
+        .await;
+    for token in [claims.as_str(), WRONG_TOKEN] {
+        g.get("/claims/whoami", &[("x-voltmx-authorization", token)])
+            .await;
+    }
+    for token in ["demo-device-token", WRONG_TOKEN] {
+        g.get("/device/whoami", &[("x-device-authtoken", token)])
+            .await;
+    }
+    for token in ["demo-app-key-1", WRONG_TOKEN] {
+        g.get("/app/whoami", &[("x-voltmx-app-api-key", token)])
+            .await;
+    }
+    for secret in [access_secret.as_str(), WRONG_TOKEN] {
+        g.get(
+            "/messaging/whoami",
+            &[("accesstoken", &access), ("accesssecret", secret)],
+        )
+        .await;
+    }
+    for digest in [ha1b.as_str(), WRONG_TOKEN] {
+        g.get("/ha1b/whoami", &[("x-auth-ha1b-token", digest)])
+            .await;
+        g.get(&format!("/ha1b/whoami?ha1b={digest}"), &[]).await;
+    }
+    for token in [refresh.as_str(), refresh.as_str(), WRONG_TOKEN] {
+        send(
+            Method::POST,
+            &g.url("/authService/accounts/refresh"),
+            &[("content-type", "application/x-www-form-urlencoded")],
+            format!("refresh_token={token}"),
+        )
+        .await;
+    }
+
+    let recorded = String::from_utf8_lossy(&capture.0.lock().expect("capture")).into_owned();
+    assert!(
+        recorded.contains("authentication rejected") && recorded.contains("authenticated"),
+        "the capture saw the layers' decisions:\n{recorded}"
+    );
+    for secret in &secrets {
+        assert!(
+            !recorded.contains(secret.as_str()),
+            "a secret ({} bytes, starting {:?}) reached the traces:\n{recorded}",
+            secret.len(),
+            secret.chars().take(4).collect::<String>()
+        );
+    }
+}
