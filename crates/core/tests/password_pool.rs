@@ -255,3 +255,46 @@ async fn by_default_the_global_pool_checks() {
         "{after:?}"
     );
 }
+
+#[cfg(feature = "cache")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cache_loader_checks_on_the_pool_and_never_keeps_a_busy_answer() {
+    use tower_authn_core::cache::{CacheExt, VerificationCache};
+    use tower_authn_core::invalidate::Invalidator;
+
+    let (pool, gate) = held_pool();
+    let verifier = users()
+        .password_verifier()
+        .with_pool(pool.clone())
+        .cached(VerificationCache::new(Invalidator::new()));
+    let credentials = |password: &str| BasicCredentials {
+        username: "alice".to_owned(),
+        password: SecretString::from(password),
+    };
+    let held = {
+        let verifier = verifier.clone();
+        tokio::spawn(async move { verifier.verify(credentials("wrong")).await })
+    };
+    wait_for(&pool, |s| s.running == 1).await;
+    let busy = verifier
+        .verify(credentials("wonderland"))
+        .await
+        .expect_err("busy");
+    assert_eq!(
+        (busy.status().as_u16(), busy.retry_after()),
+        (503, Some(Duration::from_secs(1)))
+    );
+
+    gate.open();
+    assert_eq!(held.await.expect("task").expect_err("wrong").status(), 401);
+    // The busy answer was not cached: the same credential now checks, on the pool.
+    assert_eq!(
+        verifier
+            .verify(credentials("wonderland"))
+            .await
+            .expect("alice")
+            .id,
+        "alice"
+    );
+    assert_eq!(pool.stats().verifications, 2);
+}
