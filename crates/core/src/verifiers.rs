@@ -267,7 +267,8 @@ pub fn new_key_id() -> String {
 #[derive(Clone)]
 pub struct PasswordVerifier<U> {
     users: U,
-    pool: tower_authn_password::HashPool,
+    /// `None`: the process-wide pool, started only when a check first needs it.
+    pool: Option<tower_authn_password::HashPool>,
     retry_after: std::time::Duration,
 }
 
@@ -277,7 +278,7 @@ impl<U> PasswordVerifier<U> {
     pub fn new(users: U) -> Self {
         Self {
             users,
-            pool: tower_authn_password::HashPool::global().clone(),
+            pool: None,
             retry_after: std::time::Duration::from_secs(1),
         }
     }
@@ -285,7 +286,7 @@ impl<U> PasswordVerifier<U> {
     /// Hashes on `pool` instead of the process-wide one (its size and queue bound this
     /// verifier, and every other that shares it).
     pub fn with_pool(mut self, pool: tower_authn_password::HashPool) -> Self {
-        self.pool = pool;
+        self.pool = Some(pool);
         self
     }
 
@@ -297,7 +298,10 @@ impl<U> PasswordVerifier<U> {
 
     /// The pool this verifier hashes on (for its [`stats`](tower_authn_password::HashPool::stats)).
     pub fn pool(&self) -> &tower_authn_password::HashPool {
-        &self.pool
+        match &self.pool {
+            Some(pool) => pool,
+            None => tower_authn_password::HashPool::global(),
+        }
     }
 }
 
@@ -319,7 +323,7 @@ impl<U: UserStore + Clone> Verifier<BasicCredentials> for PasswordVerifier<U> {
         use tower_authn_password::VerifyError;
 
         let users = self.users.clone();
-        let pool = self.pool.clone();
+        let pool = self.pool().clone();
         let retry_after = self.retry_after;
         async move {
             let BasicCredentials { username, password } = credentials;
