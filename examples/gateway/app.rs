@@ -308,6 +308,16 @@ pub(crate) async fn build(config: &Config) -> Result<Router, Box<dyn Error>> {
     }
 }
 
+/// The password hashing pool of GATEWAY.md "Limits".
+pub(crate) fn hash_pool(
+    config: &Config,
+) -> Result<tower_authn::password::HashPool, tower_authn::password::PoolBuildError> {
+    tower_authn::password::HashPool::builder()
+        .workers(config.hash_concurrency)
+        .queue(config.hash_queue)
+        .build()
+}
+
 /// The gateway's routes on `stores`. Slow verifiers (argon2, remote keys, stores across
 /// the network) answer through verification caches that hear every change the stores make.
 async fn build_on<U, K>(config: &Config, stores: Stores<U, K>) -> Result<Router, Box<dyn Error>>
@@ -338,7 +348,13 @@ where
             .without_per_address()
     };
 
-    let passwords = users.password_verifier().cached(cache.clone());
+    // Every password check (Basic, the login routes, through the cache) runs on this one
+    // pool: GATEWAY_HASH_CONCURRENCY workers, GATEWAY_HASH_QUEUE waiting, then 503.
+    let pool = hash_pool(config)?;
+    let passwords = users
+        .password_verifier()
+        .with_pool(pool)
+        .cached(cache.clone());
     // Login routes verify passwords themselves: throttled per claimed user.
     let logins = throttle.verifier(passwords.clone());
     let shared = SharedTokenVerifier::new(config.play_auth_token());
@@ -527,4 +543,21 @@ where
     let signed_api = Router::new().route("/api/v1/{*path}", any(signed).layer(s2s.layer()));
 
     Ok(whoami_routes.merge(platforms).merge(signed_api))
+}
+
+#[cfg(test)]
+mod hash_pool_tests {
+    use super::{Config, hash_pool};
+
+    #[test]
+    fn the_pool_has_the_configured_size_and_queue() {
+        let config = Config::from_lookup(|k| match k {
+            "GATEWAY_HASH_CONCURRENCY" => Some("2".to_owned()),
+            "GATEWAY_HASH_QUEUE" => Some("5".to_owned()),
+            _ => None,
+        })
+        .expect("config");
+        let pool = hash_pool(&config).expect("pool");
+        assert_eq!((pool.workers(), pool.queue_capacity()), (2, 5));
+    }
 }

@@ -39,6 +39,11 @@ pub(crate) struct Config {
     pub(crate) redis_url: Option<String>,
     /// `GATEWAY_THROTTLE` (`1`, `true`, `on` or `yes`): throttle failed attempts (429).
     pub(crate) throttle: bool,
+    /// `GATEWAY_HASH_CONCURRENCY`: password checks (argon2) running at once, default the
+    /// number of CPUs.
+    pub(crate) hash_concurrency: usize,
+    /// `GATEWAY_HASH_QUEUE`: password checks waiting, default 256; past it, 503 + Retry-After.
+    pub(crate) hash_queue: usize,
     /// Demo fallbacks in use, printed on stderr at start.
     pub(crate) warnings: Vec<String>,
 }
@@ -64,8 +69,34 @@ impl fmt::Debug for Config {
             .field("facebook_graph_version", &self.facebook_graph_version)
             .field("redis_url", &self.redis_url.as_ref().map(|_| "[set]"))
             .field("throttle", &self.throttle)
+            .field("hash_concurrency", &self.hash_concurrency)
+            .field("hash_queue", &self.hash_queue)
             .finish()
     }
+}
+
+/// The most hashing threads `GATEWAY_HASH_CONCURRENCY` may ask for.
+const MAX_HASH_CONCURRENCY: usize = 1024;
+/// The longest hashing queue `GATEWAY_HASH_QUEUE` may ask for.
+const MAX_HASH_QUEUE: usize = 1_000_000;
+
+/// A whole number in `min..=max` from variable `var`, or `default` when unset.
+fn bounded_count(
+    var: &str,
+    value: Option<String>,
+    default: usize,
+    min: usize,
+    max: usize,
+) -> Result<usize, String> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    value
+        .trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
+        .ok_or_else(|| format!("{var}={value:?}: expected a whole number from {min} to {max}"))
 }
 
 fn random_secret(len: usize) -> Vec<u8> {
@@ -171,6 +202,22 @@ impl Config {
         let facebook_graph_version =
             get("FACEBOOK_GRAPH_VERSION").unwrap_or_else(|| "v19.0".to_owned());
 
+        let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get);
+        let hash_concurrency = bounded_count(
+            "GATEWAY_HASH_CONCURRENCY",
+            get("GATEWAY_HASH_CONCURRENCY"),
+            cpus.min(MAX_HASH_CONCURRENCY),
+            1,
+            MAX_HASH_CONCURRENCY,
+        )?;
+        let hash_queue = bounded_count(
+            "GATEWAY_HASH_QUEUE",
+            get("GATEWAY_HASH_QUEUE"),
+            tower_authn::password::DEFAULT_QUEUE,
+            0,
+            MAX_HASH_QUEUE,
+        )?;
+
         Ok(Self {
             addr,
             play_auth_token,
@@ -189,6 +236,8 @@ impl Config {
                     "1" | "true" | "on" | "yes"
                 )
             }),
+            hash_concurrency,
+            hash_queue,
             warnings,
         })
     }
@@ -198,5 +247,49 @@ impl Config {
         self.play_auth_token
             .as_ref()
             .map_or("", |t| t.expose_secret())
+    }
+}
+
+#[cfg(test)]
+mod hash_limits_tests {
+    use super::Config;
+
+    fn cfg(pairs: &[(&str, &str)]) -> Result<Config, String> {
+        Config::from_lookup(|k| {
+            pairs
+                .iter()
+                .find(|(name, _)| *name == k)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    #[test]
+    fn hash_pool_defaults_follow_gateway_md() {
+        let ok = cfg(&[]).expect("defaults");
+        let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!((ok.hash_concurrency, ok.hash_queue), (cpus, 256));
+        let set = cfg(&[
+            ("GATEWAY_HASH_CONCURRENCY", "3"),
+            ("GATEWAY_HASH_QUEUE", "0"),
+        ])
+        .expect("set");
+        assert_eq!((set.hash_concurrency, set.hash_queue), (3, 0));
+    }
+
+    #[test]
+    fn bad_hash_pool_values_stop_the_gateway() {
+        for (var, value) in [
+            ("GATEWAY_HASH_CONCURRENCY", "0"),
+            ("GATEWAY_HASH_CONCURRENCY", "-1"),
+            ("GATEWAY_HASH_CONCURRENCY", "two"),
+            ("GATEWAY_HASH_CONCURRENCY", "1.5"),
+            ("GATEWAY_HASH_CONCURRENCY", "100000"),
+            ("GATEWAY_HASH_QUEUE", "-5"),
+            ("GATEWAY_HASH_QUEUE", "lots"),
+            ("GATEWAY_HASH_QUEUE", "99999999999"),
+        ] {
+            let e = cfg(&[(var, value)]).expect_err("refused");
+            assert!(e.starts_with(var) && e.contains("whole number"), "{e}");
+        }
     }
 }

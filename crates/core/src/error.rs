@@ -156,6 +156,24 @@ impl AuthError {
         Self::new(ErrorKind::Unavailable, detail)
     }
 
+    /// [`ErrorKind::Unavailable`] because the server is at capacity (the password hashing
+    /// queue is full, for one): `503` with `Retry-After`, telling the client when to retry.
+    /// It fails closed like any other `unavailable`; only the header differs.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_authn_core::AuthError;
+    ///
+    /// let e = AuthError::busy("hashing queue full", Duration::from_secs(1));
+    /// assert_eq!((e.status().as_u16(), e.code()), (503, "unavailable"));
+    /// assert_eq!(e.retry_after(), Some(Duration::from_secs(1)));
+    /// ```
+    pub fn busy(detail: impl Into<Cow<'static, str>>, retry_after: Duration) -> Self {
+        let mut e = Self::new(ErrorKind::Unavailable, detail);
+        e.retry_after = Some(retry_after);
+        e
+    }
+
     /// [`ErrorKind::TooManyAttempts`], telling the client when to retry.
     pub fn too_many_attempts(retry_after: Duration) -> Self {
         let mut e = Self::new(ErrorKind::TooManyAttempts, "throttled");
@@ -199,7 +217,8 @@ impl AuthError {
         self
     }
 
-    /// For [`ErrorKind::TooManyAttempts`]: when to retry.
+    /// When to retry: set for [`ErrorKind::TooManyAttempts`] and for a
+    /// [`busy`](Self::busy) [`ErrorKind::Unavailable`]; sent as `Retry-After`.
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_after
     }
@@ -211,6 +230,7 @@ impl fmt::Debug for AuthError {
             .field("kind", &self.kind)
             .field("detail", &self.detail)
             .field("location", &self.location)
+            .field("retry_after", &self.retry_after)
             .finish()
     }
 }
@@ -263,6 +283,15 @@ mod tests {
         assert_eq!(ErrorKind::Forbidden.status(), 403);
         assert_eq!(ErrorKind::Unavailable.status(), 503);
         assert_eq!(ErrorKind::TooManyAttempts.status(), 429);
+    }
+
+    #[test]
+    fn busy_is_unavailable_with_a_retry_after() {
+        let e = AuthError::busy("queue full", Duration::from_secs(2));
+        assert_eq!(e.kind(), ErrorKind::Unavailable);
+        assert_eq!(e.status(), 503);
+        assert_eq!(e.retry_after(), Some(Duration::from_secs(2)));
+        assert_eq!(AuthError::unavailable("down").retry_after(), None);
     }
 
     #[test]

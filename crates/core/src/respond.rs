@@ -10,7 +10,8 @@ use crate::challenge::Challenge;
 use crate::error::AuthError;
 
 /// Builds the status and body of a failure. The auth layer adds the `WWW-Authenticate`
-/// challenges to a 401 (unless the responder set its own) and `Retry-After` to a 429.
+/// challenges to a 401 (unless the responder set its own) and `Retry-After` when the error
+/// carries one (a 429, a busy 503).
 ///
 /// Implemented for closures `Fn(&AuthError) -> Response<Bytes>`:
 ///
@@ -62,8 +63,9 @@ pub fn json_response(status: http::StatusCode, body: String) -> Response<Bytes> 
     res
 }
 
-/// Completes a responder's answer: challenges on a 401, `Retry-After` on a 429, and
-/// `Cache-Control: no-store` so no cache keeps an auth failure.
+/// Completes a responder's answer: challenges on a 401, `Retry-After` whenever the error
+/// carries one ([`AuthError::too_many_attempts`] 429, [`AuthError::busy`] 503; whole seconds,
+/// at least 1), and `Cache-Control: no-store` so no cache keeps an auth failure.
 pub fn finish(
     mut res: Response<Bytes>,
     error: &AuthError,
@@ -101,5 +103,41 @@ impl fmt::Debug for SharedResponder {
 impl Default for SharedResponder {
     fn default() -> Self {
         Self(std::sync::Arc::new(JsonErrors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn finished(error: &AuthError) -> Response<Bytes> {
+        finish(JsonErrors.respond(error), error, &[Challenge::new("Basic")])
+    }
+
+    #[test]
+    fn a_busy_503_carries_retry_after() {
+        let res = finished(&AuthError::busy("queue full", Duration::from_secs(3)));
+        assert_eq!(res.status(), 503);
+        assert_eq!(res.headers()[RETRY_AFTER], "3");
+        assert_eq!(res.headers()[CACHE_CONTROL], "no-store");
+        assert!(!res.headers().contains_key(WWW_AUTHENTICATE));
+    }
+
+    #[test]
+    fn a_429_carries_retry_after_and_a_plain_503_none() {
+        let res = finished(&AuthError::too_many_attempts(Duration::from_secs(60)));
+        assert_eq!(res.status(), 429);
+        assert_eq!(res.headers()[RETRY_AFTER], "60");
+        let res = finished(&AuthError::unavailable("store down"));
+        assert_eq!(res.status(), 503);
+        assert!(!res.headers().contains_key(RETRY_AFTER));
+    }
+
+    #[test]
+    fn retry_after_is_at_least_one_second() {
+        let res = finished(&AuthError::busy("queue full", Duration::from_millis(10)));
+        assert_eq!(res.headers()[RETRY_AFTER], "1");
     }
 }

@@ -253,44 +253,66 @@ pub fn new_key_id() -> String {
 
 /// Verifies Basic credentials against a [`UserStore`] of PHC password hashes.
 ///
-/// An unknown or disabled user costs the same as a wrong password (a dummy verification
-/// runs), and both answer `invalid_credentials`. With the `tokio` feature the hashing runs
-/// on tokio's blocking pool.
+/// Every check runs on a [`HashPool`](tower_authn_password::HashPool) (the process-wide
+/// [`HashPool::global`](tower_authn_password::HashPool::global) unless
+/// [`with_pool`](Self::with_pool) gives one), never on the async executor, whatever the
+/// features: at most the pool's workers hash at once, each in its one reused memory block.
+/// When the pool's queue is full the answer is `503 unavailable` with `Retry-After`
+/// ([`AuthError::busy`]); the check is never skipped.
+///
+/// An unknown user costs the same as a wrong password (a dummy verification runs on the
+/// same pool), and both answer `invalid_credentials`. A stored hash the pool cannot use is
+/// `unavailable` (a fault of the store, not of the client).
 #[cfg(feature = "password")]
 #[derive(Clone)]
 pub struct PasswordVerifier<U> {
     users: U,
+    /// `None`: the process-wide pool, started only when a check first needs it.
+    pool: Option<tower_authn_password::HashPool>,
+    retry_after: std::time::Duration,
 }
 
 #[cfg(feature = "password")]
 impl<U> PasswordVerifier<U> {
-    /// Verifies against `users`.
+    /// Verifies against `users` on the process-wide hashing pool.
     pub fn new(users: U) -> Self {
-        Self { users }
+        Self {
+            users,
+            pool: None,
+            retry_after: std::time::Duration::from_secs(1),
+        }
+    }
+
+    /// Hashes on `pool` instead of the process-wide one (its size and queue bound this
+    /// verifier, and every other that shares it).
+    pub fn with_pool(mut self, pool: tower_authn_password::HashPool) -> Self {
+        self.pool = Some(pool);
+        self
+    }
+
+    /// The `Retry-After` sent when the pool is busy (default 1 s; whole seconds, at least 1).
+    pub fn retry_after(mut self, retry_after: std::time::Duration) -> Self {
+        self.retry_after = retry_after;
+        self
+    }
+
+    /// The pool this verifier hashes on (for its [`stats`](tower_authn_password::HashPool::stats)).
+    pub fn pool(&self) -> &tower_authn_password::HashPool {
+        match &self.pool {
+            Some(pool) => pool,
+            None => tower_authn_password::HashPool::global(),
+        }
     }
 }
 
 #[cfg(feature = "password")]
 impl<U> fmt::Debug for PasswordVerifier<U> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PasswordVerifier").finish_non_exhaustive()
+        f.debug_struct("PasswordVerifier")
+            .field("pool", &self.pool)
+            .field("retry_after", &self.retry_after)
+            .finish_non_exhaustive()
     }
-}
-
-/// Runs CPU-heavy work off the async executor when tokio is available.
-#[cfg(feature = "password")]
-async fn blocking<T: Send + 'static>(
-    f: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, AuthError> {
-    #[cfg(feature = "tokio")]
-    {
-        if tokio::runtime::Handle::try_current().is_ok() {
-            return tokio::task::spawn_blocking(f)
-                .await
-                .map_err(|_| AuthError::unavailable("password task failed"));
-        }
-    }
-    Ok(f())
 }
 
 #[cfg(feature = "password")]
@@ -298,26 +320,38 @@ impl<U: UserStore + Clone> Verifier<BasicCredentials> for PasswordVerifier<U> {
     type Future = BoxFuture<'static, Result<Principal, AuthError>>;
 
     fn verify(&self, credentials: BasicCredentials) -> Self::Future {
+        use tower_authn_password::VerifyError;
+
         let users = self.users.clone();
+        let pool = self.pool().clone();
+        let retry_after = self.retry_after;
         async move {
             let BasicCredentials { username, password } = credentials;
             let user = users.find_user(&username).await?;
-            // The stored hash stays a secret until the moment it is used.
-            let phc = user.as_ref().map(|u| u.password_hash.clone());
-            let matched = blocking(move || match phc {
-                Some(phc) => tower_authn_password::verify_password(
-                    phc.expose_secret(),
-                    password.expose_secret(),
-                ),
-                None => {
-                    tower_authn_password::verify_dummy(password.expose_secret());
-                    Ok(false)
+            // The stored hash and the password stay secrets until a worker uses them.
+            let matched = match &user {
+                Some(u) => pool.verify(u.password_hash.clone(), password).await,
+                None => pool.verify_dummy(password).await,
+            };
+            let matched = match matched {
+                Ok(matched) => matched,
+                Err(VerifyError::Busy) => {
+                    return Err(AuthError::busy(
+                        "password hashing queue is full",
+                        retry_after,
+                    ));
                 }
-            })
-            .await?
-            .map_err(|e| {
-                AuthError::unavailable(format!("stored hash of {username} unusable: {e}"))
-            })?;
+                Err(VerifyError::Unusable(e)) => {
+                    return Err(AuthError::unavailable(format!(
+                        "stored hash of {username} unusable: {e}"
+                    )));
+                }
+                Err(e) => {
+                    return Err(AuthError::unavailable(format!(
+                        "password check of {username} failed: {e}"
+                    )));
+                }
+            };
             match user {
                 Some(u) if matched && !u.disabled => Ok(u.principal().with_scheme("basic")),
                 Some(u) if u.disabled => {

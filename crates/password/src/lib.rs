@@ -1,9 +1,17 @@
 //! Password verification for tower-authn.
 //!
-//! - [`hash_password`] / [`verify_password`]: PHC strings, argon2id by default (any argon2
-//!   variant and parameters in the PHC string verify).
-//! - [`verify_dummy`]: the same work for an unknown user, so timing does not tell an
-//!   unknown login from a wrong password.
+//! - [`HashPool`]: the way a server checks passwords. A fixed set of worker threads (the
+//!   available parallelism by default) behind a bounded queue (256 by default); each worker
+//!   reuses one argon2 memory block, so hashing memory never exceeds workers x one block,
+//!   and a check past the queue is refused at once with [`VerifyError::Busy`] (answer 503,
+//!   never skip the check). [`HashPool::verify_dummy`] does the same work for an unknown
+//!   user, through the same queue, so timing does not tell an unknown login from a wrong
+//!   password. [`HashPool::global`] is the process-wide default.
+//! - [`hash_password`] / [`verify_password`] / [`verify_dummy`]: the same checks on the
+//!   calling thread, with a fresh memory block each time (setup code, tools, tests).
+//! - Any argon2 variant (argon2id, argon2i, argon2d), version and parameters verify, within
+//!   [`HashLimits`] (64 MiB, t=10 by default): a stored hash past them is refused as
+//!   unusable, never allocated.
 //! - [`ha1b`] / [`verify_ha1b`]: HA1B digests, `md5(login@domain:domain:password)`.
 //!
 //! ```
@@ -15,26 +23,21 @@
 //! assert!(!verify_password(&phc, "looking-glass").unwrap());
 //! ```
 
-use std::fmt;
-use std::sync::OnceLock;
+mod phc;
+mod pool;
 
 use argon2::Argon2;
 use md5::{Digest, Md5};
 use password_hash::rand_core::OsRng;
-use password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use password_hash::{PasswordHasher, SaltString};
 use subtle::ConstantTimeEq;
 
-/// A stored hash could not be used (not a PHC string, or an unsupported algorithm).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PasswordError(String);
+pub use phc::{DUMMY_PHC, HashLimits, PasswordError};
+pub use pool::{
+    DEFAULT_QUEUE, HashPool, HashPoolBuilder, PoolBuildError, PoolStats, Verification, VerifyError,
+};
 
-impl fmt::Display for PasswordError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "unusable password hash: {}", self.0)
-    }
-}
-
-impl std::error::Error for PasswordError {}
+use phc::Prepared;
 
 /// Hashes `password` as an argon2id PHC string with a random salt and the crate's default
 /// parameters (RFC 9106's second recommended option: m=19 MiB, t=2, p=1).
@@ -47,35 +50,31 @@ pub fn hash_password(password: &str) -> Result<String, PasswordError> {
     Argon2::default()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| PasswordError(e.to_string()))
+        .map_err(|e| PasswordError::new(e.to_string()))
 }
 
-/// Whether `password` matches the PHC string `phc`, compared in constant time.
+/// Whether `password` matches the PHC string `phc`, recomputed on the calling thread in a
+/// fresh memory block and compared in constant time. A server should use
+/// [`HashPool::verify`], which bounds how many run at once and reuses its memory.
 ///
 /// # Errors
 ///
-/// [`PasswordError`] when `phc` is not a PHC string or names an unsupported algorithm; the
-/// caller should treat it as a server fault (the store holds a bad record), not as a
-/// wrong password.
+/// [`PasswordError`] when `phc` is not an argon2 PHC string or asks for more than
+/// [`HashLimits::default`]; the caller should treat it as a server fault (the store holds a
+/// bad record), not as a wrong password.
 pub fn verify_password(phc: &str, password: &str) -> Result<bool, PasswordError> {
-    let parsed = PasswordHash::new(phc).map_err(|e| PasswordError(e.to_string()))?;
-    match parsed.algorithm.as_str() {
-        "argon2id" | "argon2i" | "argon2d" => {}
-        other => return Err(PasswordError(format!("unsupported algorithm {other}"))),
-    }
-    match Argon2::default().verify_password(password.as_bytes(), &parsed) {
-        Ok(()) => Ok(true),
-        Err(password_hash::Error::Password) => Ok(false),
-        Err(e) => Err(PasswordError(e.to_string())),
-    }
+    let prepared = Prepared::parse(phc, &HashLimits::default())?;
+    prepared.check(password.as_bytes(), &mut Vec::new())
 }
 
-/// Verifies `password` against a fixed dummy hash with the default parameters and returns
-/// `false`: the same work as [`verify_password`] on a real default-parameter hash.
+/// Checks `password` against [`DUMMY_PHC`] on the calling thread: the work of
+/// [`verify_password`] on a default-parameter hash, for an unknown user. A server should use
+/// [`HashPool::verify_dummy`].
 pub fn verify_dummy(password: &str) {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    let phc = DUMMY.get_or_init(|| hash_password("tower-authn dummy password").unwrap_or_default());
-    let _ = verify_password(phc, password);
+    // DUMMY_PHC is a constant that a unit test parses and checks; the work always runs.
+    let result = verify_password(DUMMY_PHC, password);
+    debug_assert!(result.is_ok(), "DUMMY_PHC must stay usable");
+    std::hint::black_box(result.ok());
 }
 
 /// The HA1B digest of a SIP user: lowercase hex of `md5(login@domain:domain:password)`.
@@ -147,6 +146,14 @@ mod tests {
     fn bad_phc_is_an_error_not_a_mismatch() {
         assert!(verify_password("not a phc", "x").is_err());
         assert!(verify_password("$pbkdf2-sha256$i=1$c2FsdA$aGFzaA", "x").is_err());
+    }
+
+    #[test]
+    fn hash_then_verify() {
+        let phc = hash_password("wonderland").expect("hash");
+        assert!(verify_password(&phc, "wonderland").expect("usable"));
+        assert!(!verify_password(&phc, "wonderlanD").expect("usable"));
+        assert!(!verify_password(&phc, "").expect("usable"));
     }
 
     proptest::proptest! {
