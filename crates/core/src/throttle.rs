@@ -242,11 +242,12 @@ impl<A: AttemptSubject, B: AttemptSubject> AttemptSubject for Either<A, B> {
     }
 }
 
-impl<A: AttemptSubject, B: AttemptSubject> AttemptSubject for (A, B) {
+impl<A: AttemptSubject, B: AttemptSubject> AttemptSubject for (Option<A>, Option<B>) {
     fn attempt_subject(&self) -> Option<&str> {
         self.0
-            .attempt_subject()
-            .or_else(|| self.1.attempt_subject())
+            .as_ref()
+            .and_then(A::attempt_subject)
+            .or_else(|| self.1.as_ref().and_then(B::attempt_subject))
     }
 }
 
