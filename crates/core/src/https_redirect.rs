@@ -157,6 +157,135 @@ impl FromStr for TrustedProxy {
     }
 }
 
+/// The proxies whose forwarding headers are believed, for finding the client address
+/// ([`client_addr`](Self::client_addr)). Default: loopback (`127.0.0.0/8`, `::1`), the
+/// usual place of a reverse proxy in front of the process; [`none`](Self::none) trusts no
+/// one. Parsed from a comma- or space-separated list of addresses and CIDRs (the
+/// gateway's `GATEWAY_TRUSTED_PROXIES`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<TrustedProxy>);
+
+impl Default for TrustedProxies {
+    fn default() -> Self {
+        Self::loopback()
+    }
+}
+
+impl TrustedProxies {
+    /// Loopback only: `127.0.0.0/8` and `::1`.
+    pub fn loopback() -> Self {
+        Self(vec![
+            TrustedProxy {
+                network: IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 0)),
+                prefix: 8,
+            },
+            TrustedProxy::addr(IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)),
+        ])
+    }
+
+    /// No proxy: the connection's peer is always the client.
+    pub fn none() -> Self {
+        Self(Vec::new())
+    }
+
+    /// Exactly `proxies`.
+    pub fn new(proxies: impl IntoIterator<Item = TrustedProxy>) -> Self {
+        Self(proxies.into_iter().collect())
+    }
+
+    /// Whether `ip` is one of the trusted proxies.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        self.0.iter().any(|p| p.contains(ip))
+    }
+
+    /// The client's address: the connection's `peer`, unless the peer is a trusted proxy;
+    /// then the forwarding chain (`Forwarded` `for=`, RFC 7239, when present, else
+    /// `X-Forwarded-For`) is read from its end, skipping trusted proxies, and the first
+    /// address not trusted is the client. An entry that is not an address (`unknown`, an
+    /// obfuscated name, garbage) stops the walk at the hop that appended it, so a client
+    /// cannot pick an address by writing one: whatever it sends lies to the left of what
+    /// its first trusted proxy appended.
+    pub fn client_addr(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        if !self.contains(peer) {
+            return peer;
+        }
+        let hops: Vec<Option<IpAddr>> = if headers.contains_key("forwarded") {
+            headers
+                .get_all("forwarded")
+                .iter()
+                .flat_map(|v| split_list(v.as_bytes()))
+                .filter_map(forwarded_for)
+                .collect()
+        } else {
+            headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .flat_map(|v| split_list(v.as_bytes()))
+                .map(|hop| parse_hop(hop))
+                .collect()
+        };
+        let mut client = peer;
+        for hop in hops.iter().rev() {
+            match hop {
+                Some(ip) => {
+                    client = *ip;
+                    if !self.contains(*ip) {
+                        break;
+                    }
+                }
+                None => break,
+            }
+        }
+        client
+    }
+}
+
+impl FromStr for TrustedProxies {
+    type Err = InvalidProxy;
+
+    /// `"10.0.0.0/8, 192.0.2.7 ::1"`; an empty string trusts no proxy.
+    fn from_str(s: &str) -> Result<Self, InvalidProxy> {
+        s.split(|c: char| c == ',' || c.is_ascii_whitespace())
+            .filter(|p| !p.is_empty())
+            .map(str::parse)
+            .collect::<Result<Vec<_>, _>>()
+            .map(Self)
+    }
+}
+
+/// The comma-separated elements of a header value, trimmed.
+fn split_list(v: &[u8]) -> impl Iterator<Item = &[u8]> {
+    v.split(|&b| b == b',')
+        .map(crate::head::trim)
+        .filter(|e| !e.is_empty())
+}
+
+/// The `for=` of one `Forwarded` element: `Some(Some(ip))`, `Some(None)` when it is not
+/// an address, `None` when the element has no `for=`.
+fn forwarded_for(element: &[u8]) -> Option<Option<IpAddr>> {
+    element.split(|&b| b == b';').find_map(|pair| {
+        let pair = crate::head::trim(pair);
+        let eq = pair.iter().position(|&b| b == b'=')?;
+        if !pair[..eq].eq_ignore_ascii_case(b"for") {
+            return None;
+        }
+        let mut value = &pair[eq + 1..];
+        if let [b'"', inner @ .., b'"'] = value {
+            value = inner;
+        }
+        Some(parse_hop(value))
+    })
+}
+
+/// One hop: `192.0.2.1`, `192.0.2.1:80`, `2001:db8::1`, `[2001:db8::1]:80`.
+fn parse_hop(hop: &[u8]) -> Option<IpAddr> {
+    let text = std::str::from_utf8(hop).ok()?;
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    text.parse::<SocketAddr>().ok().map(|a| a.ip())
+}
+
 #[derive(Debug)]
 struct Config {
     status: StatusCode,
@@ -489,6 +618,60 @@ mod tests {
         two.headers_mut()
             .append(HOST, HeaderValue::from_static("b"));
         assert_eq!(run(&l, two).await.status(), 400);
+    }
+
+    #[test]
+    fn client_addr_believes_only_trusted_proxies() {
+        let h = |pairs: &[(&str, &str)]| {
+            let mut m = HeaderMap::new();
+            for (k, v) in pairs {
+                m.append(
+                    http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                    HeaderValue::from_str(v).unwrap(),
+                );
+            }
+            m
+        };
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let t = TrustedProxies::default();
+        let xff = h(&[("x-forwarded-for", "198.51.100.1, 203.0.113.9")]);
+        // From a stranger: its headers are ignored.
+        assert_eq!(t.client_addr(ip("192.0.2.5"), &xff), ip("192.0.2.5"));
+        // From loopback: the last hop the proxy appended.
+        assert_eq!(t.client_addr(ip("127.0.0.1"), &xff), ip("203.0.113.9"));
+        // Trusted hops are skipped; several lines are one list.
+        let t2: TrustedProxies = "127.0.0.1, 10.0.0.0/8".parse().unwrap();
+        let chain = h(&[
+            ("x-forwarded-for", "1.1.1.1, 198.51.100.1"),
+            ("x-forwarded-for", "10.1.1.1"),
+        ]);
+        assert_eq!(t2.client_addr(ip("127.0.0.1"), &chain), ip("198.51.100.1"));
+        // Garbage stops the walk at the hop that appended it.
+        let junk = h(&[("x-forwarded-for", "1.1.1.1, nonsense, 10.2.2.2")]);
+        assert_eq!(t2.client_addr(ip("127.0.0.1"), &junk), ip("10.2.2.2"));
+        // Forwarded (RFC 7239) wins over X-Forwarded-For, ports and brackets allowed.
+        let fwd = h(&[
+            (
+                "forwarded",
+                r#"for=192.0.2.60;proto=https, for="[2001:db8::7]:4711""#,
+            ),
+            ("x-forwarded-for", "9.9.9.9"),
+        ]);
+        assert_eq!(t.client_addr(ip("::1"), &fwd), ip("2001:db8::7"));
+        // No header at all: the proxy itself.
+        assert_eq!(
+            t.client_addr(ip("127.0.0.1"), &HeaderMap::new()),
+            ip("127.0.0.1")
+        );
+        assert_eq!(
+            TrustedProxies::none().client_addr(ip("127.0.0.1"), &xff),
+            ip("127.0.0.1")
+        );
+        assert_eq!(
+            "".parse::<TrustedProxies>().unwrap(),
+            TrustedProxies::none()
+        );
+        assert!("10.0.0.0/8, nope".parse::<TrustedProxies>().is_err());
     }
 
     #[test]
