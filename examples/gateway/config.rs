@@ -39,6 +39,9 @@ pub(crate) struct Config {
     pub(crate) redis_url: Option<String>,
     /// `GATEWAY_THROTTLE` (`1`, `true`, `on` or `yes`): throttle failed attempts (429).
     pub(crate) throttle: bool,
+    /// `GATEWAY_TRUSTED_PROXIES` (addresses or CIDRs, comma-separated; default loopback):
+    /// the only peers whose `X-Forwarded-For` / `Forwarded` name the client.
+    pub(crate) trusted_proxies: tower_authn::https_redirect::TrustedProxies,
     /// Demo fallbacks in use, printed on stderr at start.
     pub(crate) warnings: Vec<String>,
 }
@@ -64,6 +67,7 @@ impl fmt::Debug for Config {
             .field("facebook_graph_version", &self.facebook_graph_version)
             .field("redis_url", &self.redis_url.as_ref().map(|_| "[set]"))
             .field("throttle", &self.throttle)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -189,6 +193,12 @@ impl Config {
                     "1" | "true" | "on" | "yes"
                 )
             }),
+            trusted_proxies: match get("GATEWAY_TRUSTED_PROXIES") {
+                Some(v) => v
+                    .parse()
+                    .map_err(|e| format!("GATEWAY_TRUSTED_PROXIES: {e}"))?,
+                None => tower_authn::https_redirect::TrustedProxies::default(),
+            },
             warnings,
         })
     }

@@ -785,6 +785,7 @@ impl Throttle {
         AddressThrottleLayer {
             throttle: self.clone(),
             responder: SharedResponder::default(),
+            paths: None,
         }
     }
 }
@@ -794,12 +795,25 @@ impl Throttle {
 pub struct AddressThrottleLayer {
     throttle: Throttle,
     responder: SharedResponder,
+    paths: Option<Arc<[String]>>,
 }
 
 impl AddressThrottleLayer {
     /// Sets the shape of the 429 / 503 answers (default JSON).
     pub fn responder(mut self, responder: impl ErrorResponder) -> Self {
         self.responder = SharedResponder(Arc::new(responder));
+        self
+    }
+
+    /// Throttles only requests to exactly these paths (the login routes of a router that
+    /// also serves token routes, which must never be locked out by an address's failures);
+    /// every other request passes untouched.
+    pub fn only_paths<I, P>(mut self, paths: I) -> Self
+    where
+        I: IntoIterator<Item = P>,
+        P: Into<String>,
+    {
+        self.paths = Some(paths.into_iter().map(Into::into).collect());
         self
     }
 }
@@ -812,6 +826,7 @@ impl<S> Layer<S> for AddressThrottleLayer {
             inner,
             throttle: self.throttle.clone(),
             responder: self.responder.clone(),
+            paths: self.paths.clone(),
         }
     }
 }
@@ -822,6 +837,7 @@ pub struct AddressThrottle<S> {
     inner: S,
     throttle: Throttle,
     responder: SharedResponder,
+    paths: Option<Arc<[String]>>,
 }
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for AddressThrottle<S>
@@ -843,6 +859,12 @@ where
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
+        let path = req.uri().path();
+        if let Some(paths) = &self.paths {
+            if !paths.iter().any(|p| p == path) {
+                return inner.call(req).boxed();
+            }
+        }
         let (throttle, responder) = (self.throttle.clone(), self.responder.clone());
         let addr = throttle.client_addr(req.extensions(), req.headers());
         async move {
@@ -1360,7 +1382,7 @@ mod tests {
     async fn the_address_layer_counts_401_answers() {
         let throttle = Throttle::new().per_address(2, Duration::from_secs(60));
         let svc = ServiceBuilder::new()
-            .layer(throttle.address_layer())
+            .layer(throttle.address_layer().only_paths(["/", "/login"]))
             .service(tower::service_fn(|req: Request<()>| async move {
                 let ok = req.headers().contains_key("x-right");
                 let mut res = Response::new(Bytes::new());
@@ -1386,6 +1408,10 @@ mod tests {
             status(&svc, header("x-right", "1", "192.0.2.4:1")).await.0,
             200
         );
+        // Other paths are not throttled at all.
+        let mut token_route = header("x-right", "1", "192.0.2.3:1");
+        *token_route.uri_mut() = "/check".parse().unwrap();
+        assert_eq!(status(&svc, token_route).await.0, 200);
     }
 
     #[tokio::test]

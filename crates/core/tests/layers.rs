@@ -860,9 +860,14 @@ async fn or_keeps_optional_and_the_responder_of_either_side() {
 #[should_panic(expected = "different responder")]
 fn two_different_responders_do_not_compose() {
     let shaped = |e: &AuthError| tower_authn_core::respond::json_response(e.status(), "{}".into());
+    let other = |e: &AuthError| tower_authn_core::respond::json_response(e.status(), "[]".into());
+    // One responder type on both sides composes.
     let _ = HeaderTokenLayer::new("X-Auth-Token", SharedTokenVerifier::new("s3rver"))
         .responder(shaped)
         .or(BasicAuthLayer::new(users().password_verifier()).responder(shaped));
+    let _ = HeaderTokenLayer::new("X-Auth-Token", SharedTokenVerifier::new("s3rver"))
+        .responder(shaped)
+        .or(BasicAuthLayer::new(users().password_verifier()).responder(other));
 }
 
 #[tokio::test]

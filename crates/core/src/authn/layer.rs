@@ -1,3 +1,4 @@
+use std::any::TypeId;
 use std::fmt;
 use std::sync::Arc;
 
@@ -26,7 +27,9 @@ pub struct AuthnLayer<Sc> {
 /// a composition can tell an explicit choice from a default one.
 #[derive(Clone, Default)]
 pub(crate) struct Options {
-    pub(crate) responder: Option<SharedResponder>,
+    /// The responder, with its type: two layers configured with the same responder type
+    /// (`opentact::errors` on both sides) compose; different ones do not.
+    pub(crate) responder: Option<(SharedResponder, TypeId)>,
     pub(crate) optional: bool,
     pub(crate) hide: Option<HideCredentials>,
     pub(crate) requirement: Option<Requirement>,
@@ -41,12 +44,15 @@ impl Options {
 
     /// The responder, or the default one.
     pub(crate) fn responder(&self) -> SharedResponder {
-        self.responder.clone().unwrap_or_default()
+        self.responder
+            .as_ref()
+            .map(|(r, _)| r.clone())
+            .unwrap_or_default()
     }
 
     /// Splits into what a branch of a composition keeps for itself (its requirement and
     /// hiding) and what the composition must merge (responder, optional).
-    fn into_branch<Sc>(self, scheme: Sc) -> (Branch<Sc>, Option<SharedResponder>, bool) {
+    fn into_branch<Sc>(self, scheme: Sc) -> (Branch<Sc>, Option<(SharedResponder, TypeId)>, bool) {
         let anonymous = self.passes_anonymous();
         (
             Branch::new(scheme, self.requirement, self.hide),
@@ -60,16 +66,17 @@ impl Options {
 ///
 /// # Panics
 ///
-/// When both sides set different responders (a configuration error: one answer cannot
-/// have two shapes; set the responder on the composition instead).
+/// When both sides set responders of different types (a configuration error: one answer
+/// cannot have two shapes; set the responder on the composition instead). Two responders
+/// of one type are one shape: the first side's answers.
 fn merge_responders(
-    first: Option<SharedResponder>,
-    second: Option<SharedResponder>,
-) -> Option<SharedResponder> {
+    first: Option<(SharedResponder, TypeId)>,
+    second: Option<(SharedResponder, TypeId)>,
+) -> Option<(SharedResponder, TypeId)> {
     match (first, second) {
         (Some(a), Some(b)) => {
             assert!(
-                Arc::ptr_eq(&a.0, &b.0),
+                a.1 == b.1,
                 "AuthnLayer::or/and: both layers set a different responder; set one on the \
                  composition (`a.or(b).responder(r)`) instead"
             );
@@ -97,8 +104,8 @@ impl<Sc: Scheme> AuthnLayer<Sc> {
     }
 
     /// Sets the failure body shape (default [`JsonErrors`](crate::JsonErrors)).
-    pub fn responder(mut self, responder: impl ErrorResponder) -> Self {
-        self.options.responder = Some(SharedResponder(Arc::new(responder)));
+    pub fn responder<R: ErrorResponder>(mut self, responder: R) -> Self {
+        self.options.responder = Some((SharedResponder(Arc::new(responder)), TypeId::of::<R>()));
         self
     }
 
