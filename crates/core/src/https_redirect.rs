@@ -228,7 +228,7 @@ impl TrustedProxies {
                 .get_all("x-forwarded-for")
                 .iter()
                 .flat_map(|v| split_list(v.as_bytes()))
-                .map(|hop| parse_hop(hop))
+                .map(parse_hop)
                 .collect()
         };
         let mut client = peer;
