@@ -19,7 +19,7 @@ use axum::routing::get;
 use tower_authn::axum::issuer::{IssuedToken, issuer_fn};
 use tower_authn::axum::{connect_info_peer, opentact};
 use tower_authn::clock::Clock;
-use tower_authn::https_redirect::TrustedProxy;
+use tower_authn::https_redirect::{HttpsOrigin, TrustedProxy};
 use tower_authn::jwt::opentact::OpentactIssuer;
 use tower_authn::memory::{MemoryKeyStore, MemoryUserStore};
 use tower_authn::{
@@ -53,12 +53,14 @@ pub fn demo_users() -> Result<MemoryUserStore, Box<dyn std::error::Error>> {
     Ok(users)
 }
 
-/// The server. `trusted` are the proxies whose `X-Forwarded-Proto` counts.
+/// The server. `trusted` are the proxies whose `X-Forwarded-Proto` counts; plain HTTP is
+/// redirected to `origin` (never to the client's `Host`).
 pub async fn app(
     users: MemoryUserStore,
     jwt_secret: &str,
     clock: impl Clock + Clone,
     trusted: Vec<TrustedProxy>,
+    origin: HttpsOrigin,
 ) -> Result<Router, Box<dyn std::error::Error>> {
     let jwt = OpentactIssuer::new(jwt_secret)?.with_clock(clock.clone());
     let verifier = jwt.verifier();
@@ -80,7 +82,7 @@ pub async fn app(
         .responder(opentact::errors)
         .or(opentact::token_layer(verifier))
         .or(ha1b.into_layer());
-    let https = HttpsRedirectLayer::new()
+    let https = HttpsRedirectLayer::new(origin)
         .trust_proxies(trusted)
         .peer_addr(connect_info_peer);
 
@@ -129,6 +131,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         &secret,
         tower_authn::clock::SystemClock,
         loopback.into(),
+        // Where plain HTTP is sent: this server's public HTTPS origin.
+        std::env::var("OPENTACT_PUBLIC_ORIGIN")
+            .unwrap_or_else(|_| "https://localhost".into())
+            .parse()?,
     )
     .await?;
     axum::serve(

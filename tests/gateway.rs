@@ -1003,3 +1003,88 @@ fn configuration_is_validated() {
         "{debug}"
     );
 }
+
+/// Issue 11 item 3: guessing stops, and stops only guessing.
+#[tokio::test]
+async fn throttling_locks_guessable_credentials_and_never_tokens() {
+    let gw = gateway(&[("GATEWAY_THROTTLE", "1")]).await;
+    // The test client is on loopback, the default trusted proxy: X-Forwarded-For names
+    // the client.
+    let from = |i: u32| format!("198.51.100.{i}");
+    // Five wrong passwords for alice from five addresses lock her.
+    for i in 1..=5 {
+        let a = gw
+            .get(
+                "/basic/whoami",
+                &[
+                    ("authorization", &basic("alice", "guess")),
+                    ("x-forwarded-for", &from(i)),
+                ],
+            )
+            .await;
+        assert_eq!(a.status, 401);
+    }
+    let right = gw
+        .get(
+            "/basic/whoami",
+            &[
+                ("authorization", &basic("alice", "wonderland")),
+                ("x-forwarded-for", &from(6)),
+            ],
+        )
+        .await;
+    assert_eq!(right.status, 429);
+    // Her right HA1B is no side door.
+    let ha1b = gw
+        .get(
+            "/ha1b/whoami",
+            &[
+                ("x-auth-ha1b-token", &ha1b_alice()),
+                ("x-forwarded-for", &from(7)),
+            ],
+        )
+        .await;
+    assert_eq!(ha1b.status, 429);
+    // Forty bad tokens from one address lock out nothing: its valid token still works.
+    for _ in 0..40 {
+        let a = gw
+            .get(
+                "/token/whoami",
+                &[
+                    ("x-auth-token", "not-a-token"),
+                    ("x-forwarded-for", &from(8)),
+                ],
+            )
+            .await;
+        assert_eq!(a.status, 401);
+    }
+    let token = gw
+        .get(
+            "/token/whoami",
+            &[("x-auth-token", SHARED), ("x-forwarded-for", &from(8))],
+        )
+        .await;
+    assert_eq!(token.status, 200);
+    // Spraying usernames at a login route from one address stops at its limit (30).
+    let mut statuses = Vec::new();
+    for i in 0..31 {
+        let a = gw
+            .post_json(
+                "/xuc/api/2.0/auth/login",
+                &[("x-forwarded-for", &from(9))],
+                json!({"login": format!("user{i}"), "password": "guess"}),
+            )
+            .await;
+        statuses.push(a.status.as_u16());
+    }
+    assert!(statuses[..30].iter().all(|&s| s == 401), "{statuses:?}");
+    assert_eq!(statuses[30], 429);
+    // The token routes of that router are not throttled per address.
+    let check = gw
+        .get(
+            "/xuc/api/2.0/auth/check",
+            &[("x-auth-token", "nope"), ("x-forwarded-for", &from(9))],
+        )
+        .await;
+    assert_ne!(check.status, 429);
+}

@@ -30,7 +30,8 @@ async fn start(trusted: Vec<TrustedProxy>) -> (String, ManualClock) {
         .unwrap()
         .as_secs();
     let clock = ManualClock::at_unix(now);
-    let app = example::app(users(), SECRET, clock.clone(), trusted)
+    let origin = "https://api.opentact.example".parse().unwrap();
+    let app = example::app(users(), SECRET, clock.clone(), trusted, origin)
         .await
         .unwrap();
     let addr = serve(app).await;
@@ -65,9 +66,18 @@ async fn plain_http_is_redirected_and_forwarded_proto_needs_a_trusted_proxy() {
     assert_eq!(plain.status, 302);
     assert_eq!(
         plain.headers["location"],
-        "https://127.0.0.1/rest/auth?x=1&y=%20"
+        "https://api.opentact.example/rest/auth?x=1&y=%20"
     );
     assert!(plain.body.is_empty());
+    // The client's Host never picks the target.
+    let evil = get(&format!("{base}/rest/auth"), &[("host", "evil.example")]).await;
+    assert_eq!(
+        (
+            evil.status.as_u16(),
+            evil.headers["location"].to_str().unwrap()
+        ),
+        (302, "https://api.opentact.example/rest/auth")
+    );
     // Only a trusted proxy's X-Forwarded-Proto counts.
     assert_eq!(get(&format!("{base}/healthz"), &[HTTPS]).await.status, 200);
     let (untrusting, _) = start(Vec::new()).await;

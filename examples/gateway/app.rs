@@ -341,7 +341,14 @@ where
     // Off unless GATEWAY_THROTTLE is set: then failed attempts count per claimed user and
     // per client address, in the same store as everything else.
     let throttle = if config.throttle {
-        Throttle::with_store(attempts).peer_addr(tower_authn::axum::connect_info_peer)
+        Throttle::with_store(attempts)
+            .peer_addr(tower_authn::axum::connect_info_peer)
+            .trusted_proxies(config.trusted_proxies.clone())
+            // An HA1B is the password in another form: per address, and its user's lock.
+            .password_equivalent_at(tower_authn::CredentialLocation::Header(
+                http::HeaderName::try_from(HA1B_HEADER)?,
+            ))
+            .password_equivalent_at(tower_authn::CredentialLocation::Query(HA1B_QUERY.into()))
     } else {
         Throttle::new()
             .without_per_principal()
@@ -355,8 +362,15 @@ where
         .password_verifier()
         .with_pool(pool)
         .cached(cache.clone());
-    // Login routes verify passwords themselves: throttled per claimed user.
+    // Login routes verify passwords themselves: throttled per claimed user, and per client
+    // address by `login_addresses` around exactly those routes (their token routes never).
     let logins = throttle.verifier(passwords.clone());
+    let login_addresses = throttle.address_layer().only_paths([
+        xivo::LOGIN_PATH,
+        voltmx::LOGIN_PATH,
+        voltmx::ACCESS_TOKEN_PATH,
+        opentact::AUTH_PATH,
+    ]);
     let shared = SharedTokenVerifier::new(config.play_auth_token());
     let xivo_tokens = OpaqueTokenIssuer::new(keys.clone())
         .ttl(XIVO_TTL)
@@ -542,7 +556,9 @@ where
     // Everything else under /api/v1 is the Wildix-style signed API.
     let signed_api = Router::new().route("/api/v1/{*path}", any(signed).layer(s2s.layer()));
 
-    Ok(whoami_routes.merge(platforms).merge(signed_api))
+    Ok(whoami_routes
+        .merge(platforms.layer(login_addresses))
+        .merge(signed_api))
 }
 
 #[cfg(test)]

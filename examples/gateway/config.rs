@@ -44,6 +44,9 @@ pub(crate) struct Config {
     pub(crate) hash_concurrency: usize,
     /// `GATEWAY_HASH_QUEUE`: password checks waiting, default 256; past it, 503 + Retry-After.
     pub(crate) hash_queue: usize,
+    /// `GATEWAY_TRUSTED_PROXIES` (addresses or CIDRs, comma-separated; default loopback):
+    /// the only peers whose `X-Forwarded-For` / `Forwarded` name the client.
+    pub(crate) trusted_proxies: tower_authn::https_redirect::TrustedProxies,
     /// Demo fallbacks in use, printed on stderr at start.
     pub(crate) warnings: Vec<String>,
 }
@@ -71,6 +74,7 @@ impl fmt::Debug for Config {
             .field("throttle", &self.throttle)
             .field("hash_concurrency", &self.hash_concurrency)
             .field("hash_queue", &self.hash_queue)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -238,6 +242,12 @@ impl Config {
             }),
             hash_concurrency,
             hash_queue,
+            trusted_proxies: match get("GATEWAY_TRUSTED_PROXIES") {
+                Some(v) => v
+                    .parse()
+                    .map_err(|e| format!("GATEWAY_TRUSTED_PROXIES: {e}"))?,
+                None => tower_authn::https_redirect::TrustedProxies::default(),
+            },
             warnings,
         })
     }

@@ -57,7 +57,7 @@ pub use tower_authn_core::Principal;
 /// ```
 /// use tower_authn_core::HttpsRedirectLayer;
 ///
-/// let layer = HttpsRedirectLayer::new()
+/// let layer = HttpsRedirectLayer::new("https://api.example.com".parse().unwrap())
 ///     .trust_proxy("127.0.0.1".parse().unwrap())
 ///     .peer_addr(tower_authn_axum::connect_info_peer);
 /// # let _ = layer;

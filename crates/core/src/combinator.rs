@@ -1,14 +1,17 @@
 //! Composing schemes: [`AnyOf`] (the first present credential decides) and [`AllOf`]
-//! (two proofs), plus the [`WithLocation`] future every scheme uses.
+//! (two proofs), [`Branch`] (one side of a layer composition, with the requirement and
+//! hiding that side was configured with), plus the [`WithLocation`] future every scheme
+//! uses.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use futures_util::future::{Join, join};
+use futures_util::future::{Join, OptionFuture, join};
 use http::request::Parts;
 use pin_project::pin_project;
 
+use crate::authorize::Requirement;
 use crate::challenge::Challenge;
 use crate::error::AuthError;
 use crate::principal::{CredentialLocation, Principal};
@@ -114,39 +117,68 @@ where
 /// All-of composition: both credentials must be present and valid.
 ///
 /// The principal is the first scheme's; the second's id, kind and scheme are kept in its
-/// `attributes["second_factor"]`. One credential without the other is a 401.
+/// `attributes["second_factor"]`. One credential without the other is a 401, unless the
+/// missing side was made optional ([`with_optional`](Self::with_optional)): then the
+/// present one decides alone (and is still checked). Both verifications always run to the
+/// end.
 #[derive(Clone, Debug)]
 pub struct AllOf<A, B> {
     first: A,
     second: B,
+    first_optional: bool,
+    second_optional: bool,
 }
 
 impl<A, B> AllOf<A, B> {
     /// Both `first` and `second`.
     pub fn new(first: A, second: B) -> Self {
-        Self { first, second }
+        Self {
+            first,
+            second,
+            first_optional: false,
+            second_optional: false,
+        }
+    }
+
+    /// Lets the first (or second) credential be absent when the other is present.
+    pub fn with_optional(mut self, first: bool, second: bool) -> Self {
+        self.first_optional = first;
+        self.second_optional = second;
+        self
     }
 }
 
 impl<A: Scheme, B: Scheme> Scheme for AllOf<A, B> {
-    type Credential = (A::Credential, B::Credential);
+    type Credential = (Option<A::Credential>, Option<B::Credential>);
     type Future = AllOfFuture<A::Future, B::Future>;
 
     fn extract(&self, head: &Parts) -> Extraction<Self::Credential> {
-        match (self.first.extract(head), self.second.extract(head)) {
-            (Extraction::Rejected(e), _) | (_, Extraction::Rejected(e)) => Extraction::Rejected(e),
-            (Extraction::Found(a), Extraction::Found(b)) => Extraction::Found((a, b)),
-            (Extraction::Absent, Extraction::Absent) => Extraction::Absent,
-            _ => Extraction::Rejected(AuthError::new(
+        let only_one = || {
+            Extraction::Rejected(AuthError::new(
                 crate::ErrorKind::MissingCredentials,
                 "only one of two required credentials",
-            )),
+            ))
+        };
+        match (self.first.extract(head), self.second.extract(head)) {
+            (Extraction::Rejected(e), _) | (_, Extraction::Rejected(e)) => Extraction::Rejected(e),
+            (Extraction::Found(a), Extraction::Found(b)) => Extraction::Found((Some(a), Some(b))),
+            (Extraction::Absent, Extraction::Absent) => Extraction::Absent,
+            (Extraction::Found(a), Extraction::Absent) if self.second_optional => {
+                Extraction::Found((Some(a), None))
+            }
+            (Extraction::Absent, Extraction::Found(b)) if self.first_optional => {
+                Extraction::Found((None, Some(b)))
+            }
+            (Extraction::Found(_), Extraction::Absent)
+            | (Extraction::Absent, Extraction::Found(_)) => only_one(),
         }
     }
 
     fn verify(&self, (a, b): Self::Credential) -> Self::Future {
+        let first: OptionFuture<A::Future> = a.map(|a| self.first.verify(a)).into();
+        let second: OptionFuture<B::Future> = b.map(|b| self.second.verify(b)).into();
         AllOfFuture {
-            inner: join(self.first.verify(a), self.second.verify(b)),
+            inner: join(first, second),
         }
     }
 
@@ -166,7 +198,7 @@ impl<A: Scheme, B: Scheme> Scheme for AllOf<A, B> {
 pub struct AllOfFuture<A: Future, B: Future> {
     // Both halves always run to the end, so which one failed does not show in timing.
     #[pin]
-    inner: Join<A, B>,
+    inner: Join<OptionFuture<A>, OptionFuture<B>>,
 }
 
 impl<A: Future, B: Future> std::fmt::Debug for AllOfFuture<A, B> {
@@ -184,12 +216,106 @@ where
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let (first, second) = ready!(self.project().inner.poll(cx));
-        let (mut first, second) = (first?, second?);
-        first.attributes.insert(
-            "second_factor".to_owned(),
-            serde_json::json!({ "id": second.id, "kind": second.kind.as_str(), "scheme": second.scheme }),
-        );
-        Poll::Ready(Ok(first))
+        let (first, second) = (first.transpose()?, second.transpose()?);
+        Poll::Ready(match (first, second) {
+            (Some(mut first), Some(second)) => {
+                first.attributes.insert(
+                    "second_factor".to_owned(),
+                    serde_json::json!({ "id": second.id, "kind": second.kind.as_str(), "scheme": second.scheme }),
+                );
+                Ok(first)
+            }
+            (Some(one), None) | (None, Some(one)) => Ok(one),
+            // Extraction never hands over two absent halves.
+            (None, None) => Err(AuthError::missing()),
+        })
+    }
+}
+
+/// One side of a layer composition ([`AuthnLayer::or`](crate::AuthnLayer::or) /
+/// [`and`](crate::AuthnLayer::and)): the scheme with the requirement and the credential
+/// hiding its layer was configured with, so composing never drops them.
+#[derive(Clone, Debug)]
+pub struct Branch<Sc> {
+    scheme: Sc,
+    requirement: Option<Requirement>,
+    hide: Option<HideCredentials>,
+}
+
+impl<Sc> Branch<Sc> {
+    /// `scheme`, whose principals must meet `requirement` (403 otherwise), its credentials
+    /// hidden as `hide` says (or as the composition says, when `None`).
+    pub fn new(
+        scheme: Sc,
+        requirement: Option<Requirement>,
+        hide: Option<HideCredentials>,
+    ) -> Self {
+        Self {
+            scheme,
+            requirement,
+            hide,
+        }
+    }
+
+    /// The scheme.
+    pub fn scheme(&self) -> &Sc {
+        &self.scheme
+    }
+}
+
+impl<Sc: Scheme> Scheme for Branch<Sc> {
+    type Credential = Sc::Credential;
+    type Future = Checked<Sc::Future>;
+
+    fn extract(&self, head: &Parts) -> Extraction<Self::Credential> {
+        self.scheme.extract(head)
+    }
+
+    fn verify(&self, credential: Self::Credential) -> Self::Future {
+        Checked {
+            inner: self.scheme.verify(credential),
+            requirement: self.requirement.clone(),
+        }
+    }
+
+    fn hide(&self, head: &mut Parts, mode: HideCredentials) {
+        self.scheme.hide(head, self.hide.unwrap_or(mode));
+    }
+
+    fn challenges(&self, error: Option<&AuthError>, out: &mut Vec<Challenge>) {
+        self.scheme.challenges(error, out);
+    }
+}
+
+/// The future of [`Branch`]: the scheme's verification, then its requirement.
+#[pin_project]
+pub struct Checked<F> {
+    #[pin]
+    inner: F,
+    requirement: Option<Requirement>,
+}
+
+impl<F> std::fmt::Debug for Checked<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Checked")
+            .field("requirement", &self.requirement)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<F> Future for Checked<F>
+where
+    F: Future<Output = Result<Principal, AuthError>>,
+{
+    type Output = Result<Principal, AuthError>;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = self.project();
+        let principal = ready!(this.inner.poll(cx))?;
+        if let Some(requirement) = this.requirement {
+            requirement.check(&principal)?;
+        }
+        Poll::Ready(Ok(principal))
     }
 }
 

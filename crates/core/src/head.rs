@@ -10,14 +10,70 @@ use http::{HeaderMap, HeaderName, Uri};
 
 use crate::scheme::HideCredentials;
 
-/// Splits an `Authorization` value into its auth-scheme and the rest (trimmed).
+/// Splits an `Authorization` value into its auth-scheme and the rest (trimmed), the lax
+/// RFC 9110 reading (`1*SP`), for schemes this crate does not parse itself.
 ///
 /// RFC 9110 §11.4: `credentials = auth-scheme [ 1*SP ( token68 / #auth-param ) ]`.
+/// The credential schemes use [`authorization_credentials`], which is stricter.
 pub fn split_authorization(value: &[u8]) -> (&[u8], &[u8]) {
     let value = trim(value);
     match value.iter().position(|&b| b == b' ') {
         Some(i) => (&value[..i], trim(&value[i..])),
         None => (value, &[]),
+    }
+}
+
+/// What an `Authorization` value says about one auth-scheme; see
+/// [`authorization_credentials`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthorizationMatch<'a> {
+    /// The value is about another scheme.
+    Other,
+    /// The value names this scheme and carries its credential after exactly one space.
+    Credentials(&'a [u8]),
+    /// The value names this scheme with nothing after it.
+    Empty,
+    /// The value names this scheme but the separator is not exactly one space (a tab, two
+    /// spaces, none at all, or whitespace at the end of the credential).
+    BadSeparator,
+}
+
+/// Reads an `Authorization` value for auth-scheme `scheme` (case-insensitive), strictly.
+///
+/// RFC 9110 §11.6.2 allows `1*SP` between the scheme and its credential; RFC 7617 and
+/// RFC 6750 show one, and every client sends one. The credential schemes accept exactly
+/// one space, and treat every other spelling of *their* scheme name as a malformed
+/// credential (400), never as an absent one, so no separator trick hands the request to a
+/// later scheme of an any-of composition: `Basic<TAB>…`, `Basic  …`, `Basic…` (no space:
+/// a value that starts with the scheme's name and goes on with credential text), and a
+/// credential with trailing spaces or tabs are [`AuthorizationMatch::BadSeparator`].
+/// Leading spaces and tabs are optional whitespace around the field value and ignored.
+pub fn authorization_credentials<'a>(value: &'a [u8], scheme: &str) -> AuthorizationMatch<'a> {
+    let mut value = value;
+    while let [b' ' | b'\t', rest @ ..] = value {
+        value = rest;
+    }
+    let name = scheme.as_bytes();
+    let Some(head) = value.get(..name.len()) else {
+        return AuthorizationMatch::Other;
+    };
+    if !head.eq_ignore_ascii_case(name) {
+        return AuthorizationMatch::Other;
+    }
+    let after = &value[name.len()..];
+    match after {
+        [] => AuthorizationMatch::Empty,
+        // Only optional whitespace after the name: no credential.
+        _ if after.iter().all(|&b| matches!(b, b' ' | b'\t')) => AuthorizationMatch::Empty,
+        [b' ', rest @ ..]
+            if !matches!(rest.first(), Some(b' ' | b'\t'))
+                && !matches!(rest.last(), Some(b' ' | b'\t')) =>
+        {
+            AuthorizationMatch::Credentials(rest)
+        }
+        // A tab, two spaces, no space (`Basicabc`: no registered scheme's name extends
+        // `Basic` or `Bearer`), or whitespace after the credential.
+        _ => AuthorizationMatch::BadSeparator,
     }
 }
 
@@ -32,14 +88,13 @@ pub fn trim(mut v: &[u8]) -> &[u8] {
     v
 }
 
-/// Whether the `Authorization` header's auth-scheme is `scheme` (case-insensitive,
-/// RFC 9110 §11.1).
+/// Whether an `Authorization` line names `scheme` (case-insensitive, RFC 9110 §11.1),
+/// however it is spelled after the name (see [`authorization_credentials`]).
 pub fn authorization_is(headers: &HeaderMap, scheme: &str) -> bool {
-    headers.get_all(AUTHORIZATION).iter().any(|v| {
-        split_authorization(v.as_bytes())
-            .0
-            .eq_ignore_ascii_case(scheme.as_bytes())
-    })
+    headers
+        .get_all(AUTHORIZATION)
+        .iter()
+        .any(|v| authorization_credentials(v.as_bytes(), scheme) != AuthorizationMatch::Other)
 }
 
 /// Whether `bytes` is a token68 (RFC 9110 §11.2): `1*( ALPHA / DIGIT / "-" / "." / "_" /
@@ -145,6 +200,33 @@ mod tests {
         );
         assert_eq!(split_authorization(b"Bearer"), (&b"Bearer"[..], &b""[..]));
         assert_eq!(split_authorization(b""), (&b""[..], &b""[..]));
+    }
+
+    #[test]
+    fn credential_schemes_take_exactly_one_space() {
+        use AuthorizationMatch::*;
+        fn m(v: &[u8]) -> AuthorizationMatch<'_> {
+            authorization_credentials(v, "Basic")
+        }
+        assert_eq!(m(b"Basic abc="), Credentials(b"abc="));
+        assert_eq!(m(b"bAsIc abc="), Credentials(b"abc="));
+        assert_eq!(m(b"  Basic abc="), Credentials(b"abc="));
+        assert_eq!(m(b"Basic"), Empty);
+        assert_eq!(m(b"Basic \t "), Empty);
+        for bad in [
+            &b"Basic\tabc="[..],
+            b"Basic  abc=",
+            b"Basic \tabc=",
+            b"Basicabc=",
+            b"Basic abc= ",
+            b"Basic abc=\t",
+            b"Basic\x0babc",
+        ] {
+            assert_eq!(m(bad), BadSeparator, "{:?}", String::from_utf8_lossy(bad));
+        }
+        assert_eq!(m(b"Bearer abc"), Other);
+        assert_eq!(m(b"Bas"), Other);
+        assert_eq!(m(b""), Other);
     }
 
     #[test]

@@ -1,12 +1,18 @@
-//! Redirect plain HTTP to HTTPS: same host, path and query; `302 Found` by default.
+//! Redirect plain HTTP to HTTPS, to one configured canonical origin: same path and query,
+//! `302 Found` by default.
 //!
-//! A request counts as HTTPS when the connection says so (a [`TlsConnection`] extension
-//! set by the TLS acceptor, or an `https` URI scheme as HTTP/2 carries it), or when it
-//! comes from a configured trusted proxy whose `X-Forwarded-Proto` says `https`.
-//! `X-Forwarded-Proto` from anyone else is ignored, so a client cannot talk its way past
-//! the redirect. The peer address comes from the request's extensions: [`PeerAddr`] or a
-//! bare `SocketAddr` by default (plain hyper: insert one per connection), or anything else
-//! through [`HttpsRedirectLayer::peer_addr`] (axum's `ConnectInfo<SocketAddr>`:
+//! The target is always the configured [`HttpsOrigin`], never the client's `Host` or an
+//! absolute-form target: a redirect built from what the client sent is an open redirect
+//! (`Host: evil.example` → `https://evil.example/...`).
+//!
+//! A request counts as HTTPS only when the connection says so: a [`TlsConnection`]
+//! extension set by the TLS acceptor, or a configured trusted proxy's
+//! `X-Forwarded-Proto: https`. A request-target's `https://` scheme (HTTP/1.1 absolute
+//! form, HTTP/2 `:scheme`) is the client's word and is ignored, and so is
+//! `X-Forwarded-Proto` from anyone but a trusted proxy, so a client cannot talk its way
+//! past the redirect. The peer address comes from the request's extensions: [`PeerAddr`]
+//! or a bare `SocketAddr` by default (plain hyper: insert one per connection), or anything
+//! else through [`HttpsRedirectLayer::peer_addr`] (axum's `ConnectInfo<SocketAddr>`:
 //! `tower_authn_axum::connect_info_peer`).
 //!
 //! ```
@@ -18,12 +24,13 @@
 //! use tower_authn_core::https_redirect::{HttpsRedirectLayer, PeerAddr};
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! let layer = HttpsRedirectLayer::new().trust_proxy("10.0.0.0/8".parse().unwrap());
+//! let layer = HttpsRedirectLayer::new("https://api.example.com".parse().unwrap())
+//!     .trust_proxy("10.0.0.0/8".parse().unwrap());
 //! let svc = ServiceBuilder::new()
 //!     .layer(layer)
 //!     .service_fn(|_req: Request<()>| async { Ok::<_, Infallible>(Response::new(Bytes::from("secure"))) });
 //!
-//! let plain = Request::get("/rest/auth?x=1").header("host", "api.example.com:8080").body(()).unwrap();
+//! let plain = Request::get("/rest/auth?x=1").header("host", "evil.example").body(()).unwrap();
 //! let res = svc.clone().oneshot(plain).await.unwrap();
 //! assert_eq!(res.status(), 302);
 //! assert_eq!(res.headers()["location"], "https://api.example.com/rest/auth?x=1");
@@ -43,7 +50,7 @@ use std::sync::Arc;
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::header::{HOST, LOCATION};
+use http::header::LOCATION;
 use http::uri::{Authority, Scheme};
 use http::{Extensions, HeaderMap, HeaderValue, Request, Response, StatusCode, Uri};
 use tower_layer::Layer;
@@ -157,10 +164,188 @@ impl FromStr for TrustedProxy {
     }
 }
 
+/// The proxies whose forwarding headers are believed, for finding the client address
+/// ([`client_addr`](Self::client_addr)). Default: loopback (`127.0.0.0/8`, `::1`), the
+/// usual place of a reverse proxy in front of the process; [`none`](Self::none) trusts no
+/// one. Parsed from a comma- or space-separated list of addresses and CIDRs (the
+/// gateway's `GATEWAY_TRUSTED_PROXIES`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<TrustedProxy>);
+
+impl Default for TrustedProxies {
+    fn default() -> Self {
+        Self::loopback()
+    }
+}
+
+impl TrustedProxies {
+    /// Loopback only: `127.0.0.0/8` and `::1`.
+    pub fn loopback() -> Self {
+        Self(vec![
+            TrustedProxy {
+                network: IpAddr::V4(std::net::Ipv4Addr::new(127, 0, 0, 0)),
+                prefix: 8,
+            },
+            TrustedProxy::addr(IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)),
+        ])
+    }
+
+    /// No proxy: the connection's peer is always the client.
+    pub fn none() -> Self {
+        Self(Vec::new())
+    }
+
+    /// Exactly `proxies`.
+    pub fn new(proxies: impl IntoIterator<Item = TrustedProxy>) -> Self {
+        Self(proxies.into_iter().collect())
+    }
+
+    /// Whether `ip` is one of the trusted proxies.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        self.0.iter().any(|p| p.contains(ip))
+    }
+
+    /// The client's address: the connection's `peer`, unless the peer is a trusted proxy;
+    /// then the forwarding chain (`Forwarded` `for=`, RFC 7239, when present, else
+    /// `X-Forwarded-For`) is read from its end, skipping trusted proxies, and the first
+    /// address not trusted is the client. An entry that is not an address (`unknown`, an
+    /// obfuscated name, garbage) stops the walk at the hop that appended it, so a client
+    /// cannot pick an address by writing one: whatever it sends lies to the left of what
+    /// its first trusted proxy appended.
+    pub fn client_addr(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
+        if !self.contains(peer) {
+            return peer;
+        }
+        let hops: Vec<Option<IpAddr>> = if headers.contains_key("forwarded") {
+            headers
+                .get_all("forwarded")
+                .iter()
+                .flat_map(|v| split_list(v.as_bytes()))
+                .filter_map(forwarded_for)
+                .collect()
+        } else {
+            headers
+                .get_all("x-forwarded-for")
+                .iter()
+                .flat_map(|v| split_list(v.as_bytes()))
+                .map(parse_hop)
+                .collect()
+        };
+        let mut client = peer;
+        for hop in hops.iter().rev() {
+            match hop {
+                Some(ip) => {
+                    client = *ip;
+                    if !self.contains(*ip) {
+                        break;
+                    }
+                }
+                None => break,
+            }
+        }
+        client
+    }
+}
+
+impl FromStr for TrustedProxies {
+    type Err = InvalidProxy;
+
+    /// `"10.0.0.0/8, 192.0.2.7 ::1"`; an empty string trusts no proxy.
+    fn from_str(s: &str) -> Result<Self, InvalidProxy> {
+        s.split(|c: char| c == ',' || c.is_ascii_whitespace())
+            .filter(|p| !p.is_empty())
+            .map(str::parse)
+            .collect::<Result<Vec<_>, _>>()
+            .map(Self)
+    }
+}
+
+/// The comma-separated elements of a header value, trimmed.
+fn split_list(v: &[u8]) -> impl Iterator<Item = &[u8]> {
+    v.split(|&b| b == b',')
+        .map(crate::head::trim)
+        .filter(|e| !e.is_empty())
+}
+
+/// The `for=` of one `Forwarded` element: `Some(Some(ip))`, `Some(None)` when it is not
+/// an address, `None` when the element has no `for=`.
+fn forwarded_for(element: &[u8]) -> Option<Option<IpAddr>> {
+    element.split(|&b| b == b';').find_map(|pair| {
+        let pair = crate::head::trim(pair);
+        let eq = pair.iter().position(|&b| b == b'=')?;
+        if !pair[..eq].eq_ignore_ascii_case(b"for") {
+            return None;
+        }
+        let mut value = &pair[eq + 1..];
+        if let [b'"', inner @ .., b'"'] = value {
+            value = inner;
+        }
+        Some(parse_hop(value))
+    })
+}
+
+/// One hop: `192.0.2.1`, `192.0.2.1:80`, `2001:db8::1`, `[2001:db8::1]:80`.
+fn parse_hop(hop: &[u8]) -> Option<IpAddr> {
+    let text = std::str::from_utf8(hop).ok()?;
+    if let Ok(ip) = text.parse::<IpAddr>() {
+        return Some(ip);
+    }
+    text.parse::<SocketAddr>().ok().map(|a| a.ip())
+}
+
+/// The canonical HTTPS origin redirects go to: `https://host[:port]`, nothing else (no
+/// user-info, path, query or fragment).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HttpsOrigin(Authority);
+
+impl HttpsOrigin {
+    /// The `host[:port]` part.
+    pub fn authority(&self) -> &str {
+        self.0.as_str()
+    }
+}
+
+/// Not an `https://host[:port]` origin.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct InvalidOrigin;
+
+impl fmt::Display for InvalidOrigin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not an https://host[:port] origin")
+    }
+}
+
+impl std::error::Error for InvalidOrigin {}
+
+impl FromStr for HttpsOrigin {
+    type Err = InvalidOrigin;
+
+    fn from_str(s: &str) -> Result<Self, InvalidOrigin> {
+        let s = s.strip_suffix('/').unwrap_or(s);
+        let uri: Uri = s.parse().map_err(|_| InvalidOrigin)?;
+        let authority = uri.authority().ok_or(InvalidOrigin)?;
+        let bare = uri.scheme() == Some(&Scheme::HTTPS)
+            && uri.path_and_query().is_none_or(|pq| pq.as_str() == "/")
+            && !authority.as_str().contains('@')
+            && !authority.host().is_empty();
+        if !bare {
+            return Err(InvalidOrigin);
+        }
+        let host = authority.host().to_ascii_lowercase();
+        let normal = match authority.port_u16() {
+            Some(443) | None => host,
+            Some(port) => format!("{host}:{port}"),
+        };
+        Authority::try_from(normal)
+            .map(Self)
+            .map_err(|_| InvalidOrigin)
+    }
+}
+
 #[derive(Debug)]
 struct Config {
     status: StatusCode,
-    https_port: Option<u16>,
+    origin: HttpsOrigin,
     trusted: Vec<TrustedProxy>,
     peer: PeerLookup,
 }
@@ -171,19 +356,13 @@ pub struct HttpsRedirectLayer {
     config: Arc<Config>,
 }
 
-impl Default for HttpsRedirectLayer {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 impl HttpsRedirectLayer {
-    /// `302 Found` to port 443, no trusted proxy, peers from [`default_peer_lookup`].
-    pub fn new() -> Self {
+    /// `302 Found` to `origin`, no trusted proxy, peers from [`default_peer_lookup`].
+    pub fn new(origin: HttpsOrigin) -> Self {
         Self {
             config: Arc::new(Config {
                 status: StatusCode::FOUND,
-                https_port: None,
+                origin,
                 trusted: Vec::new(),
                 peer: default_peer_lookup,
             }),
@@ -193,7 +372,7 @@ impl HttpsRedirectLayer {
     fn config(mut self, f: impl FnOnce(&mut Config)) -> Self {
         let mut c = Config {
             status: self.config.status,
-            https_port: self.config.https_port,
+            origin: self.config.origin.clone(),
             trusted: self.config.trusted.clone(),
             peer: self.config.peer,
         };
@@ -213,12 +392,6 @@ impl HttpsRedirectLayer {
             "HttpsRedirectLayer: {status} is not a redirect status"
         );
         self.config(|c| c.status = status)
-    }
-
-    /// The HTTPS port to redirect to (default 443, which is left out of the URL). The port
-    /// of the plain-HTTP `Host` is never kept.
-    pub fn https_port(self, port: u16) -> Self {
-        self.config(|c| c.https_port = (port != 443).then_some(port))
     }
 
     /// Trusts `X-Forwarded-Proto` from `proxy`.
@@ -257,14 +430,14 @@ pub struct HttpsRedirect<S> {
 }
 
 impl<S> HttpsRedirect<S> {
-    /// Wraps `inner` with the default configuration.
-    pub fn new(inner: S) -> Self {
-        HttpsRedirectLayer::new().layer(inner)
+    /// Wraps `inner`, redirecting to `origin`.
+    pub fn new(inner: S, origin: HttpsOrigin) -> Self {
+        HttpsRedirectLayer::new(origin).layer(inner)
     }
 
-    /// The default layer.
-    pub fn layer() -> HttpsRedirectLayer {
-        HttpsRedirectLayer::new()
+    /// The layer redirecting to `origin`.
+    pub fn layer(origin: HttpsOrigin) -> HttpsRedirectLayer {
+        HttpsRedirectLayer::new(origin)
     }
 
     /// The inner service.
@@ -284,45 +457,22 @@ impl<S> HttpsRedirect<S> {
 }
 
 impl Config {
+    /// Only the connection (TLS marker) or a trusted proxy can say HTTPS; the
+    /// request-target's scheme is the client's word.
     fn is_https<B>(&self, req: &Request<B>) -> bool {
         if req.extensions().get::<TlsConnection>().is_some() {
             return true;
-        }
-        if let Some(scheme) = req.uri().scheme() {
-            return *scheme == Scheme::HTTPS;
         }
         let trusted = (self.peer)(req.extensions())
             .is_some_and(|ip| self.trusted.iter().any(|t| t.contains(ip)));
         trusted && forwarded_https(req.headers())
     }
 
-    fn location(&self, uri: &Uri, headers: &HeaderMap) -> Option<HeaderValue> {
-        let authority = match uri.authority() {
-            Some(a) => a.clone(),
-            None => {
-                let mut hosts = headers.get_all(HOST).iter();
-                let host = hosts.next()?;
-                if hosts.next().is_some() {
-                    return None;
-                }
-                Authority::try_from(host.as_bytes()).ok()?
-            }
-        };
-        if authority.as_str().contains('@') {
-            return None;
-        }
-        let host = authority.host().to_ascii_lowercase();
-        if host.is_empty() {
-            return None;
-        }
-        let authority = match self.https_port {
-            Some(port) => format!("{host}:{port}"),
-            None => host,
-        };
+    fn location(&self, uri: &Uri) -> Option<HeaderValue> {
         let path = uri.path_and_query().map_or("/", |pq| pq.as_str());
         let target = Uri::builder()
             .scheme(Scheme::HTTPS)
-            .authority(authority)
+            .authority(self.origin.0.clone())
             .path_and_query(path)
             .build()
             .ok()?;
@@ -359,20 +509,19 @@ where
             return ShortCircuit::Inner(self.inner.call(req));
         }
         let mut res = Response::new(ResBody::from(Bytes::new()));
-        match self.config.location(req.uri(), req.headers()) {
+        match self.config.location(req.uri()) {
             Some(location) => {
                 *res.status_mut() = self.config.status;
                 res.headers_mut().insert(LOCATION, location);
             }
-            // No usable Host: nothing to redirect to.
+            // A path the origin cannot carry: nothing to redirect to.
             None => *res.status_mut() = StatusCode::BAD_REQUEST,
         }
         ShortCircuit::Answered(Some(res))
     }
 }
 
-/// The response future of [`HttpsRedirect`]: the inner service's, or the redirect (400 when
-/// the request names no usable host).
+/// The response future of [`HttpsRedirect`]: the inner service's, or the redirect.
 pub type ResponseFuture<F, B> = ShortCircuit<F, B>;
 
 #[cfg(test)]
@@ -405,31 +554,82 @@ mod tests {
         r
     }
 
+    fn layer(origin: &str) -> HttpsRedirectLayer {
+        HttpsRedirectLayer::new(origin.parse().unwrap())
+    }
+
     #[tokio::test]
-    async fn redirects_same_host_path_and_query() {
-        let l = HttpsRedirectLayer::new();
-        let r = run(
-            &l,
-            req("/a/b?x=1&y=%20", Some("Example.com:8080"), None, None),
-        )
-        .await;
-        assert_eq!(r.status(), 302);
-        assert_eq!(r.headers()[LOCATION], "https://example.com/a/b?x=1&y=%20");
-        let r = run(&l, req("/", Some("[::1]:80"), None, None)).await;
-        assert_eq!(r.headers()[LOCATION], "https://[::1]/");
-        let l = HttpsRedirectLayer::new()
-            .status(StatusCode::PERMANENT_REDIRECT)
-            .https_port(8443);
+    async fn redirects_to_the_canonical_origin_never_the_clients_host() {
+        let l = layer("https://api.example.com");
+        for host in [
+            Some("evil.example"),
+            Some("Example.com:8080"),
+            None,
+            Some("a b"),
+        ] {
+            let r = run(&l, req("/a/b?x=1&y=%20", host, None, None)).await;
+            assert_eq!(r.status(), 302);
+            assert_eq!(
+                r.headers()[LOCATION],
+                "https://api.example.com/a/b?x=1&y=%20",
+                "{host:?}"
+            );
+        }
+        let mut two = req("/", Some("a"), None, None);
+        two.headers_mut()
+            .append(http::header::HOST, HeaderValue::from_static("evil.example"));
+        assert_eq!(
+            run(&l, two).await.headers()[LOCATION],
+            "https://api.example.com/"
+        );
+        // An absolute-form target names its own host: ignored too.
+        let r = run(&l, req("http://evil.example/x?q", None, None, None)).await;
+        assert_eq!(r.headers()[LOCATION], "https://api.example.com/x?q");
+        // A path that looks like an authority stays a path.
+        let r = run(&l, req("//evil.example/x", None, None, None)).await;
+        assert_eq!(
+            r.headers()[LOCATION],
+            "https://api.example.com//evil.example/x"
+        );
+        let l = layer("https://API.example.com:8443/").status(StatusCode::PERMANENT_REDIRECT);
         let r = run(&l, req("/x", Some("h"), None, None)).await;
         assert_eq!(
             (r.status().as_u16(), r.headers()[LOCATION].to_str().unwrap()),
-            (308, "https://h:8443/x")
+            (308, "https://api.example.com:8443/x")
         );
+    }
+
+    #[test]
+    fn origins_are_bare_https_origins() {
+        assert_eq!(
+            "https://h.example:443"
+                .parse::<HttpsOrigin>()
+                .unwrap()
+                .authority(),
+            "h.example"
+        );
+        assert_eq!(
+            "https://[::1]:8443"
+                .parse::<HttpsOrigin>()
+                .unwrap()
+                .authority(),
+            "[::1]:8443"
+        );
+        for bad in [
+            "http://h.example",
+            "h.example",
+            "https://h.example/path",
+            "https://u@h.example",
+            "https://h.example?q",
+            "",
+        ] {
+            assert!(bad.parse::<HttpsOrigin>().is_err(), "{bad}");
+        }
     }
 
     #[tokio::test]
     async fn forwarded_proto_only_from_trusted_proxies() {
-        let l = HttpsRedirectLayer::new().trust_proxy("10.0.0.0/8".parse().unwrap());
+        let l = layer("https://h").trust_proxy("10.0.0.0/8".parse().unwrap());
         let ok = run(&l, req("/", Some("h"), Some("https"), Some("10.9.9.9:1"))).await;
         assert_eq!(ok.into_body(), "inner");
         let spoofed = run(&l, req("/", Some("h"), Some("https"), Some("192.0.2.1:1"))).await;
@@ -454,41 +654,71 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn tls_marker_and_https_uri_pass() {
-        let l = HttpsRedirectLayer::new();
+    async fn only_the_connection_says_https() {
+        let l = layer("https://h");
         let mut r = req("/", Some("h"), None, None);
         r.extensions_mut().insert(TlsConnection);
         assert_eq!(run(&l, r).await.into_body(), "inner");
+        // An absolute-form https:// target on a plain connection is still plain.
+        let r = run(&l, req("https://h/x", None, None, None)).await;
         assert_eq!(
-            run(&l, req("https://h/x", None, None, None))
-                .await
-                .into_body(),
-            "inner"
-        );
-        assert_eq!(
-            run(&l, req("http://h/x?q", None, None, None))
-                .await
-                .headers()[LOCATION],
-            "https://h/x?q"
+            (r.status().as_u16(), r.headers()[LOCATION].to_str().unwrap()),
+            (302, "https://h/x")
         );
     }
 
-    #[tokio::test]
-    async fn no_usable_host_is_400() {
-        let l = HttpsRedirectLayer::new();
-        assert_eq!(run(&l, req("/", None, None, None)).await.status(), 400);
+    #[test]
+    fn client_addr_believes_only_trusted_proxies() {
+        let h = |pairs: &[(&str, &str)]| {
+            let mut m = HeaderMap::new();
+            for (k, v) in pairs {
+                m.append(
+                    http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                    HeaderValue::from_str(v).unwrap(),
+                );
+            }
+            m
+        };
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let t = TrustedProxies::default();
+        let xff = h(&[("x-forwarded-for", "198.51.100.1, 203.0.113.9")]);
+        // From a stranger: its headers are ignored.
+        assert_eq!(t.client_addr(ip("192.0.2.5"), &xff), ip("192.0.2.5"));
+        // From loopback: the last hop the proxy appended.
+        assert_eq!(t.client_addr(ip("127.0.0.1"), &xff), ip("203.0.113.9"));
+        // Trusted hops are skipped; several lines are one list.
+        let t2: TrustedProxies = "127.0.0.1, 10.0.0.0/8".parse().unwrap();
+        let chain = h(&[
+            ("x-forwarded-for", "1.1.1.1, 198.51.100.1"),
+            ("x-forwarded-for", "10.1.1.1"),
+        ]);
+        assert_eq!(t2.client_addr(ip("127.0.0.1"), &chain), ip("198.51.100.1"));
+        // Garbage stops the walk at the hop that appended it.
+        let junk = h(&[("x-forwarded-for", "1.1.1.1, nonsense, 10.2.2.2")]);
+        assert_eq!(t2.client_addr(ip("127.0.0.1"), &junk), ip("10.2.2.2"));
+        // Forwarded (RFC 7239) wins over X-Forwarded-For, ports and brackets allowed.
+        let fwd = h(&[
+            (
+                "forwarded",
+                r#"for=192.0.2.60;proto=https, for="[2001:db8::7]:4711""#,
+            ),
+            ("x-forwarded-for", "9.9.9.9"),
+        ]);
+        assert_eq!(t.client_addr(ip("::1"), &fwd), ip("2001:db8::7"));
+        // No header at all: the proxy itself.
         assert_eq!(
-            run(&l, req("/", Some("a b"), None, None)).await.status(),
-            400
+            t.client_addr(ip("127.0.0.1"), &HeaderMap::new()),
+            ip("127.0.0.1")
         );
         assert_eq!(
-            run(&l, req("/", Some("user@h"), None, None)).await.status(),
-            400
+            TrustedProxies::none().client_addr(ip("127.0.0.1"), &xff),
+            ip("127.0.0.1")
         );
-        let mut two = req("/", Some("a"), None, None);
-        two.headers_mut()
-            .append(HOST, HeaderValue::from_static("b"));
-        assert_eq!(run(&l, two).await.status(), 400);
+        assert_eq!(
+            "".parse::<TrustedProxies>().unwrap(),
+            TrustedProxies::none()
+        );
+        assert!("10.0.0.0/8, nope".parse::<TrustedProxies>().is_err());
     }
 
     #[test]

@@ -701,3 +701,263 @@ async fn readiness_is_propagated_and_rejected_requests_never_reach_inner() {
     send_response.send_response(Response::new(Bytes::from_static(b"ok")));
     assert_eq!(call.await.unwrap().unwrap().into_body(), "ok");
 }
+
+/// `Aladdin:open sesame`, after a separator other than exactly one space.
+const ALADDIN_SEPARATORS: [&str; 3] = [
+    "Basic\tQWxhZGRpbjpvcGVuIHNlc2FtZQ==",
+    "Basic  QWxhZGRpbjpvcGVuIHNlc2FtZQ==",
+    "BasicQWxhZGRpbjpvcGVuIHNlc2FtZQ==",
+];
+
+#[tokio::test]
+async fn a_scheme_name_without_exactly_one_space_is_malformed_even_before_a_valid_credential() {
+    let (keys, device, _, _, _) = key_store().await;
+    let layer = BasicAuthLayer::new(users().password_verifier())
+        .or(DeviceTokenLayer::new(keys.verifier(KeyKind::DeviceToken)));
+    assert_eq!(
+        send(&layer, get("/", &[("x-device-authtoken", &device)]))
+            .await
+            .status,
+        200
+    );
+    for value in ALADDIN_SEPARATORS {
+        let a = send(
+            &layer,
+            get(
+                "/",
+                &[("authorization", value), ("x-device-authtoken", &device)],
+            ),
+        )
+        .await;
+        assert_eq!(
+            (a.status.as_u16(), a.body["error"].as_str()),
+            (400, Some("malformed_credentials")),
+            "{value:?}"
+        );
+    }
+    let bearer = HeaderTokenLayer::bearer(SharedTokenVerifier::new("s3rver"))
+        .or(DeviceTokenLayer::new(keys.verifier(KeyKind::DeviceToken)));
+    for value in ["Bearer\ts3rver", "Bearer  s3rver", "Bearers3rver"] {
+        let a = send(
+            &bearer,
+            get(
+                "/",
+                &[("authorization", value), ("x-device-authtoken", &device)],
+            ),
+        )
+        .await;
+        assert_eq!(a.status, 400, "{value:?}");
+    }
+    assert_eq!(
+        send(&bearer, get("/", &[("authorization", "Bearer s3rver")]))
+            .await
+            .status,
+        200
+    );
+}
+
+#[tokio::test]
+async fn or_keeps_the_right_hand_requirement() {
+    let alice = "Basic YWxpY2U6d29uZGVybGFuZA==";
+    let layer = HeaderTokenLayer::new("X-Auth-Token", SharedTokenVerifier::new("s3rver"))
+        .or(BasicAuthLayer::new(users().password_verifier()).require(Requirement::role("admin")));
+    // Aladdin has no admin role: the right-hand requirement holds inside the composition.
+    let not_admin = send(&layer, get("/", &[("authorization", ALADDIN)])).await;
+    assert_eq!(
+        (not_admin.status.as_u16(), not_admin.body["error"].as_str()),
+        (403, Some("forbidden"))
+    );
+    assert_eq!(
+        send(&layer, get("/", &[("authorization", alice)]))
+            .await
+            .status,
+        200
+    );
+    // The left side has no requirement.
+    assert_eq!(
+        send(&layer, get("/", &[("x-auth-token", "s3rver")]))
+            .await
+            .status,
+        200
+    );
+    // The left's requirement is kept too, and one on the composition applies to both.
+    let left = BasicAuthLayer::new(users().password_verifier())
+        .require(Requirement::role("admin"))
+        .or(HeaderTokenLayer::new(
+            "X-Auth-Token",
+            SharedTokenVerifier::new("s3rver"),
+        ));
+    assert_eq!(
+        send(&left, get("/", &[("authorization", ALADDIN)]))
+            .await
+            .status,
+        403
+    );
+    let both = left.require(Requirement::role("ops"));
+    assert_eq!(
+        send(&both, get("/", &[("x-auth-token", "s3rver")]))
+            .await
+            .status,
+        403
+    );
+    assert_eq!(
+        send(&both, get("/", &[("authorization", alice)]))
+            .await
+            .status,
+        403
+    );
+}
+
+#[tokio::test]
+async fn or_keeps_optional_and_the_responder_of_either_side() {
+    let token = || HeaderTokenLayer::new("X-Auth-Token", SharedTokenVerifier::new("s3rver"));
+    let basic = || BasicAuthLayer::new(users().password_verifier());
+    let optional_right = token().or(basic().optional());
+    let anon = send(&optional_right, get("/", &[])).await;
+    assert_eq!(anon.status, 200);
+    assert_eq!(anon.body["principal"], Value::Null);
+    // Still no downgrade: a bad credential is rejected.
+    assert_eq!(
+        send(&optional_right, get("/", &[("x-auth-token", "nope")]))
+            .await
+            .status,
+        401
+    );
+    // An optional side with a requirement never lets anonymous requests through.
+    let guarded = token().or(basic().optional().require(Requirement::role("admin")));
+    assert_eq!(send(&guarded, get("/", &[])).await.status, 401);
+
+    let shaped = |e: &AuthError| {
+        let body = serde_json::json!({"success": false, "status": e.status().as_u16()});
+        tower_authn_core::respond::json_response(e.status(), body.to_string())
+    };
+    let right_shape = token().or(basic().responder(shaped));
+    for req in [
+        get("/", &[]),
+        get("/", &[("x-auth-token", "nope")]),
+        get("/", &[("authorization", ALADDIN_WRONG)]),
+    ] {
+        let a = send(&right_shape, req).await;
+        assert_eq!(
+            (a.status.as_u16(), &a.body["success"]),
+            (401, &Value::Bool(false))
+        );
+    }
+    let hidden = basic()
+        .hide_credentials(HideCredentials::MarkSensitive)
+        .or(token());
+    let a = send(&hidden, get("/", &[("authorization", ALADDIN)])).await;
+    assert_eq!(
+        a.body["headers"]["authorization"], ALADDIN,
+        "the left keeps its hiding"
+    );
+}
+
+#[test]
+#[should_panic(expected = "different responder")]
+fn two_different_responders_do_not_compose() {
+    let shaped = |e: &AuthError| tower_authn_core::respond::json_response(e.status(), "{}".into());
+    let other = |e: &AuthError| tower_authn_core::respond::json_response(e.status(), "[]".into());
+    // One responder type on both sides composes.
+    let _ = HeaderTokenLayer::new("X-Auth-Token", SharedTokenVerifier::new("s3rver"))
+        .responder(shaped)
+        .or(BasicAuthLayer::new(users().password_verifier()).responder(shaped));
+    let _ = HeaderTokenLayer::new("X-Auth-Token", SharedTokenVerifier::new("s3rver"))
+        .responder(shaped)
+        .or(BasicAuthLayer::new(users().password_verifier()).responder(other));
+}
+
+#[tokio::test]
+async fn and_runs_both_halves_and_keeps_each_sides_options() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let calls = Arc::new([AtomicUsize::new(0), AtomicUsize::new(0)]);
+    let (c1, c2) = (Arc::clone(&calls), Arc::clone(&calls));
+    let first = BasicAuthLayer::new(move |c: BasicCredentials| {
+        c1[0].fetch_add(1, Ordering::SeqCst);
+        async move {
+            if c.password.expose_secret() == "open sesame" {
+                Ok(Principal::user(c.username).with_roles(["user"]))
+            } else {
+                Err(AuthError::invalid("wrong"))
+            }
+        }
+    });
+    let second = HeaderTokenLayer::new("X-Auth-Token", move |t: TokenCredential| {
+        c2[1].fetch_add(1, Ordering::SeqCst);
+        async move {
+            if t.expose() == "s3rver" {
+                Ok(Principal::server("server"))
+            } else {
+                Err(AuthError::invalid("wrong"))
+            }
+        }
+    });
+    let both = first.clone().and(second.clone());
+    // The first half fails: the second still runs (no timing tells which failed).
+    let a = send(
+        &both,
+        get(
+            "/",
+            &[("authorization", ALADDIN_WRONG), ("x-auth-token", "s3rver")],
+        ),
+    )
+    .await;
+    assert_eq!(a.status, 401);
+    assert_eq!(
+        [
+            calls[0].load(Ordering::SeqCst),
+            calls[1].load(Ordering::SeqCst)
+        ],
+        [1, 1]
+    );
+    let a = send(
+        &both,
+        get("/", &[("authorization", ALADDIN), ("x-auth-token", "nope")]),
+    )
+    .await;
+    assert_eq!(a.status, 401);
+    assert_eq!(
+        [
+            calls[0].load(Ordering::SeqCst),
+            calls[1].load(Ordering::SeqCst)
+        ],
+        [2, 2]
+    );
+
+    // A requirement on the second half is checked on its principal.
+    let required = first
+        .clone()
+        .and(second.clone().require(Requirement::role("admin")));
+    let a = send(
+        &required,
+        get(
+            "/",
+            &[("authorization", ALADDIN), ("x-auth-token", "s3rver")],
+        ),
+    )
+    .await;
+    assert_eq!(a.status, 403);
+
+    // An optional second half may be absent, but is checked when present.
+    let optional = first.and(second.optional());
+    let a = send(&optional, get("/", &[("authorization", ALADDIN)])).await;
+    assert_eq!(
+        (a.status.as_u16(), &a.body["principal"]["id"]),
+        (200, &Value::from("Aladdin"))
+    );
+    let a = send(
+        &optional,
+        get("/", &[("authorization", ALADDIN), ("x-auth-token", "nope")]),
+    )
+    .await;
+    assert_eq!(a.status, 401);
+    assert_eq!(send(&optional, get("/", &[])).await.status, 401);
+    assert_eq!(
+        send(&optional, get("/", &[("x-auth-token", "s3rver")]))
+            .await
+            .status,
+        401,
+        "the required half is still required"
+    );
+}

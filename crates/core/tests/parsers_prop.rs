@@ -8,18 +8,40 @@ use http::{HeaderValue, Request, Uri};
 use proptest::prelude::*;
 use secrecy::ExposeSecret;
 use tower_authn_core::credential::TokenCredential;
-use tower_authn_core::head::{remove_query_params, split_authorization};
+use tower_authn_core::head::{query_values, remove_query_params, split_authorization};
 use tower_authn_core::schemes::parse_basic;
 use tower_authn_core::{AuthError, Challenge, HeaderTokenLayer, Principal, Scheme};
 
 proptest! {
+    /// The fuzz target's invariant (fuzz/fuzz_targets/basic.rs): whatever is accepted
+    /// has a user without a colon or control character; and what is refused is a 400.
     #[test]
-    fn basic_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
-        let _ = parse_basic(&bytes);
+    fn basic_accepts_only_clean_users(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
         let _ = split_authorization(&bytes);
         let mut prefixed = b"Basic ".to_vec();
         prefixed.extend_from_slice(&bytes);
-        let _ = parse_basic(&prefixed);
+        let encoded = format!("Basic {}", STANDARD.encode(&bytes));
+        for input in [bytes.clone(), prefixed, encoded.into_bytes()] {
+            match parse_basic(&input) {
+                Ok(Some(c)) => {
+                    prop_assert!(!c.username.contains(':'));
+                    prop_assert!(!c.username.chars().any(char::is_control));
+                    prop_assert!(!c.password.expose_secret().chars().any(char::is_control));
+                }
+                Ok(None) => prop_assert!(
+                    !input.get(..5).is_some_and(|h| h.eq_ignore_ascii_case(b"basic")),
+                    "a value naming Basic is never absent"
+                ),
+                Err(e) => prop_assert_eq!(e.status(), 400),
+            }
+        }
+    }
+
+    /// A Basic value with anything but exactly one space after the name is a 400.
+    #[test]
+    fn basic_needs_exactly_one_space(sep in "(\\t|  +| \\t|)", user in "[a-z]{1,8}", password in "[a-z]{0,8}") {
+        let header = format!("Basic{sep}{}", STANDARD.encode(format!("{user}:{password}")));
+        prop_assert_eq!(parse_basic(header.as_bytes()).unwrap_err().status(), 400);
     }
 
     #[test]
@@ -52,6 +74,26 @@ proptest! {
             prop_assert_eq!(out.to_string(), "/p");
         } else {
             prop_assert_eq!(out.to_string(), format!("/p?{expected}"));
+        }
+    }
+
+    /// The fuzz target's invariants (fuzz/fuzz_targets/query_remove.rs): after removal no
+    /// credential parameter is left, and the path is untouched.
+    #[test]
+    fn query_removal_leaves_no_credential(query in "[ -~]{0,64}") {
+        if let Ok(uri) = format!("/x?{query}").parse::<Uri>() {
+            let names = [Cow::Borrowed("token"), Cow::Borrowed("jwt")];
+            match remove_query_params(&uri, &names) {
+                Some(out) => {
+                    prop_assert_eq!(query_values(&out, "token").count(), 0, "left in {}", out);
+                    prop_assert_eq!(query_values(&out, "jwt").count(), 0, "left in {}", out);
+                    prop_assert_eq!(out.path(), uri.path());
+                }
+                None => {
+                    prop_assert_eq!(query_values(&uri, "token").count(), 0);
+                    prop_assert_eq!(query_values(&uri, "jwt").count(), 0);
+                }
+            }
         }
     }
 

@@ -15,7 +15,7 @@ use tower_authn_axum::refresh::RefreshTokens;
 use tower_authn_core::clock::{Clock, ManualClock};
 use tower_authn_core::credential::{BasicCredentials, TokenCredential};
 use tower_authn_core::memory::MemoryKeyStore;
-use tower_authn_core::throttle::{AttemptStore, Throttle};
+use tower_authn_core::throttle::{AttemptStore, Limit, Reservation, Throttle};
 use tower_authn_core::{
     CredentialLocation, KeyKind, KeyLifecycleExt, KeyRecord, KeyStore, KeyStoreExt, Principal,
     UserRecord, UserStore, UserStoreExt, Verifier,
@@ -486,18 +486,103 @@ async fn key_lifecycle_and_refresh_families_through_the_traits() {
 async fn attempt_counts_are_shared_between_instances() {
     let server = RedisServer::start();
     let (a, b) = (stores(&server).attempts(), stores(&server).attempts());
-    let window = Duration::from_secs(60);
-    for n in 1..=3 {
-        let f = a.record_failure("principal:x", window).await.unwrap();
-        assert_eq!(f.count, n);
-        assert!(f.resets_in <= window && f.resets_in > Duration::from_secs(50));
+    let limit = Limit {
+        max_failures: 3,
+        window: Duration::from_secs(60),
+    };
+    let keys = vec![("principal:x".to_owned(), limit)];
+    for _ in 0..3 {
+        assert_eq!(a.reserve(&keys).await.unwrap(), Reservation::Granted);
     }
-    let seen = b.failures("principal:x").await.unwrap().unwrap();
-    assert_eq!(seen.count, 3);
+    // The other instance sees the full window and is refused.
+    let Reservation::Locked { resets_in } = b.reserve(&keys).await.unwrap() else {
+        panic!("a full window is locked on every instance");
+    };
+    assert!(resets_in <= limit.window && resets_in > Duration::from_secs(50));
+    assert_eq!(b.failures("principal:x").await.unwrap().unwrap().count, 3);
+    // A release gives one back to everyone; the last one removes the counter.
+    b.release("principal:x").await.unwrap();
+    assert_eq!(a.failures("principal:x").await.unwrap().unwrap().count, 2);
+    assert_eq!(a.reserve(&keys).await.unwrap(), Reservation::Granted);
+    // Two keys are reserved together or not at all.
+    let both = vec![
+        ("address:192.0.2.1".to_owned(), limit),
+        ("principal:x".to_owned(), limit),
+    ];
+    assert!(matches!(
+        a.reserve(&both).await.unwrap(),
+        Reservation::Locked { .. }
+    ));
+    assert!(b.failures("address:192.0.2.1").await.unwrap().is_none());
     b.clear("principal:x").await.unwrap();
     assert!(a.failures("principal:x").await.unwrap().is_none());
-    // A throttle on the shared counts (one line) builds.
-    let _ = Throttle::with_store(b);
+    a.reserve(&keys).await.unwrap();
+    a.release("principal:x").await.unwrap();
+    assert!(a.failures("principal:x").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn a_burst_of_40_guesses_over_two_instances_gets_only_the_limit_verified() {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    use tower_authn_core::error::AuthError;
+    use tower_authn_core::throttle::FromAddr;
+
+    let server = RedisServer::start();
+    let verified = Arc::new(AtomicUsize::new(0));
+    let gate = Arc::new(AtomicBool::new(false));
+    let (v, g) = (Arc::clone(&verified), Arc::clone(&gate));
+    let guess = move |c: BasicCredentials| {
+        v.fetch_add(1, Ordering::SeqCst);
+        let g = Arc::clone(&g);
+        async move {
+            // Every verification stays in flight until the whole burst was answered.
+            while !g.load(Ordering::SeqCst) {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            if c.password.expose_secret() == "right" {
+                Ok(Principal::user("alice"))
+            } else {
+                Err(AuthError::invalid("wrong"))
+            }
+        }
+    };
+    let instances = [stores(&server), stores(&server)].map(|s| {
+        Throttle::with_store(s.attempts())
+            .per_principal(5, Duration::from_secs(60))
+            .verifier(guess.clone())
+    });
+    let burst = (0..40).map(|i| {
+        let v = instances[i % 2].clone();
+        let credential = BasicCredentials {
+            username: "alice".into(),
+            password: if i == 39 { "right" } else { "guess" }.to_owned().into(),
+        };
+        let addr = Some(format!("127.0.0.{}", i + 1).parse().unwrap());
+        tokio::spawn(async move { v.verify(FromAddr { credential, addr }).await })
+    });
+    let handles: Vec<_> = burst.collect();
+    // Poll for the 35 refusals (they never reach the verifier), then open the gate.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while handles.iter().filter(|h| h.is_finished()).count() < 35 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    gate.store(true, Ordering::SeqCst);
+    let mut statuses = Vec::new();
+    for h in handles {
+        statuses.push(
+            h.await
+                .unwrap()
+                .map_or_else(|e| e.status().as_u16(), |_| 200),
+        );
+    }
+    assert_eq!(
+        verified.load(Ordering::SeqCst),
+        5,
+        "only the limit is verified"
+    );
+    assert_eq!(statuses.iter().filter(|&&s| s == 429).count(), 35);
+    assert_eq!(statuses.iter().filter(|&&s| s == 401).count(), 5);
 }
 
 #[tokio::test]

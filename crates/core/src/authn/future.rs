@@ -122,7 +122,9 @@ where
                         }
                     }
                     tracing::debug!(scheme = %principal.scheme, principal = %principal.id, kind = principal.kind.as_str(), "authenticated");
-                    shared.scheme.hide(&mut parts, shared.options.hide);
+                    shared
+                        .scheme
+                        .hide(&mut parts, shared.options.hide.unwrap_or_default());
                     parts.extensions.insert(principal);
                     let future = inner.call(Request::from_parts(parts, body));
                     this.state.set(State::Calling { future });

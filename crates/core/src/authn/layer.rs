@@ -1,3 +1,4 @@
+use std::any::TypeId;
 use std::fmt;
 use std::sync::Arc;
 
@@ -5,7 +6,7 @@ use tower_layer::Layer;
 
 use super::service::{Authn, Shared};
 use crate::authorize::Requirement;
-use crate::combinator::{AllOf, AnyOf};
+use crate::combinator::{AllOf, AnyOf, Branch};
 use crate::respond::{ErrorResponder, SharedResponder};
 use crate::scheme::{HideCredentials, Scheme};
 
@@ -22,13 +23,67 @@ pub struct AuthnLayer<Sc> {
     pub(crate) options: Options,
 }
 
-/// Options shared by every scheme's layer.
+/// Options shared by every scheme's layer. `None` is "not set": the default applies, and
+/// a composition can tell an explicit choice from a default one.
 #[derive(Clone, Default)]
 pub(crate) struct Options {
-    pub(crate) responder: SharedResponder,
+    /// The responder, with its type: two layers configured with the same responder type
+    /// (`opentact::errors` on both sides) compose; different ones do not.
+    pub(crate) responder: Option<(SharedResponder, TypeId)>,
     pub(crate) optional: bool,
-    pub(crate) hide: HideCredentials,
+    pub(crate) hide: Option<HideCredentials>,
     pub(crate) requirement: Option<Requirement>,
+}
+
+impl Options {
+    /// Whether a request with no credential passes: optional, and no requirement (a
+    /// requirement cannot be met anonymously).
+    pub(crate) fn passes_anonymous(&self) -> bool {
+        self.optional && self.requirement.is_none()
+    }
+
+    /// The responder, or the default one.
+    pub(crate) fn responder(&self) -> SharedResponder {
+        self.responder
+            .as_ref()
+            .map(|(r, _)| r.clone())
+            .unwrap_or_default()
+    }
+
+    /// Splits into what a branch of a composition keeps for itself (its requirement and
+    /// hiding) and what the composition must merge (responder, optional).
+    fn into_branch<Sc>(self, scheme: Sc) -> (Branch<Sc>, Option<(SharedResponder, TypeId)>, bool) {
+        let anonymous = self.passes_anonymous();
+        (
+            Branch::new(scheme, self.requirement, self.hide),
+            self.responder,
+            anonymous,
+        )
+    }
+}
+
+/// The one responder of a composition: the one either side set.
+///
+/// # Panics
+///
+/// When both sides set responders of different types (a configuration error: one answer
+/// cannot have two shapes; set the responder on the composition instead). Two responders
+/// of one type are one shape: the first side's answers.
+fn merge_responders(
+    first: Option<(SharedResponder, TypeId)>,
+    second: Option<(SharedResponder, TypeId)>,
+) -> Option<(SharedResponder, TypeId)> {
+    match (first, second) {
+        (Some(a), Some(b)) => {
+            assert!(
+                a.1 == b.1,
+                "AuthnLayer::or/and: both layers set a different responder; set one on the \
+                 composition (`a.or(b).responder(r)`) instead"
+            );
+            Some(a)
+        }
+        (a, b) => a.or(b),
+    }
 }
 
 impl<Sc: Scheme> AuthnLayer<Sc> {
@@ -49,15 +104,15 @@ impl<Sc: Scheme> AuthnLayer<Sc> {
     }
 
     /// Sets the failure body shape (default [`JsonErrors`](crate::JsonErrors)).
-    pub fn responder(mut self, responder: impl ErrorResponder) -> Self {
-        self.options.responder = SharedResponder(Arc::new(responder));
+    pub fn responder<R: ErrorResponder>(mut self, responder: R) -> Self {
+        self.options.responder = Some((SharedResponder(Arc::new(responder)), TypeId::of::<R>()));
         self
     }
 
     /// What to do with credential headers once verified (default: remove them). Query
     /// credentials are always removed from the URI.
     pub fn hide_credentials(mut self, mode: HideCredentials) -> Self {
-        self.options.hide = mode;
+        self.options.hide = Some(mode);
         self
     }
 
@@ -68,19 +123,52 @@ impl<Sc: Scheme> AuthnLayer<Sc> {
     }
 
     /// Any-of: this layer's scheme first, then `other`'s. The first scheme whose credential
-    /// is present decides. Options are this layer's.
-    pub fn or<B: Scheme>(self, other: AuthnLayer<B>) -> AuthnLayer<AnyOf<Sc, B>> {
+    /// is present decides.
+    ///
+    /// Composition never loosens either side: each side keeps its own requirement (403
+    /// when its principal fails it) and credential hiding; the composition is optional
+    /// when either side lets an anonymous request through (any-of: what either side
+    /// accepts); the responder is the one either side set. Options set on the composition
+    /// afterwards apply to both sides.
+    ///
+    /// # Panics
+    ///
+    /// When both sides set different responders (set it on the composition instead).
+    pub fn or<B: Scheme>(self, other: AuthnLayer<B>) -> AuthnLayer<AnyOf<Branch<Sc>, Branch<B>>> {
+        let (first, r1, anon1) = self.options.into_branch(self.scheme);
+        let (second, r2, anon2) = other.options.into_branch(other.scheme);
         AuthnLayer {
-            scheme: AnyOf::new(self.scheme, other.scheme),
-            options: self.options,
+            scheme: AnyOf::new(first, second),
+            options: Options {
+                responder: merge_responders(r1, r2),
+                optional: anon1 || anon2,
+                hide: None,
+                requirement: None,
+            },
         }
     }
 
-    /// All-of: both credentials are required. Options are this layer's.
-    pub fn and<B: Scheme>(self, other: AuthnLayer<B>) -> AuthnLayer<AllOf<Sc, B>> {
+    /// All-of: both credentials are required, each checked by its own scheme, both
+    /// verifications run to the end; the principal is this layer's.
+    ///
+    /// Each side keeps its requirement and hiding; an optional side may be absent (its
+    /// credential, when present, must still be valid), and the composition is optional only
+    /// when both sides are; the responder is the one either side set.
+    ///
+    /// # Panics
+    ///
+    /// When both sides set different responders (set it on the composition instead).
+    pub fn and<B: Scheme>(self, other: AuthnLayer<B>) -> AuthnLayer<AllOf<Branch<Sc>, Branch<B>>> {
+        let (first, r1, anon1) = self.options.into_branch(self.scheme);
+        let (second, r2, anon2) = other.options.into_branch(other.scheme);
         AuthnLayer {
-            scheme: AllOf::new(self.scheme, other.scheme),
-            options: self.options,
+            scheme: AllOf::new(first, second).with_optional(anon1, anon2),
+            options: Options {
+                responder: merge_responders(r1, r2),
+                optional: anon1 && anon2,
+                hide: None,
+                requirement: None,
+            },
         }
     }
 
@@ -116,6 +204,7 @@ impl<Sc> fmt::Debug for AuthnLayer<Sc> {
         f.debug_struct("AuthnLayer")
             .field("scheme", &std::any::type_name::<Sc>())
             .field("optional", &self.options.optional)
+            .field("requirement", &self.options.requirement)
             .field("hide", &self.options.hide)
             .finish_non_exhaustive()
     }

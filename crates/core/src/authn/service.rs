@@ -29,7 +29,11 @@ impl<Sc: Scheme> Shared<Sc> {
         tracing::debug!(code = error.code(), detail = error.detail(), location = ?error.location(), "authentication rejected");
         let mut challenges = Vec::new();
         self.scheme.challenges(Some(error), &mut challenges);
-        let res = finish(self.options.responder.0.respond(error), error, &challenges);
+        let res = finish(
+            self.options.responder().0.respond(error),
+            error,
+            &challenges,
+        );
         res.map(B::from)
     }
 }
@@ -114,11 +118,8 @@ where
                 let inner = std::mem::replace(&mut self.inner, clone);
                 ResponseFuture::verifying(verify, inner, parts, body, Arc::clone(&self.shared))
             }
-            Extraction::Absent if self.shared.options.optional => {
-                if self.shared.options.requirement.is_some() {
-                    // A requirement cannot be met anonymously.
-                    return ResponseFuture::ready(self.shared.reject(&AuthError::missing()));
-                }
+            // A requirement cannot be met anonymously: optional with a requirement is a 401.
+            Extraction::Absent if self.shared.options.passes_anonymous() => {
                 ResponseFuture::calling(self.inner.call(Request::from_parts(parts, body)))
             }
             Extraction::Absent => ResponseFuture::ready(self.shared.reject(&AuthError::missing())),

@@ -26,27 +26,31 @@ use crate::challenge::Challenge;
 use crate::combinator::WithLocation;
 use crate::credential::BasicCredentials;
 use crate::error::AuthError;
-use crate::head::{hide_authorization, split_authorization};
+use crate::head::{AuthorizationMatch, authorization_credentials, hide_authorization};
 use crate::principal::CredentialLocation;
 use crate::scheme::{Extraction, HideCredentials, Scheme};
 use crate::verifier::Verifier;
 
 /// Parses one `Authorization` value as Basic credentials.
 ///
-/// `Ok(None)` when the auth-scheme is not `Basic`.
+/// `Ok(None)` when the auth-scheme is not `Basic`. Exactly one space separates the scheme
+/// from the credentials ([`authorization_credentials`]).
 ///
 /// # Errors
 ///
 /// [`AuthError::malformed`] (400) for anything RFC 7617 does not allow.
 pub fn parse_basic(value: &[u8]) -> Result<Option<BasicCredentials>, AuthError> {
-    let (scheme, rest) = split_authorization(value);
-    if !scheme.eq_ignore_ascii_case(b"basic") {
-        return Ok(None);
-    }
     let malformed = |why: &'static str| AuthError::malformed(why).at(location());
-    if rest.is_empty() {
-        return Err(malformed("basic: no credentials"));
-    }
+    let rest = match authorization_credentials(value, "Basic") {
+        AuthorizationMatch::Other => return Ok(None),
+        AuthorizationMatch::Empty => return Err(malformed("basic: no credentials")),
+        AuthorizationMatch::BadSeparator => {
+            return Err(malformed(
+                "basic: not exactly one space before the credentials",
+            ));
+        }
+        AuthorizationMatch::Credentials(rest) => rest,
+    };
     let decoded = STANDARD
         .decode(rest)
         .map_err(|_| malformed("basic: invalid base64"))?;
@@ -199,6 +203,10 @@ mod tests {
             "Basic /w==",                         // not UTF-8
             "Basic YQph",                         // "a\na": control character
             "Basic a b",
+            "Basic\tQWxhZGRpbjpvcGVuIHNlc2FtZQ==", // a tab, not one space
+            "Basic  QWxhZGRpbjpvcGVuIHNlc2FtZQ==", // two spaces
+            "BasicQWxhZGRpbjpvcGVuIHNlc2FtZQ==",   // no space
+            "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ== ", // trailing space
         ] {
             let e = parse_basic(bad.as_bytes()).unwrap_err();
             assert_eq!(e.status(), 400, "{bad}");

@@ -39,7 +39,8 @@ use crate::combinator::WithLocation;
 use crate::credential::TokenCredential;
 use crate::error::{AuthError, ErrorKind};
 use crate::head::{
-    hide_authorization, hide_header, hide_query, is_token68, query_values, split_authorization,
+    AuthorizationMatch, authorization_credentials, hide_authorization, hide_header, hide_query,
+    is_token68, query_values,
 };
 use crate::principal::CredentialLocation;
 use crate::scheme::{Extraction, HideCredentials, Scheme};
@@ -115,9 +116,7 @@ impl TokenSpec {
             let at = CredentialLocation::Authorization(Cow::Borrowed("Bearer"));
             let lines = head.headers.get_all(AUTHORIZATION);
             let is_bearer = |v: &&http::HeaderValue| {
-                split_authorization(v.as_bytes())
-                    .0
-                    .eq_ignore_ascii_case(b"bearer")
+                authorization_credentials(v.as_bytes(), "Bearer") != AuthorizationMatch::Other
             };
             if let Some(value) = lines.iter().find(is_bearer) {
                 if lines.iter().nth(1).is_some() {
@@ -126,11 +125,19 @@ impl TokenSpec {
                         AuthError::duplicate("two Authorization header lines").at(at),
                     );
                 }
-                let rest = split_authorization(value.as_bytes()).1;
-                // RFC 6750 §2.1: exactly one b64token.
-                let candidate = match std::str::from_utf8(rest) {
-                    Ok(t) if is_token68(rest) => Ok(TokenCredential::new(t, at.clone())),
-                    _ => Err(AuthError::malformed("bearer: not a b64token").at(at.clone())),
+                // RFC 6750 §2.1: exactly one b64token, after exactly one space.
+                let candidate = match authorization_credentials(value.as_bytes(), "Bearer") {
+                    AuthorizationMatch::Credentials(rest) => match std::str::from_utf8(rest) {
+                        Ok(t) if is_token68(rest) => Ok(TokenCredential::new(t, at.clone())),
+                        _ => Err(AuthError::malformed("bearer: not a b64token").at(at.clone())),
+                    },
+                    AuthorizationMatch::BadSeparator => Err(AuthError::malformed(
+                        "bearer: not exactly one space before the token",
+                    )
+                    .at(at.clone())),
+                    AuthorizationMatch::Empty | AuthorizationMatch::Other => {
+                        Err(AuthError::malformed("bearer: no token").at(at.clone()))
+                    }
                 };
                 if let Err(e) = take(candidate, &at) {
                     return Extraction::Rejected(e);
