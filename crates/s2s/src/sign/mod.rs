@@ -78,11 +78,11 @@ pub enum SignError {
     /// A non-empty body without a `Content-Type`: it could not be covered by the signature.
     UntypedBody,
     /// A non-empty body the signature cannot cover: its `Content-Type` is neither a form nor
-    /// JSON ([`BodyType::Uncovered`](crate::coverage::BodyType::Uncovered)), or it has a
+    /// JSON ([`BodyType::Uncovered`]), or it has a
     /// `Content-Encoding`.
     UncoveredBody,
     /// A path whose percent-decoding would change its segments, or with dot segments
-    /// (see [`path_is_stable`](crate::coverage::path_is_stable)).
+    /// (see [`path_is_stable`]).
     UnstablePath,
     /// A header the verifier reads once (`Host`, `Content-Type`, a signed header) is on the
     /// request more than once.

@@ -17,6 +17,13 @@
 //!    SHA-256 compared with `sign.hash` in constant time. The body is buffered up to a limit
 //!    (413 above it) and the inner service receives it intact.
 //!
+//! Whatever the signature cannot cover is refused with 400 before the inner service runs
+//! (see the crate README, "Which requests are refused"): a non-empty body that is not a form
+//! or JSON ([`coverage::body_type`](crate::coverage::body_type)) or has a `Content-Encoding`,
+//! a second `Content-Type` or `Host` line, a signed header sent twice, a `Host` other than the
+//! authority of an absolute-form target, and a path that percent-decoding would change
+//! ([`coverage::path_is_stable`](crate::coverage::path_is_stable)).
+//!
 //! The principal is the app: `Principal::app(app_id)` with scheme `s2s` and the app name.
 //!
 //! ```
@@ -383,6 +390,7 @@ impl<St: AppStore> SignatureVerifier<St> {
         if matches(path)? {
             return Ok(());
         }
+        // Safe: `check_head` refused paths whose decoding moves a segment boundary.
         if path.contains(&b'%') && matches(&percent_decode(path))? {
             return Ok(());
         }
