@@ -6,6 +6,7 @@
 //! - [`sign`]: the client side ([`Signer`], [`SignRequestLayer`]).
 //! - [`store`]: app records by `X-APP-ID` ([`AppStore`], [`MemoryAppStore`]).
 //! - [`canonical`]: the canonical request and its hash.
+//! - [`coverage`]: which bodies and paths the signature covers.
 //! - [`token`]: the HS256 JWT.
 //! - [`php`]: the PHP behaviour the canonical form depends on.
 //!
@@ -17,6 +18,7 @@
 //! ```
 
 pub mod canonical;
+pub mod coverage;
 pub mod php;
 mod respond;
 pub mod sign;

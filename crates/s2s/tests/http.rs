@@ -135,3 +135,80 @@ async fn signed_calls_pass_and_unsigned_ones_do_not() {
     let err = client.clone().oneshot(ambiguous).await.unwrap_err();
     assert!(err.to_string().contains("differ only in case"), "{err}");
 }
+
+/// Sends `request` as raw bytes on a new connection and returns the status line.
+async fn raw_exchange(addr: SocketAddr, request: String) -> String {
+    // A blocking socket on the blocking pool: raw bytes, nothing rewritten by a client.
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).unwrap();
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        text.lines().next().unwrap_or_default().to_owned()
+    })
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn what_the_signature_does_not_cover_is_refused_on_the_wire() {
+    use tower_authn_s2s::PhpClientCall;
+    use tower_authn_s2s::php::Array;
+    let addr = serve().await;
+    let php = |method: &str, endpoint: &str| {
+        let call = PhpClientCall {
+            method,
+            endpoint,
+            params: &Array::new(),
+            body: &Array::new(),
+            headers: &[],
+        };
+        signer().php_client_request(&call, NOW as i64).unwrap()
+    };
+    let auth = |p: &tower_authn_s2s::PhpClientRequest| {
+        p.headers
+            .iter()
+            .find(|(n, _)| n == "Authorization")
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    let head = |target: &str, p: &tower_authn_s2s::PhpClientRequest, extra: &str| {
+        format!(
+            "{} {target} HTTP/1.1\r\nHost: {HOST}\r\nX-APP-ID: {APP_ID}\r\nAuthorization: {}\r\n{extra}Connection: close\r\n",
+            p.method,
+            auth(p)
+        )
+    };
+
+    let get = php("GET", "/api/v1/Contacts/7/");
+    let ok = raw_exchange(addr, head("/api/v1/Contacts/7/", &get, "") + "\r\n").await;
+    assert_eq!(ok, "HTTP/1.1 200 OK");
+    for (target, extra) in [
+        ("/api/v1/Contacts%2F7/", ""),
+        ("/api/v1/Contacts/7/", "Host: evil.example.com\r\n"),
+        ("http://evil.example.com/api/v1/Contacts/7/", ""),
+        (
+            "/api/v1/Contacts/7/",
+            "Content-Type: a/b\r\nContent-Type: c/d\r\n",
+        ),
+    ] {
+        let status = raw_exchange(addr, head(target, &get, extra) + "\r\n").await;
+        assert_eq!(status, "HTTP/1.1 400 Bad Request", "{target} {extra:?}");
+    }
+
+    let post = php("POST", "/api/v1/Originate/");
+    let ok = raw_exchange(addr, head("/api/v1/Originate/", &post, "") + "\r\n").await;
+    assert_eq!(ok, "HTTP/1.1 200 OK");
+    for ct in [
+        "text/plain",
+        "application/vnd.api+json",
+        "multipart/form-data; boundary=x",
+    ] {
+        let extra = format!("Content-Type: {ct}\r\nContent-Length: 11\r\n");
+        let request = head("/api/v1/Originate/", &post, &extra) + "\r\nexten=900&x";
+        let status = raw_exchange(addr, request).await;
+        assert_eq!(status, "HTTP/1.1 400 Bad Request", "{ct}");
+    }
+}

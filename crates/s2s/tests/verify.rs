@@ -313,11 +313,12 @@ async fn rejects_a_changed_body() {
     let mut req = signed_originate();
     *req.body_mut() = Bytes::from_static(b"channel=Local%2F999%40users&exten=16144841500");
     assert_rejected(req, 401, "invalid_credentials").await;
-    // And a body of another type slipped under a signed form request.
+    // And a body of another type slipped under a signed form request: the canonical form
+    // does not cover it.
     let mut req = signed_originate();
     req.headers_mut()
         .insert("content-type", HeaderValue::from_static("text/plain"));
-    assert_rejected(req, 401, "invalid_credentials").await;
+    assert_rejected(req, 400, "malformed_credentials").await;
 }
 
 #[tokio::test]
@@ -333,10 +334,18 @@ async fn rejects_a_body_the_signature_cannot_cover() {
 
 #[tokio::test]
 async fn rejects_a_changed_host() {
-    let mut req = signed_history();
+    let mut req = with_uri(
+        signed_history(),
+        "/api/v1/PBX/CallHistory/?count=10&start=0",
+    );
     req.headers_mut()
         .insert("host", HeaderValue::from_static("evil.example.com"));
     assert_rejected(req, 401, "invalid_credentials").await;
+    // With an absolute-form target, a Host that is not its authority is refused outright.
+    let mut req = signed_history();
+    req.headers_mut()
+        .insert("host", HeaderValue::from_static("evil.example.com"));
+    assert_rejected(req, 400, "malformed_credentials").await;
 }
 
 #[tokio::test]
@@ -348,7 +357,7 @@ async fn rejects_a_changed_method_or_path() {
         signed_history(),
         "/api/v1/PBX/CallHistory/../Users/?count=10&start=0",
     );
-    assert_rejected(req, 401, "invalid_credentials").await;
+    assert_rejected(req, 400, "malformed_credentials").await;
 }
 
 #[tokio::test]

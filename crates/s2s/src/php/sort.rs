@@ -485,6 +485,62 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The entries as `(key, value)` text, sorted: equal for two arrays holding the same
+    /// entries in any order.
+    fn entries_by_key(a: &Array) -> Vec<(String, i64)> {
+        let mut out: Vec<(String, i64)> = a
+            .iter()
+            .map(|(k, v)| (format!("{k:?}"), index(v)))
+            .collect();
+        out.sort();
+        out
+    }
+
+    fn index(v: &crate::php::Value) -> i64 {
+        match v {
+            crate::php::Value::Int(i) => *i,
+            _ => -1,
+        }
+    }
+
+    /// Keys on which `compare_keys` is a total preorder: integers, numeric strings of
+    /// moderate size (with PHP's leading and trailing whitespace), and words that begin with
+    /// a letter. Numeric text begins with a digit, sign, dot or space, all below letters.
+    fn ordered_key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            (-999i64..1000).prop_map(|n| n.to_string()),
+            (-99i64..100, 0u32..1000).prop_map(|(i, f)| format!("{i}.{f}")),
+            (1i64..10, -3i32..4).prop_map(|(m, e)| format!("{m}e{e}")),
+            (0i64..100).prop_map(|n| format!(" {n}")),
+            (0i64..100).prop_map(|n| format!("{n} ")),
+            (0i64..100).prop_map(|n| format!("0{n}")),
+            "[a-z][a-z0-9 ._-]{0,5}",
+        ]
+    }
+
+    /// `SORT_REGULAR` on the keys of [`ordered_key`], written from PHP's documentation rather
+    /// than from its C code: numbers (integer keys, numeric strings) by value, before words;
+    /// words byte-wise.
+    fn sort_regular_model(a: &Key, b: &Key) -> Ordering {
+        let rank = |k: &Key| -> Result<f64, Vec<u8>> {
+            match k {
+                Key::Int(i) => Ok(*i as f64),
+                Key::Str(s) => std::str::from_utf8(s)
+                    .ok()
+                    // Rust reads `inf` and `nan`; PHP does not.
+                    .filter(|t| !t.starts_with(|c: char| c.is_ascii_alphabetic()))
+                    .and_then(|t| t.trim_matches(' ').parse::<f64>().ok())
+                    .ok_or_else(|| s.to_vec()),
+            }
+        };
+        match (rank(a), rank(b)) {
+            (Ok(x), Ok(y)) => x.partial_cmp(&y).unwrap_or(Ordering::Equal),
+            (Ok(_), Err(_)) => Ordering::Less,
+            (Err(_), Ok(_)) => Ordering::Greater,
+            (Err(x), Err(y)) => x.cmp(&y),
+        }
+    }
+
     fn sorted(keys: &[&str]) -> Vec<Key> {
         let mut a: Array = keys.iter().map(|k| (*k, "")).collect();
         ksort(&mut a);
@@ -600,26 +656,62 @@ mod tests {
             let _ = strtod(&s, 0);
         }
 
+        /// Whatever the keys (these include sets PHP itself cannot order consistently),
+        /// `ksort` returns exactly the entries it was given, each key with its own value.
         #[test]
-        fn ksort_never_panics_and_keeps_entries(keys in proptest::collection::vec("[0-9a-e. +-]{0,6}", 0..60)) {
-            let mut a: Array = keys.iter().map(|k| (k.as_str(), "")).collect();
-            let before = a.len();
+        fn ksort_is_a_permutation_of_its_input(keys in proptest::collection::vec("[0-9a-e. +-]{0,6}", 0..60)) {
+            let mut a: Array = keys.iter().enumerate().map(|(i, k)| (k.as_str(), i as i64)).collect();
+            let before = entries_by_key(&a);
             ksort(&mut a);
-            prop_assert_eq!(a.len(), before);
+            prop_assert_eq!(entries_by_key(&a), before);
         }
 
+        /// On keys where `SORT_REGULAR` is a total order (integers, numeric strings and words
+        /// beginning with a letter), `ksort` is the stable sort by [`compare_keys`]: every
+        /// neighbour in order, equal keys (`"1.0"` and `1`) in insertion order.
         #[test]
-        fn zend_sort_survives_inconsistent_comparators(
+        fn ksort_orders_as_sort_regular(keys in proptest::collection::vec(ordered_key(), 0..60)) {
+            let mut a: Array = keys.iter().enumerate().map(|(i, k)| (k.as_str(), i as i64)).collect();
+            let mut expected: Vec<(Key, i64)> = a.iter().map(|(k, v)| (k.clone(), index(v))).collect();
+            expected.sort_by(|x, y| sort_regular_model(&x.0, &y.0));
+            ksort(&mut a);
+            let got: Vec<(Key, i64)> = a.iter().map(|(k, v)| (k.clone(), index(v))).collect();
+            for pair in got.windows(2) {
+                if let [x, y] = pair {
+                    prop_assert_ne!(compare_keys(&x.0, &y.0), Ordering::Greater, "{:?} before {:?}", x.0, y.0);
+                }
+            }
+            prop_assert_eq!(got, expected);
+        }
+
+        /// Under any comparator, even one that contradicts itself, `zend_sort` only moves
+        /// elements: the output is a permutation of the input.
+        #[test]
+        fn zend_sort_is_a_permutation_under_inconsistent_comparators(
             v in proptest::collection::vec(any::<u8>(), 0..1500),
             seed in any::<u64>(),
         ) {
-            let mut v = v;
-            let len = v.len();
-            zend_sort(&mut v, &|a, b| {
+            let mut sorted = v.clone();
+            zend_sort(&mut sorted, &|a, b| {
                 let h = (u64::from(*a) * 31 + u64::from(*b)).wrapping_mul(seed | 1);
                 match h % 3 { 0 => Ordering::Less, 1 => Ordering::Equal, _ => Ordering::Greater }
             });
-            prop_assert_eq!(v.len(), len);
+            let (mut got, mut want) = (sorted, v);
+            got.sort_unstable();
+            want.sort_unstable();
+            prop_assert_eq!(got, want);
+        }
+
+        /// With a total order and the insertion index as tie-break (as `ksort` uses it),
+        /// `zend_sort` (insertion sort below 16 elements, hybrid above) sorts like the
+        /// standard library's stable sort.
+        #[test]
+        fn zend_sort_sorts_stably_under_a_total_order(v in proptest::collection::vec(0u8..24, 0..1500)) {
+            let mut items: Vec<(u8, usize)> = v.iter().copied().zip(0..).collect();
+            let mut expected = items.clone();
+            expected.sort_by_key(|x| x.0);
+            zend_sort(&mut items, &|x, y| x.0.cmp(&y.0).then(x.1.cmp(&y.1)));
+            prop_assert_eq!(items, expected);
         }
     }
 }

@@ -6,8 +6,10 @@
 //! our own: the query and form keys it sends are already lowercased and sorted, recursively,
 //! so the request on the wire *is* its canonical form, and a server verifies it however it
 //! rebuilds the canonical string. What cannot be verified is refused: keys that differ only
-//! in case, and (through the typed API) `null` values and empty arrays, which PHP's
-//! `http_build_query` would leave out of the URL while the signature covers them.
+//! in case, (through the typed API) `null` values and empty arrays, which PHP's
+//! `http_build_query` would leave out of the URL while the signature covers them, a body
+//! that is neither a form nor JSON, a path that percent-decoding would change, and a
+//! repeated `Host`, `Content-Type` or signed header: the verifier refuses all of them.
 //!
 //! [`SignRequestLayer`] applies a [`Signer`] to every request of a tower client
 //! (hyper-util, or anything that is a `Service<http::Request<_>>`).
@@ -41,12 +43,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HOST};
+use http::header::{AUTHORIZATION, CONTENT_ENCODING, CONTENT_LENGTH, CONTENT_TYPE, HOST};
 use http::{HeaderName, HeaderValue, Method, Uri};
 use secrecy::SecretString;
 use tower_authn_core::clock::{Clock, SharedClock, SystemClock, unix_secs};
 
 use crate::canonical::{CanonicalError, CanonicalRequest, Collisions, canonicalize};
+use crate::coverage::{BodyType, body_type, path_is_stable};
 use crate::php::{
     Array, JsonError, Key, ParseError, ParseLimits, Value, build_query, json_decode, parse_str,
 };
@@ -74,6 +77,16 @@ pub enum SignError {
     Json(JsonError),
     /// A non-empty body without a `Content-Type`: it could not be covered by the signature.
     UntypedBody,
+    /// A non-empty body the signature cannot cover: its `Content-Type` is neither a form nor
+    /// JSON ([`BodyType::Uncovered`]), or it has a
+    /// `Content-Encoding`.
+    UncoveredBody,
+    /// A path whose percent-decoding would change its segments, or with dot segments
+    /// (see [`path_is_stable`]).
+    UnstablePath,
+    /// A header the verifier reads once (`Host`, `Content-Type`, a signed header) is on the
+    /// request more than once.
+    RepeatedHeader(HeaderName),
     /// No `Host`: neither a header, nor a host in the URI, nor [`Signer::with_host`].
     NoHost,
     /// A value cannot be put in a header or URI; the text says which.
@@ -95,6 +108,15 @@ impl fmt::Display for SignError {
             }
             SignError::Json(e) => write!(f, "cannot sign the JSON body: {e}"),
             SignError::UntypedBody => f.write_str("cannot sign a body without a Content-Type"),
+            SignError::UncoveredBody => f.write_str(
+                "cannot sign a body that is neither a form nor JSON, or has a Content-Encoding",
+            ),
+            SignError::UnstablePath => {
+                f.write_str("cannot sign a path with %2F, %5C, %2E or dot segments")
+            }
+            SignError::RepeatedHeader(name) => {
+                write!(f, "cannot sign a request with more than one {name} header")
+            }
             SignError::NoHost => f.write_str("cannot sign a request without a host"),
             SignError::Invalid(what) => write!(f, "cannot sign the request: invalid {what}"),
             SignError::Body(e) => write!(f, "cannot read the request body: {e}"),
@@ -261,18 +283,17 @@ fn host_only(host: &str) -> String {
     host.to_owned()
 }
 
-pub(crate) fn is_form(content_type: Option<&[u8]>) -> bool {
-    content_type
-        .and_then(|ct| ct.get(..33))
-        .is_some_and(|ct| ct.eq_ignore_ascii_case(b"application/x-www-form-urlencoded"))
-}
-
-pub(crate) fn is_json(content_type: Option<&[u8]>) -> bool {
-    content_type.is_some_and(|ct| {
-        ct.to_ascii_lowercase()
-            .windows(16)
-            .any(|w| w == b"application/json")
-    })
+/// The one value of header `name`, refusing a repeated header.
+fn one<'a>(
+    headers: &'a http::HeaderMap,
+    name: &HeaderName,
+) -> Result<Option<&'a HeaderValue>, SignError> {
+    let mut values = headers.get_all(name).iter();
+    let first = values.next();
+    if values.next().is_some() {
+        return Err(SignError::RepeatedHeader(name.clone()));
+    }
+    Ok(first)
 }
 
 /// Refuses values `http_build_query` would not send (`null`, empty arrays).
@@ -381,7 +402,7 @@ impl Signer {
     /// # Errors
     ///
     /// [`SignError`] when keys of the parameters or body differ only in case, or hold `null`
-    /// values or empty arrays.
+    /// values or empty arrays, or the path is not [stable](crate::coverage::path_is_stable).
     pub fn sign(&self, input: &SignInput<'_>) -> Result<Signature, SignError> {
         self.sign_at(input, self.now())
     }
@@ -392,12 +413,14 @@ impl Signer {
     ///
     /// As [`Signer::sign`].
     pub fn sign_at(&self, input: &SignInput<'_>, now: i64) -> Result<Signature, SignError> {
+        if !path_is_stable(input.path.as_bytes()) {
+            return Err(SignError::UnstablePath);
+        }
         check_sendable(input.params, "")?;
         let no_body = matches!(input.method, "GET" | "DELETE");
-        let json = input
-            .headers
-            .iter()
-            .any(|(n, v)| n.eq_ignore_ascii_case("content-type") && is_json(Some(v.as_bytes())));
+        let json = input.headers.iter().any(|(n, v)| {
+            n.eq_ignore_ascii_case("content-type") && body_type(v.as_bytes()) == BodyType::Json
+        });
         // JSON carries nulls and empty arrays; a form body, like the query, does not.
         if !no_body && !json {
             check_sendable(input.body, "")?;
@@ -453,7 +476,8 @@ impl Signer {
     /// - the query is rewritten with lowercased, sorted keys (the canonical form);
     /// - a `GET` or `DELETE` body is dropped; an `application/x-www-form-urlencoded` body is
     ///   rewritten like the query; a JSON body is signed as it is (its keys may not differ only
-    ///   in case); a body of another type is sent unsigned, as the protocol has it;
+    ///   in case); any other non-empty body is refused ([`SignError::UncoveredBody`]), since
+    ///   the signature could not cover it and the verifier refuses it;
     /// - `Host` (when missing), `X-APP-ID` and `Authorization` are set, and `Content-Length`
     ///   follows the body.
     ///
@@ -487,6 +511,9 @@ impl Signer {
             None => Array::new(),
         };
         let path = parts.uri.path().to_owned();
+        if !path_is_stable(path.as_bytes()) {
+            return Err(SignError::UnstablePath);
+        }
         let query = build_query(&params);
         let target = if query.is_empty() {
             path.clone()
@@ -502,32 +529,36 @@ impl Signer {
         let new_uri = Uri::from_parts(uri).map_err(|_| SignError::Invalid("URI"))?;
 
         // Body.
-        let content_type = parts.headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes);
+        // Body: a form or JSON, or nothing (the verifier refuses the rest).
+        let content_type = one(&parts.headers, &CONTENT_TYPE)?.map(HeaderValue::as_bytes);
         let no_body = parts.method == Method::GET || parts.method == Method::DELETE;
-        let (body_params, wire_body) = if no_body {
+        let (body_params, wire_body) = if no_body || body.is_empty() {
             (Array::new(), Bytes::new())
-        } else if is_form(content_type) {
-            let a = canonicalize(&parse_str(&body, limits)?)?;
-            let wire = Bytes::from(build_query(&a));
-            (a, wire)
-        } else if is_json(content_type) {
-            match json_decode(&body).map_err(SignError::Json)? {
-                Value::Array(a) => {
-                    // Refuse keys that differ only in case anywhere in the document.
-                    let mut scratch = Vec::new();
-                    crate::canonical::canonical_data(&a, Collisions::Reject, &mut scratch)?;
-                    (a, body)
-                }
-                _ => return Err(SignError::Json(JsonError::Syntax(0))),
-            }
-        } else if body.is_empty() || content_type.is_some() {
-            (Array::new(), body)
+        } else if parts.headers.contains_key(CONTENT_ENCODING) {
+            return Err(SignError::UncoveredBody);
         } else {
-            return Err(SignError::UntypedBody);
+            match content_type.map(body_type) {
+                None => return Err(SignError::UntypedBody),
+                Some(BodyType::Uncovered) => return Err(SignError::UncoveredBody),
+                Some(BodyType::Form) => {
+                    let a = canonicalize(&parse_str(&body, limits)?)?;
+                    let wire = Bytes::from(build_query(&a));
+                    (a, wire)
+                }
+                Some(BodyType::Json) => match json_decode(&body).map_err(SignError::Json)? {
+                    Value::Array(a) => {
+                        // Refuse keys that differ only in case anywhere in the document.
+                        let mut scratch = Vec::new();
+                        crate::canonical::canonical_data(&a, Collisions::Reject, &mut scratch)?;
+                        (a, body)
+                    }
+                    _ => return Err(SignError::Json(JsonError::Syntax(0))),
+                },
+            }
         };
 
         // Headers.
-        let host = match parts.headers.get(HOST) {
+        let host = match one(&parts.headers, &HOST)? {
             Some(h) => h
                 .to_str()
                 .map_err(|_| SignError::Invalid("Host"))?
@@ -550,7 +581,10 @@ impl Signer {
 
         let mut extra: Vec<(String, String)> = Vec::new();
         for name in &self.inner.sign_headers {
-            if let Some(v) = parts.headers.get(name.as_str()) {
+            let Ok(header) = HeaderName::from_bytes(name.as_bytes()) else {
+                return Err(SignError::Invalid("signed header name"));
+            };
+            if let Some(v) = one(&parts.headers, &header)? {
                 let v = v
                     .to_str()
                     .map_err(|_| SignError::Invalid("signed header"))?;

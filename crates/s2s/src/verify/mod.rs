@@ -17,6 +17,13 @@
 //!    SHA-256 compared with `sign.hash` in constant time. The body is buffered up to a limit
 //!    (413 above it) and the inner service receives it intact.
 //!
+//! Whatever the signature cannot cover is refused with 400 before the inner service runs
+//! (see the crate README, "Which requests are refused"): a non-empty body that is not a form
+//! or JSON ([`coverage::body_type`](crate::coverage::body_type)) or has a `Content-Encoding`,
+//! a second `Content-Type` or `Host` line, a signed header sent twice, a `Host` other than the
+//! authority of an absolute-form target, and a path that percent-decoding would change
+//! ([`coverage::path_is_stable`](crate::coverage::path_is_stable)).
+//!
 //! The principal is the app: `Principal::app(app_id)` with scheme `s2s` and the app name.
 //!
 //! ```
@@ -51,6 +58,7 @@
 //! # }
 //! ```
 
+mod framing;
 mod future;
 mod layer;
 mod service;
@@ -60,9 +68,9 @@ use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
 use bytes::Bytes;
-use http::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HOST};
+use http::Response;
+use http::header::{AUTHORIZATION, CONTENT_LENGTH};
 use http::request::Parts;
-use http::{HeaderName, HeaderValue, Method, Response};
 use subtle::ConstantTimeEq;
 use tower_authn_core::clock::{Clock, SharedClock, SystemClock, unix_secs};
 use tower_authn_core::respond::finish;
@@ -72,7 +80,7 @@ use tower_authn_core::{
 };
 
 use crate::canonical::{CanonicalError, CanonicalRequest};
-use crate::php::{Array, Key, ParseLimits, Value, json_decode, parse_str, url_decode};
+use crate::php::{Array, Key, ParseLimits, Value, parse_str, url_decode};
 use crate::respond::WildixErrors;
 use crate::sign::X_APP_ID;
 use crate::store::{App, AppStore};
@@ -132,19 +140,6 @@ pub(crate) struct Verified {
 /// A fixed key for the HMAC we compute when the app is unknown, so that an unknown app
 /// costs the same as a wrong signature.
 const DUMMY_KEY: &[u8] = b"tower-authn-s2s: no such app, constant work";
-
-fn single<'a>(parts: &'a Parts, name: &HeaderName) -> Result<Option<&'a HeaderValue>, AuthError> {
-    let mut values = parts.headers.get_all(name).iter();
-    let first = values.next();
-    if values.next().is_some() {
-        return Err(AuthError::duplicate(format!("more than one {name} header")));
-    }
-    Ok(first)
-}
-
-fn content_type_is(parts: &Parts, f: fn(Option<&[u8]>) -> bool) -> bool {
-    f(parts.headers.get(CONTENT_TYPE).map(HeaderValue::as_bytes))
-}
 
 impl<St: AppStore> SignatureVerifier<St> {
     /// A verifier for the apps in `store`.
@@ -232,8 +227,8 @@ impl<St: AppStore> SignatureVerifier<St> {
     /// Step 1: `X-APP-ID` and a parseable HS256 bearer token.
     pub(crate) fn check_head(&self, parts: &Parts) -> Result<Pending, AuthError> {
         let at = || CredentialLocation::Headers("X-APP-ID, Authorization".into());
-        let app_id = single(parts, &X_APP_ID)?;
-        let auth = single(parts, &AUTHORIZATION)?;
+        let app_id = framing::single(parts, &X_APP_ID)?;
+        let auth = framing::single(parts, &AUTHORIZATION)?;
         let (Some(app_id), Some(auth)) = (app_id, auth) else {
             return Err(AuthError::missing().at(at()));
         };
@@ -258,6 +253,7 @@ impl<St: AppStore> SignatureVerifier<St> {
             crate::token::TokenError::Algorithm => AuthError::invalid("token alg is not HS256"),
             _ => AuthError::malformed("bearer token is not a JWT"),
         })?;
+        framing::check_head(parts)?;
         Ok(Pending {
             app_id: app_id.to_owned(),
             token,
@@ -359,25 +355,8 @@ impl<St: AppStore> SignatureVerifier<St> {
     ) -> Result<(), AuthError> {
         let mut headers = Array::new();
         for name in &claims.sign.headers {
-            let value = HeaderName::from_bytes(name.to_ascii_lowercase().as_bytes())
-                .ok()
-                .and_then(|h| parts.headers.get(h))
-                .map(|v| v.as_bytes().to_vec());
-            // HTTP/2 carries the host in :authority, not in a Host header.
-            let value = match value {
-                Some(v) => v,
-                None if name.eq_ignore_ascii_case(HOST.as_str()) => parts
-                    .uri
-                    .authority()
-                    .map(|a| a.as_str().as_bytes().to_vec())
-                    .ok_or_else(|| AuthError::invalid("signed header Host is missing"))?,
-                None => {
-                    return Err(AuthError::invalid(format!(
-                        "signed header {name} is missing"
-                    )));
-                }
-            };
-            headers.insert(Key::from(name.as_str()), Value::Str(value));
+            let value = framing::signed_header(parts, name)?;
+            headers.insert(Key::from(name.as_str()), Value::Str(value.to_vec()));
         }
 
         let params = match parts.uri.query() {
@@ -386,25 +365,8 @@ impl<St: AppStore> SignatureVerifier<St> {
             None => Array::new(),
         };
 
-        let no_body = parts.method == Method::GET || parts.method == Method::DELETE;
-        if !body.is_empty() && (no_body || !parts.headers.contains_key(CONTENT_TYPE)) {
-            // The signature cannot cover it, so the inner service must not see it.
-            return Err(AuthError::malformed("a body the signature does not cover"));
-        }
-        let body = if no_body {
-            Array::new()
-        } else if content_type_is(parts, crate::sign::is_form) {
-            parse_str(body, &self.limits)
-                .map_err(|e| AuthError::malformed(format!("form body: {e}")))?
-        } else if content_type_is(parts, crate::sign::is_json) {
-            match json_decode(body) {
-                Ok(Value::Array(a)) => a,
-                Ok(_) => return Err(AuthError::malformed("JSON body is not an object or array")),
-                Err(e) => return Err(AuthError::malformed(format!("JSON body: {e}"))),
-            }
-        } else {
-            Array::new()
-        };
+        // A body the canonical form does not cover must not reach the inner service.
+        let body = framing::body_params(parts, body, &self.limits)?;
 
         let expected = claims.sign.hash.as_bytes();
         let matches = |path: &[u8]| -> Result<bool, AuthError> {
@@ -428,6 +390,7 @@ impl<St: AppStore> SignatureVerifier<St> {
         if matches(path)? {
             return Ok(());
         }
+        // Safe: `check_head` refused paths whose decoding moves a segment boundary.
         if path.contains(&b'%') && matches(&percent_decode(path))? {
             return Ok(());
         }
