@@ -90,7 +90,7 @@ pub use algorithm::{Algorithm, KeyFamily, UnknownAlgorithm};
 pub use issue::{Claims, IssueError, JwtIssuer};
 pub use key::{KeyError, KeySet, SigningKey, VerifyingKey};
 pub use mapping::{ClaimPath, ClaimsMapping};
-pub use validation::{DEFAULT_MAX_TOKEN_BYTES, Validation};
+pub use validation::{DEFAULT_MAX_TOKEN_BYTES, MAX_NUMERIC_DATE, Validation};
 pub use verify::{JwtVerifier, VerifiedJwt};
 
 #[cfg(feature = "remote")]
