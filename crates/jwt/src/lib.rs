@@ -74,6 +74,8 @@ pub mod ccai;
 pub mod opentact;
 
 #[cfg(feature = "remote")]
+mod circuit;
+#[cfg(feature = "remote")]
 pub mod facebook;
 #[cfg(feature = "remote")]
 mod fetch;
@@ -93,6 +95,8 @@ pub use mapping::{ClaimPath, ClaimsMapping};
 pub use validation::{DEFAULT_MAX_TOKEN_BYTES, MAX_NUMERIC_DATE, Validation};
 pub use verify::{JwtVerifier, VerifiedJwt};
 
+#[cfg(feature = "remote")]
+pub use circuit::CircuitConfig;
 #[cfg(feature = "remote")]
 pub use fetch::{FetchError, FetchFuture, HttpFetcher};
 #[cfg(feature = "hyper-client")]
