@@ -20,7 +20,7 @@ use tower_authn::credential::TokenCredential;
 use tower_authn::ha1b::{HA1B_HEADER, HA1B_QUERY, Ha1bVerifier};
 use tower_authn::invalidate::{InvalidatingStore, Invalidator};
 use tower_authn::jwt::{
-    Algorithm, ClaimsMapping, JwtIssuer, JwtVerifier, KeySet, SigningKey, Validation, VerifyingKey,
+    Algorithm, ClaimsMapping, JwtIssuer, JwtVerifier, KeySet, SigningKey, VerifyingKey,
 };
 use tower_authn::memory::{KeyKind, MemoryKeyStore, MemoryUserStore};
 #[cfg(feature = "redis")]
@@ -111,19 +111,17 @@ fn jwt_issuer(
     .with_lifetime(lifetime))
 }
 
+/// The verifier of the gateway's own JWTs: exactly what `jwt_issuer` issues for `audience`
+/// (iss, aud, HS256, typ, iat, and at most `lifetime`).
 fn jwt_verifier(
     config: &Config,
     audience: &str,
+    lifetime: Duration,
     scheme: &'static str,
 ) -> Result<JwtVerifier, Box<dyn Error>> {
     let keys = KeySet::new().with_key(VerifyingKey::hmac(config.jwt_secret.expose_secret())?);
     Ok(JwtVerifier::new(keys)
-        .with_validation(
-            Validation::new()
-                .with_issuers([JWT_ISSUER])
-                .with_audiences([audience])
-                .with_algorithms([Algorithm::HS256]),
-        )
+        .with_validation(jwt_issuer(config, audience, lifetime)?.validation())
         .with_mapping(ClaimsMapping::new().with_scheme(scheme)))
 }
 
@@ -375,8 +373,8 @@ where
     let xivo_tokens = OpaqueTokenIssuer::new(keys.clone())
         .ttl(XIVO_TTL)
         .scheme("token");
-    let gateway_jwt = jwt_verifier(config, JWT_AUDIENCE, "jwt")?;
-    let claims_jwt = jwt_verifier(config, CLAIMS_AUDIENCE, "claims")?;
+    let gateway_jwt = jwt_verifier(config, JWT_AUDIENCE, JWT_LIFETIME, "jwt")?;
+    let claims_jwt = jwt_verifier(config, CLAIMS_AUDIENCE, CLAIMS_LIFETIME, "claims")?;
     let ccai_issuer = Arc::new(tower_authn::jwt::ccai::CcaiIssuer::with_any_length_secret(
         config.ccai_company_name.clone(),
         config.ccai_company_secret.expose_secret(),

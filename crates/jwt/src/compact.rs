@@ -95,8 +95,19 @@ pub(crate) struct Compact<'a> {
 #[derive(Clone, Debug, Default)]
 pub(crate) struct HeaderRules {
     pub(crate) max_bytes: usize,
-    /// Accepted `typ` values, compared case-insensitively without `application/`.
-    pub(crate) types: Option<Vec<String>>,
+    pub(crate) types: TypeRule,
+}
+
+/// What the header `typ` may be (values compared case-insensitively, without `application/`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) enum TypeRule {
+    /// Absent, or `JWT` (RFC 7519 §5.1): what plain JWT issuers write.
+    #[default]
+    AbsentOrJwt,
+    /// Present and one of these (explicit typing, RFC 8725 §3.11: `at+jwt`, ...).
+    OneOf(Vec<String>),
+    /// Anything (said out loud with `Validation::accept_any_type`).
+    Any,
 }
 
 fn media_type(value: &str) -> &str {
@@ -163,17 +174,20 @@ impl<'a> Compact<'a> {
             Some(Value::String(kid)) if kid.len() <= MAX_KID_LEN => Some(kid.clone()),
             Some(_) => return Err(Failure::Invalid("jwt: kid not a short string")),
         };
-        if let Some(types) = &rules.types {
-            let typ = match header.get("typ") {
-                Some(Value::String(typ)) => media_type(typ),
-                _ => return Err(Failure::Invalid("jwt: typ missing")),
-            };
-            if !types
-                .iter()
-                .any(|t| media_type(t).eq_ignore_ascii_case(typ))
-            {
-                return Err(Failure::Invalid("jwt: typ not accepted"));
-            }
+        let typ = match header.get("typ") {
+            None => None,
+            Some(Value::String(typ)) => Some(media_type(typ)),
+            Some(_) => return Err(Failure::Invalid("jwt: typ not a string")),
+        };
+        match (&rules.types, typ) {
+            (TypeRule::Any, _) | (TypeRule::AbsentOrJwt, None) => {}
+            (TypeRule::AbsentOrJwt, Some(typ)) if typ.eq_ignore_ascii_case("JWT") => {}
+            (TypeRule::OneOf(_), None) => return Err(Failure::Invalid("jwt: typ missing")),
+            (TypeRule::OneOf(types), Some(typ))
+                if types
+                    .iter()
+                    .any(|t| media_type(t).eq_ignore_ascii_case(typ)) => {}
+            _ => return Err(Failure::Invalid("jwt: typ not accepted")),
         }
         let signing_input = &token[..header_b64.len() + 1 + payload.len()];
         Ok(Self {
@@ -201,7 +215,7 @@ mod tests {
     fn rules() -> HeaderRules {
         HeaderRules {
             max_bytes: 8192,
-            types: None,
+            types: TypeRule::AbsentOrJwt,
         }
     }
 
@@ -288,7 +302,7 @@ mod tests {
     fn typ_rule() {
         let r = HeaderRules {
             max_bytes: 8192,
-            types: Some(vec!["at+jwt".into()]),
+            types: TypeRule::OneOf(vec!["at+jwt".into()]),
         };
         assert!(
             Compact::parse(
@@ -305,6 +319,32 @@ mod tests {
             reason(&token(r#"{"alg":"HS256"}"#, "{}"), &r),
             Failure::Invalid("jwt: typ missing")
         );
+        // The default: absent or JWT, nothing else.
+        let d = rules();
+        for ok in [
+            r#"{"alg":"HS256"}"#,
+            r#"{"alg":"HS256","typ":"jwt"}"#,
+            r#"{"alg":"HS256","typ":"application/JWT"}"#,
+        ] {
+            assert!(Compact::parse(&token(ok, "{}"), &d).is_ok(), "{ok}");
+        }
+        for (bad, why) in [
+            (r#"{"alg":"HS256","typ":"xyz"}"#, "jwt: typ not accepted"),
+            (r#"{"alg":"HS256","typ":"at+jwt"}"#, "jwt: typ not accepted"),
+            (r#"{"alg":"HS256","typ":""}"#, "jwt: typ not accepted"),
+            (r#"{"alg":"HS256","typ":1}"#, "jwt: typ not a string"),
+        ] {
+            assert_eq!(
+                reason(&token(bad, "{}"), &d),
+                Failure::Invalid(why),
+                "{bad}"
+            );
+        }
+        let any = HeaderRules {
+            max_bytes: 8192,
+            types: TypeRule::Any,
+        };
+        assert!(Compact::parse(&token(r#"{"alg":"HS256","typ":"xyz"}"#, "{}"), &any).is_ok());
     }
 
     #[test]

@@ -8,6 +8,12 @@
 //! `exp`), inactive ones for a shorter one; concurrent checks of one token share one call.
 //! [`IntrospectionVerifier::invalidate`] drops a revoked token at once.
 //!
+//! When the introspector cannot answer (`unavailable`), a circuit opens
+//! ([`CircuitConfig`]): cache misses answer 503 at once, without a call, until a back-off
+//! (1 s, doubling up to 60 s by default) has passed; then one call is let through as a probe,
+//! and its answer closes the circuit or doubles the back-off. Cached answers are served
+//! throughout.
+//!
 //! ```
 //! use serde_json::json;
 //! use tower_authn_core::AuthError;
@@ -50,6 +56,7 @@ use tower_authn_core::clock::{Clock, SharedClock, SystemClock, unix_secs};
 use tower_authn_core::credential::TokenCredential;
 use tower_authn_core::{AuthError, Principal, Verifier};
 
+use crate::circuit::{Admit, Breaker, CircuitConfig};
 use crate::compact::parse_object;
 use crate::fetch::{HttpFetcher, fetch_with_timeout};
 use crate::key::KeyError;
@@ -129,14 +136,23 @@ impl Introspection {
 type Digest32 = [u8; 32];
 type SharedIntrospection = Shared<BoxFuture<'static, Result<Introspection, AuthError>>>;
 
-/// A bounded TTL map of introspection answers, keyed by token digest.
+/// A bounded TTL map of introspection answers, keyed by token digest, and the circuit of
+/// the source they come from.
 #[derive(Default)]
 struct Cache {
     entries: HashMap<Digest32, (Introspection, SystemTime)>,
     in_flight: HashMap<Digest32, SharedIntrospection>,
+    breaker: Breaker,
 }
 
 impl Cache {
+    fn new(circuit: CircuitConfig) -> Self {
+        Self {
+            breaker: Breaker::new(circuit),
+            ..Self::default()
+        }
+    }
+
     fn get(&mut self, key: &Digest32, now: SystemTime) -> Option<Introspection> {
         match self.entries.get(key) {
             Some((answer, until)) if now < *until => Some(answer.clone()),
@@ -252,7 +268,7 @@ impl<I: Introspect> IntrospectionVerifier<I> {
             ttl: old.ttl,
             negative_ttl: old.negative_ttl,
             capacity: old.capacity,
-            cache: Mutex::new(Cache::default()),
+            cache: Mutex::new(Cache::new(old.lock().breaker.config().clone())),
         };
         f(&mut inner);
         Self {
@@ -288,10 +304,23 @@ impl<I: Introspect> IntrospectionVerifier<I> {
         })
     }
 
+    /// When the introspector counts as down and how long before it is probed again
+    /// (default: after one failure, 1 s doubling up to 60 s).
+    #[must_use]
+    pub fn with_circuit(self, circuit: CircuitConfig) -> Self {
+        self.update(|i| i.cache = Mutex::new(Cache::new(circuit)))
+    }
+
     /// The most answers kept (0 turns the cache off).
     #[must_use]
     pub fn with_cache_capacity(self, capacity: usize) -> Self {
         self.update(|i| i.capacity = capacity)
+    }
+
+    /// Whether the introspector is known down: its last call failed, and cache misses
+    /// answer 503 until a probe succeeds.
+    pub fn is_source_down(&self) -> bool {
+        self.inner.lock().breaker.is_open()
     }
 
     /// The introspector.
@@ -324,8 +353,22 @@ impl<I: Introspect> IntrospectionVerifier<I> {
             match cache.in_flight.get(&key) {
                 Some(call) => call.clone(),
                 None => {
-                    let call = self.start(key, token.to_owned());
+                    let admit = cache.breaker.admit(self.inner.clock.now());
+                    if admit == Admit::Refuse {
+                        return Err(AuthError::unavailable(
+                            "introspection: source down (circuit open)",
+                        ));
+                    }
+                    let call = self.start(key, token.to_owned(), admit);
                     cache.in_flight.insert(key, call.clone());
+                    // Driven to the end even if every caller gives up, so a probe is never
+                    // left out forever and the answer still lands in the cache.
+                    if let Ok(handle) = tokio::runtime::Handle::try_current() {
+                        let call = call.clone();
+                        handle.spawn(async move {
+                            let _ = call.await;
+                        });
+                    }
                     call
                 }
             }
@@ -333,7 +376,7 @@ impl<I: Introspect> IntrospectionVerifier<I> {
         call.await
     }
 
-    fn start(&self, key: Digest32, token: String) -> SharedIntrospection {
+    fn start(&self, key: Digest32, token: String, admit: Admit) -> SharedIntrospection {
         let weak: Weak<Inner<I>> = Arc::downgrade(&self.inner);
         async move {
             // Asked outside the cache lock, and without keeping the verifier alive meanwhile.
@@ -346,6 +389,20 @@ impl<I: Introspect> IntrospectionVerifier<I> {
                 let now = inner.clock.now();
                 let mut cache = inner.lock();
                 cache.in_flight.remove(&key);
+                match &result {
+                    Ok(_) => cache.breaker.success(),
+                    Err(e) if e.kind() == tower_authn_core::ErrorKind::Unavailable => {
+                        if !cache.breaker.is_open() || admit == Admit::Probe {
+                            tracing::warn!(
+                                reason = e.detail(),
+                                "introspection source failed; answering 503 until it is probed again"
+                            );
+                        }
+                        cache.breaker.failure(admit, now);
+                    }
+                    // Refused before the source was asked (a token unusable in a URL).
+                    Err(_) => cache.breaker.release(admit),
+                }
                 if let Ok(answer) = &result {
                     let until = if answer.is_active() {
                         let exp =
@@ -605,17 +662,49 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn unavailable_is_not_cached() {
+    async fn unavailable_is_not_cached_and_opens_the_circuit() {
         let calls = Arc::new(AtomicUsize::new(0));
-        let counter = Arc::clone(&calls);
+        let up = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (counter, is_up) = (Arc::clone(&calls), Arc::clone(&up));
         let introspect = move |_token: String| -> IntrospectFuture {
             counter.fetch_add(1, Ordering::SeqCst);
-            Box::pin(async { Err(AuthError::unavailable("down")) })
+            let up = is_up.load(Ordering::SeqCst);
+            Box::pin(async move {
+                if up {
+                    Ok(Introspection::active(
+                        serde_json::json!({"sub": "a"})
+                            .as_object()
+                            .cloned()
+                            .unwrap_or_default(),
+                    ))
+                } else {
+                    Err(AuthError::unavailable("down"))
+                }
+            })
         };
-        let v = IntrospectionVerifier::new(introspect);
+        let clock = ManualClock::at_unix(1000);
+        let v = IntrospectionVerifier::new(introspect).with_clock(clock.clone());
         assert_eq!(v.authenticate("t").await.unwrap_err().status(), 503);
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // Open: every other request answers 503 at once, without a call, whatever its token.
+        for i in 0..50 {
+            let e = v.authenticate(&format!("t{i}")).await.unwrap_err();
+            assert_eq!(e.detail(), "introspection: source down (circuit open)");
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        // After the back-off, one probe; it fails, and the back-off doubles (2 s).
+        clock.advance(Duration::from_secs(1));
         assert_eq!(v.authenticate("t").await.unwrap_err().status(), 503);
         assert_eq!(calls.load(Ordering::SeqCst), 2);
+        clock.advance(Duration::from_millis(1999));
+        assert_eq!(v.authenticate("t").await.unwrap_err().status(), 503);
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        // The source is back: the next probe closes the circuit.
+        up.store(true, Ordering::SeqCst);
+        clock.advance(Duration::from_millis(1));
+        assert_eq!(v.authenticate("t").await.unwrap().id, "a");
+        assert_eq!(v.authenticate("u").await.unwrap().id, "a");
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
     }
 
     #[tokio::test]

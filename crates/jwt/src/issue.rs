@@ -33,6 +33,7 @@ use tower_authn_core::clock::{Clock, SharedClock, SystemClock, unix_secs};
 
 use crate::b64;
 use crate::key::{KeyError, SigningKey};
+use crate::validation::Validation;
 
 /// A token could not be issued.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -239,6 +240,46 @@ impl JwtIssuer {
     /// The signing key.
     pub fn key(&self) -> &SigningKey {
         &self.key
+    }
+
+    /// The lifetime of the tokens issued (`exp - iat`).
+    pub fn lifetime(&self) -> Duration {
+        self.lifetime
+    }
+
+    /// The rules that accept what this issuer issues and nothing looser: its `iss` and `aud`
+    /// (when set), its key's algorithm, its `typ` (required when it writes one), `iat`
+    /// required, and a maximum lifetime of [`lifetime`](Self::lifetime), so a token signed
+    /// with the same key but living longer (a leaked key's ten-year token) is refused.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use tower_authn_jwt::{Algorithm, JwtIssuer, JwtVerifier, KeySet, SigningKey};
+    ///
+    /// let issuer = JwtIssuer::new(SigningKey::hmac(Algorithm::HS256, [3u8; 32])?)
+    ///     .with_issuer("me")
+    ///     .with_lifetime(Duration::from_secs(900));
+    /// let verifier = JwtVerifier::new(KeySet::new().with_key(issuer.key().verifying_key()?))
+    ///     .with_validation(issuer.validation());
+    /// assert_eq!(verifier.validation().max_lifetime(), Some(Duration::from_secs(900)));
+    /// assert!(verifier.authenticate(&issuer.issue_for_subject("alice")?).is_ok());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn validation(&self) -> Validation {
+        let mut rules = Validation::new()
+            .with_algorithms([self.key.algorithm()])
+            .with_max_lifetime(self.lifetime)
+            .require_iat();
+        if let Some(iss) = &self.issuer {
+            rules = rules.with_issuers([iss.as_str()]);
+        }
+        if !self.audiences.is_empty() {
+            rules = rules.with_audiences(self.audiences.iter().map(String::as_str));
+        }
+        if let Some(typ) = &self.typ {
+            rules = rules.with_types([typ.as_str()]);
+        }
+        rules
     }
 
     /// Signs `claims` with the registered claims added: `iss`, `aud`, `iat`, `exp`, `jti` first

@@ -27,15 +27,18 @@
 //!    object with unique member names.
 //! 3. **Header**: `alg: none` never (there is no such [`Algorithm`]); any `crit` is refused
 //!    (no extension is understood); `zip`, `b64: false` and nested tokens are refused; `jku`,
-//!    `x5u`, `jwk` and `x5c` are never fetched nor used; an optional `typ` check.
-//! 4. **Key**: `kid` selects among the in-memory [`KeySet`] only; a key checks only the
+//!    `x5u`, `jwk` and `x5c` are never fetched nor used; `typ` absent or `JWT`, or one of
+//!    [`Validation::with_types`].
+//! 4. **Key**: `kid` selects among the in-memory [`KeySet`] only, and a `kid` no key has is
+//!    refused (a one-key set included); a key checks only the
 //!    algorithms of its own [`KeyFamily`] and allow-list, so an HMAC token can never be
 //!    checked with an RSA or EC public key as the secret.
 //! 5. **Signature** over the received bytes (not a re-encoding), with constant-time MAC
 //!    comparison.
-//! 6. **Claims** (only now parsed): `exp` required by default, `nbf`, `iat` not in the
-//!    future, leeway, maximum lifetime and age, `iss` and `aud` allow-lists
-//!    ([`Validation`]).
+//! 6. **Claims** (only now parsed): `exp` required by default; `exp`, `nbf`, `iat` numbers
+//!    within `0..=`[`MAX_NUMERIC_DATE`]; `nbf`, `iat` not in the future; leeway, maximum
+//!    lifetime (`exp - iat` and `exp - now`; [`JwtIssuer::validation`] sets it to what an
+//!    issuer issues) and age, `iss` and `aud` allow-lists ([`Validation`]).
 //! 7. **Mapping** to a [`Principal`](tower_authn_core::Principal) ([`ClaimsMapping`]).
 //!
 //! An expired token answers `expired`; anything else wrong answers `invalid_credentials`;
@@ -74,6 +77,8 @@ pub mod ccai;
 pub mod opentact;
 
 #[cfg(feature = "remote")]
+mod circuit;
+#[cfg(feature = "remote")]
 pub mod facebook;
 #[cfg(feature = "remote")]
 mod fetch;
@@ -90,9 +95,11 @@ pub use algorithm::{Algorithm, KeyFamily, UnknownAlgorithm};
 pub use issue::{Claims, IssueError, JwtIssuer};
 pub use key::{KeyError, KeySet, SigningKey, VerifyingKey};
 pub use mapping::{ClaimPath, ClaimsMapping};
-pub use validation::{DEFAULT_MAX_TOKEN_BYTES, Validation};
+pub use validation::{DEFAULT_MAX_TOKEN_BYTES, MAX_NUMERIC_DATE, Validation};
 pub use verify::{JwtVerifier, VerifiedJwt};
 
+#[cfg(feature = "remote")]
+pub use circuit::CircuitConfig;
 #[cfg(feature = "remote")]
 pub use fetch::{FetchError, FetchFuture, HttpFetcher};
 #[cfg(feature = "hyper-client")]

@@ -8,6 +8,10 @@
 //!   [`RemoteJwksConfig::with_min_refresh_interval`]; otherwise it is simply invalid.
 //! - Every fetch is single-flight (concurrent callers share it), time-limited, and runs with
 //!   no lock held.
+//! - A failed fetch opens a circuit: no fetch goes out until a back-off has passed
+//!   ([`RemoteJwksConfig::with_failure_backoff`], doubling after each failed probe up to
+//!   [`RemoteJwksConfig::with_max_failure_backoff`]); meanwhile requests that need a fetch
+//!   answer 503 at once, and then exactly one probe is sent.
 //! - When refreshes fail, the last good keys stay in use for
 //!   [`RemoteJwksConfig::with_max_stale`] past their expiry; after that, and when no key was
 //!   ever had, verification fails closed with 503 (`unavailable`).
@@ -53,10 +57,14 @@ use tower_authn_core::clock::{Clock, SharedClock, SystemClock};
 use tower_authn_core::credential::TokenCredential;
 use tower_authn_core::{AuthError, Principal, Verifier};
 
+use crate::circuit::{Admit, Breaker, CircuitConfig};
 use crate::compact::{Compact, Failure};
 use crate::fetch::{FetchError, HttpFetcher, fetch_with_timeout};
 use crate::key::{KeyError, KeySet};
 use crate::verify::{JwtVerifier, VerifiedJwt, verify_compact};
+
+/// Why a request that needs a fetch is refused while the source is known down.
+const CIRCUIT_OPEN: &str = "jwks: source down (circuit open)";
 
 /// The largest JWKS document read.
 const MAX_JWKS_BYTES: usize = 512 * 1024;
@@ -70,6 +78,7 @@ pub struct RemoteJwksConfig {
     max_ttl: Duration,
     min_refresh_interval: Duration,
     failure_backoff: Duration,
+    max_failure_backoff: Duration,
     max_stale: Duration,
 }
 
@@ -82,6 +91,7 @@ impl Default for RemoteJwksConfig {
             max_ttl: Duration::from_secs(24 * 3600),
             min_refresh_interval: Duration::from_secs(30),
             failure_backoff: Duration::from_secs(5),
+            max_failure_backoff: Duration::from_secs(300),
             max_stale: Duration::from_secs(6 * 3600),
         }
     }
@@ -89,8 +99,9 @@ impl Default for RemoteJwksConfig {
 
 impl RemoteJwksConfig {
     /// Defaults: 5 s timeout; 10 min cache without `max-age`; `max-age` clamped to
-    /// 1 min ..= 24 h; unknown-`kid` refreshes at most every 30 s; 5 s between retries after a
-    /// failed fetch; last good keys kept 6 h past expiry during an outage.
+    /// 1 min ..= 24 h; unknown-`kid` refreshes at most every 30 s; after a failed fetch 5 s
+    /// before the next, doubling after each failed retry up to 5 min; last good keys kept
+    /// 6 h past expiry during an outage.
     pub fn new() -> Self {
         Self::default()
     }
@@ -125,10 +136,23 @@ impl RemoteJwksConfig {
         self
     }
 
-    /// After a failed fetch, how long before another is tried.
+    /// After a failed fetch, how long before another is tried (the first back-off of the
+    /// circuit; it doubles after each failed retry).
     pub fn with_failure_backoff(mut self, backoff: Duration) -> Self {
         self.failure_backoff = backoff;
         self
+    }
+
+    /// The longest back-off between retries while the source keeps failing.
+    pub fn with_max_failure_backoff(mut self, backoff: Duration) -> Self {
+        self.max_failure_backoff = backoff;
+        self
+    }
+
+    fn circuit(&self) -> CircuitConfig {
+        CircuitConfig::new()
+            .with_initial_backoff(self.failure_backoff)
+            .with_max_backoff(self.max_failure_backoff)
     }
 
     /// How long past their expiry the last good keys stay in use while fetches fail.
@@ -185,12 +209,22 @@ struct Cached {
     ttl: Duration,
 }
 
-#[derive(Default)]
 struct State {
     cached: Option<Cached>,
     last_attempt: Option<SystemTime>,
-    last_failure: Option<SystemTime>,
+    breaker: Breaker,
     in_flight: Option<SharedFetch>,
+}
+
+impl State {
+    fn new(config: &RemoteJwksConfig) -> Self {
+        Self {
+            cached: None,
+            last_attempt: None,
+            breaker: Breaker::new(config.circuit()),
+            in_flight: None,
+        }
+    }
 }
 
 struct Inner {
@@ -253,9 +287,9 @@ impl RemoteJwks {
             inner: Arc::new(Inner {
                 uri,
                 fetcher: Arc::new(fetcher),
-                config,
                 clock: Arc::new(SystemClock),
-                state: Mutex::new(State::default()),
+                state: Mutex::new(State::new(&config)),
+                config,
                 fetches: AtomicU64::new(0),
             }),
         })
@@ -269,12 +303,18 @@ impl RemoteJwks {
             fetcher: Arc::clone(&self.inner.fetcher),
             config: self.inner.config.clone(),
             clock: Arc::new(clock),
-            state: Mutex::new(State::default()),
+            state: Mutex::new(State::new(&self.inner.config)),
             fetches: AtomicU64::new(0),
         };
         Self {
             inner: Arc::new(inner),
         }
+    }
+
+    /// Whether the source is known down: the last fetch failed, and requests that need a
+    /// fetch answer 503 until a probe succeeds (for health checks, metrics and tests).
+    pub fn is_source_down(&self) -> bool {
+        self.inner.lock().breaker.is_open()
     }
 
     /// How many fetches were started (for metrics and tests).
@@ -290,7 +330,8 @@ impl RemoteJwks {
     pub async fn prefetch(&self) -> Result<KeySet, AuthError> {
         let fetch = {
             let mut state = self.inner.lock();
-            self.start(&mut state)
+            self.admit(&mut state)
+                .ok_or_else(|| AuthError::unavailable(CIRCUIT_OPEN))?
         };
         fetch.await.map_err(|f| AuthError::unavailable(f.0))
     }
@@ -315,31 +356,30 @@ impl RemoteJwks {
                 .map(|c| c.keys.clone());
             if let Some(keys) = usable {
                 let due = state.cached.as_ref().is_some_and(|c| now >= c.refresh_at);
-                if due
-                    && state.in_flight.is_none()
-                    && elapsed(state.last_failure, now, self.inner.config.failure_backoff)
-                {
-                    let fetch = self.start(&mut state);
-                    spawn(fetch);
+                if due && state.in_flight.is_none() {
+                    // A background refresh (started and driven by `admit`), if the circuit lets one out.
+                    let _ = self.admit(&mut state);
                 }
                 return Ok(keys);
             }
             state.cached = None;
-            if let Some(fetch) = &state.in_flight {
-                fetch.clone()
-            } else if elapsed(state.last_failure, now, self.inner.config.failure_backoff) {
-                self.start(&mut state)
-            } else {
-                return Err(Failure::Unavailable(
-                    "jwks: no keys (fetch failed recently)",
-                ));
+            match &state.in_flight {
+                // While the source is known down, only the probe waits for it.
+                Some(_) if state.breaker.is_open() => {
+                    return Err(Failure::Unavailable(CIRCUIT_OPEN));
+                }
+                Some(fetch) => fetch.clone(),
+                None => self
+                    .admit(&mut state)
+                    .ok_or(Failure::Unavailable(CIRCUIT_OPEN))?,
             }
         };
         fetch.await.map_err(|f| Failure::Unavailable(f.0))
     }
 
     /// A refresh for a token whose `kid` is unknown: joins a fetch under way, else starts
-    /// one unless the last started less than `min_refresh_interval` ago. `None`: no refresh.
+    /// one unless the last started less than `min_refresh_interval` ago or the circuit is
+    /// open. `None`: no refresh.
     async fn refresh_for_unknown_kid(&self) -> Option<KeySet> {
         let fetch = {
             let mut state = self.inner.lock();
@@ -351,7 +391,7 @@ impl RemoteJwks {
                 now,
                 self.inner.config.min_refresh_interval,
             ) {
-                self.start(&mut state)
+                self.admit(&mut state)?
             } else {
                 return None;
             }
@@ -359,12 +399,21 @@ impl RemoteJwks {
         fetch.await.ok()
     }
 
-    /// Starts a fetch (or returns the one under way). The fetch updates the cache itself, so
-    /// it completes even if every caller gives up; it holds only a weak reference.
-    fn start(&self, state: &mut MutexGuard<'_, State>) -> SharedFetch {
+    /// Starts a fetch if the circuit lets one out now (or returns the one under way).
+    fn admit(&self, state: &mut MutexGuard<'_, State>) -> Option<SharedFetch> {
         if let Some(fetch) = &state.in_flight {
-            return fetch.clone();
+            return Some(fetch.clone());
         }
+        match state.breaker.admit(self.inner.clock.now()) {
+            Admit::Refuse => None,
+            admit => Some(self.start(state, admit)),
+        }
+    }
+
+    /// Starts a fetch admitted as `admit`. The fetch updates the cache and the circuit
+    /// itself, and is spawned, so it completes even if every caller gives up; it holds only
+    /// a weak reference.
+    fn start(&self, state: &mut MutexGuard<'_, State>, admit: Admit) -> SharedFetch {
         state.last_attempt = Some(self.inner.clock.now());
         self.inner.fetches.fetch_add(1, Ordering::Relaxed);
         let weak: Weak<Inner> = Arc::downgrade(&self.inner);
@@ -389,15 +438,19 @@ impl RemoteJwks {
                         drop_at,
                         ttl,
                     });
-                    state.last_failure = None;
+                    state.breaker.success();
                     Ok(keys)
                 }
                 Err(failure) => {
+                    state.breaker.failure(admit, now);
                     tracing::warn!(
                         reason = failure.0,
-                        "JWKS fetch failed; keeping the last good keys"
+                        retry_in_ms = state
+                            .breaker
+                            .retry_in(now)
+                            .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
+                        "JWKS fetch failed; keeping the last good keys, not fetching again until the back-off ends"
                     );
-                    state.last_failure = Some(now);
                     Err(failure)
                 }
             }
@@ -405,6 +458,7 @@ impl RemoteJwks {
         .boxed()
         .shared();
         state.in_flight = Some(fetch.clone());
+        spawn(fetch.clone());
         fetch
     }
 
@@ -424,13 +478,17 @@ impl RemoteJwks {
                     let jwks = RemoteJwks { inner };
                     let fetch = {
                         let mut state = jwks.inner.lock();
-                        jwks.start(&mut state)
+                        jwks.admit(&mut state)
                     };
-                    let _ = fetch.await;
+                    if let Some(fetch) = fetch {
+                        let _ = fetch.await;
+                    }
                     let state = jwks.inner.lock();
-                    match &state.cached {
-                        Some(c) if state.last_failure.is_none() => c.ttl.mul_f64(0.8),
-                        _ => jwks.inner.config.failure_backoff,
+                    let now = jwks.inner.clock.now();
+                    match (&state.cached, state.breaker.retry_in(now)) {
+                        (_, Some(retry)) => retry,
+                        (Some(c), None) => c.ttl.mul_f64(0.8),
+                        (None, None) => jwks.inner.config.failure_backoff,
                     }
                 };
                 tokio::time::sleep(wait.max(Duration::from_secs(1))).await;

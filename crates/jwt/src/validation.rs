@@ -22,7 +22,7 @@ use std::time::Duration;
 use serde_json::{Map, Value};
 
 use crate::algorithm::Algorithm;
-use crate::compact::{Failure, HeaderRules};
+use crate::compact::{Failure, HeaderRules, TypeRule};
 
 /// The default size limit of a whole token, in bytes.
 pub const DEFAULT_MAX_TOKEN_BYTES: usize = 8 * 1024;
@@ -56,7 +56,7 @@ impl Default for Validation {
             algorithms: None,
             header: HeaderRules {
                 max_bytes: DEFAULT_MAX_TOKEN_BYTES,
-                types: None,
+                types: TypeRule::AbsentOrJwt,
             },
         }
     }
@@ -70,7 +70,13 @@ where
     items.into_iter().map(Into::into).collect()
 }
 
-/// A NumericDate (RFC 7519 §2): seconds since the epoch, possibly fractional; floored.
+/// The latest NumericDate accepted: 9999-12-31T23:59:59Z. Anything later (`2^64`, `1e300`)
+/// is no date a real issuer writes, and would mean "never expires".
+pub const MAX_NUMERIC_DATE: i64 = 253_402_300_799;
+
+/// A NumericDate (RFC 7519 §2): a JSON number of seconds since the epoch, possibly
+/// fractional (floored), within `0..=MAX_NUMERIC_DATE`. Strings, `null`, negative and
+/// out-of-range values are refused, not clamped.
 fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Option<i64>, Failure> {
     let Some(value) = claims.get(name) else {
         return Ok(None);
@@ -78,17 +84,23 @@ fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Optio
     let Value::Number(n) = value else {
         return Err(Failure::Invalid("jwt: a time claim is not a number"));
     };
-    if let Some(i) = n.as_i64() {
-        return Ok(Some(i));
-    }
-    if n.as_u64().is_some() {
-        return Ok(Some(i64::MAX));
-    }
-    match n.as_f64() {
-        // `as` saturates for out-of-range floats; finiteness is checked first.
-        #[allow(clippy::cast_possible_truncation)]
-        Some(f) if f.is_finite() => Ok(Some(f.floor() as i64)),
-        _ => Err(Failure::Invalid("jwt: a time claim is not a number")),
+    let secs = if let Some(i) = n.as_i64() {
+        Some(i)
+    } else if n.as_u64().is_some() {
+        None // above i64::MAX: far out of range
+    } else {
+        match n.as_f64() {
+            // In range (checked first), so the cast is exact after flooring.
+            #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+            Some(f) if f.is_finite() && (0.0..=MAX_NUMERIC_DATE as f64).contains(&f) => {
+                Some(f.floor() as i64)
+            }
+            _ => None,
+        }
+    };
+    match secs {
+        Some(s) if (0..=MAX_NUMERIC_DATE).contains(&s) => Ok(Some(s)),
+        _ => Err(Failure::Invalid("jwt: a time claim is out of range")),
     }
 }
 
@@ -121,8 +133,11 @@ impl Validation {
         self
     }
 
-    /// Refuses tokens whose `exp` lies more than `max` after their `iat` (or `nbf`, or now,
-    /// whichever the token has first). A token without `exp` is then refused too.
+    /// The longest a token may live: refuses a token whose `exp` lies more than `max` after
+    /// its `iat` (when it has one), or more than `max` (plus the leeway) after now, so a token
+    /// with no `iat` or a back-dated one gains nothing. A token without `exp` is then refused
+    /// too. Set it to the lifetime your issuer gives its tokens
+    /// ([`JwtIssuer::validation`](crate::JwtIssuer::validation) does); the default is none.
     pub fn with_max_lifetime(mut self, max: Duration) -> Self {
         self.max_lifetime = Some(max);
         self
@@ -170,13 +185,21 @@ impl Validation {
     }
 
     /// Accepted header `typ` values (`JWT`, `at+jwt`, ...), compared case-insensitively and
-    /// without an `application/` prefix; the header is then required.
+    /// without an `application/` prefix; the header is then required. Without this, `typ`
+    /// must be absent or `JWT`.
     pub fn with_types<I, S>(mut self, types: I) -> Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
     {
-        self.header.types = Some(strings(types));
+        self.header.types = TypeRule::OneOf(strings(types));
+        self
+    }
+
+    /// Accepts any header `typ`, or none. Only for issuers that write something odd there
+    /// and whose tokens cannot be confused with another kind.
+    pub fn accept_any_type(mut self) -> Self {
+        self.header.types = TypeRule::Any;
         self
     }
 
@@ -189,6 +212,11 @@ impl Validation {
     /// The leeway.
     pub fn leeway(&self) -> Duration {
         self.leeway
+    }
+
+    /// The maximum lifetime, if any.
+    pub fn max_lifetime(&self) -> Option<Duration> {
+        self.max_lifetime
     }
 
     /// The accepted issuers, if restricted.
@@ -249,8 +277,10 @@ impl Validation {
             }
         }
         if let (Some(max), Some(exp)) = (self.max_lifetime, exp) {
-            let start = iat.or(nbf).unwrap_or(now);
-            if exp.saturating_sub(start) > secs(max) {
+            let max = secs(max);
+            let issued_too_long = iat.is_some_and(|iat| exp.saturating_sub(iat) > max);
+            let left_too_long = exp.saturating_sub(now) > max.saturating_add(leeway);
+            if issued_too_long || left_too_long {
                 return Err(Failure::Invalid("jwt: lifetime longer than allowed"));
             }
         }
@@ -342,9 +372,33 @@ mod tests {
             check(&v0, json!({"exp": NOW as f64 + 0.5})).is_err(),
             "fraction floors"
         );
-        assert!(check(&v0, json!({"exp": 1e300})).is_ok());
-        assert!(check(&v0, json!({"exp": u64::MAX})).is_ok());
-        assert!(check(&v0, json!({"exp": -1})).is_err());
+    }
+
+    #[test]
+    fn time_claims_must_be_in_range() {
+        let v = Validation::new().allow_missing_exp();
+        let out = Err(Failure::Invalid("jwt: a time claim is out of range"));
+        for name in ["exp", "nbf", "iat"] {
+            for bad in [
+                json!(1e300),
+                json!(u64::MAX),
+                json!(18_446_744_073_709_551_616_f64),
+                json!(i64::MAX),
+                json!(MAX_NUMERIC_DATE + 1),
+                json!(-1),
+                json!(-0.5),
+                json!(i64::MIN),
+            ] {
+                assert_eq!(check(&v, json!({ name: bad })), out, "{name}: {bad}");
+            }
+        }
+        // 2^64 as written in a token: serde_json reads it as a float.
+        let big: Map<String, Value> =
+            serde_json::from_str(r#"{"exp":18446744073709551616}"#).unwrap();
+        assert_eq!(v.check_claims(&big, NOW), out);
+        assert!(check(&v, json!({"exp": MAX_NUMERIC_DATE})).is_ok());
+        assert!(check(&v, json!({"exp": NOW as f64 + 10.5})).is_ok());
+        assert!(check(&v, json!({"iat": 0, "nbf": 0})).is_ok());
     }
 
     #[test]
@@ -397,8 +451,21 @@ mod tests {
             Err(Failure::Invalid("jwt: lifetime longer than allowed"))
         );
         assert!(
-            check(&v, json!({"exp": NOW + 3601})).is_err(),
-            "from now without iat"
+            check(&v, json!({"exp": NOW + 3661})).is_err(),
+            "from now without iat (60 s leeway)"
+        );
+        assert!(check(&v, json!({"exp": NOW + 3660})).is_ok());
+        assert!(
+            check(&v, json!({"iat": NOW - 86_400, "exp": NOW + 3661})).is_err(),
+            "a long-lived token back-dated"
+        );
+        assert!(
+            check(&v, json!({"nbf": NOW + 86_400, "exp": NOW + 90_000})).is_err(),
+            "nbf far ahead does not stretch it either"
+        );
+        assert_eq!(
+            check(&v, json!({"iat": NOW, "exp": NOW + 10 * 365 * 86_400})),
+            Err(Failure::Invalid("jwt: lifetime longer than allowed"))
         );
     }
 

@@ -75,8 +75,13 @@ impl VerifiedJwt {
 
 /// Verifies a parsed token against `keys`, at `now` (Unix seconds).
 ///
-/// Keys are selected by `kid` among the set only: the keys with that `kid`, else the keys
-/// without one; with no `kid`, every key. A key is tried only for algorithms it allows.
+/// Key selection (RFC 7515 §4.1.4 makes `kid` a hint; RFC 8725 §3.10 says to treat it as
+/// attacker-controlled): a `kid` selects the keys of the set with exactly that `kid`, and a
+/// `kid` that no key has is refused, whatever else the set holds, so a made-up `kid` can never
+/// fall through to some other key. A token without `kid` is checked with the keys that have no
+/// `kid` either or, when every key is named, with the only key of a one-key set (the token
+/// then cannot be meant for any other); against several named keys it is refused. A key is
+/// tried only for algorithms it allows.
 pub(crate) fn verify_compact(
     compact: Compact<'_>,
     keys: &KeySet,
@@ -91,20 +96,24 @@ pub(crate) fn verify_compact(
         return Err(Failure::Invalid("jwt: alg not allowed"));
     }
     let input = compact.signing_input.as_bytes();
+    let check = |k: &crate::key::VerifyingKey| k.verify_signature(alg, input, compact.signature);
     let verified = match &compact.kid {
-        Some(kid) if keys.contains_kid(kid) => keys
-            .get(kid)
-            .any(|k| k.verify_signature(alg, input, compact.signature)),
-        Some(_) => {
-            let mut unnamed = keys.iter().filter(|k| k.kid().is_none()).peekable();
-            if unnamed.peek().is_none() {
+        Some(kid) => {
+            if !keys.contains_kid(kid) {
                 return Err(Failure::UnknownKid);
             }
-            unnamed.any(|k| k.verify_signature(alg, input, compact.signature))
+            keys.get(kid).any(check)
         }
-        None => keys
-            .iter()
-            .any(|k| k.verify_signature(alg, input, compact.signature)),
+        None => {
+            let mut unnamed = keys.iter().filter(|k| k.kid().is_none()).peekable();
+            if unnamed.peek().is_some() {
+                unnamed.any(check)
+            } else if keys.len() == 1 {
+                keys.iter().any(check)
+            } else {
+                return Err(Failure::Invalid("jwt: no kid, and several named keys"));
+            }
+        }
     };
     if !verified {
         return Err(Failure::Invalid(

@@ -554,3 +554,237 @@ fn secrets_never_print() {
     );
     assert!(all.contains("REDACTED"));
 }
+
+/// The gateway's setup (issue 10): one HMAC key without a `kid`, `iss` and `aud` checked.
+fn gateway_verifier() -> JwtVerifier {
+    let key = VerifyingKey::hmac(SECRET).unwrap();
+    JwtVerifier::new(KeySet::new().with_key(key))
+        .with_validation(
+            Validation::new()
+                .with_issuers(["tower-authn-gateway"])
+                .with_audiences(["gateway"])
+                .with_algorithms([Algorithm::HS256]),
+        )
+        .with_clock(ManualClock::at_unix(NOW))
+}
+
+const GATEWAY_CLAIMS: &str = r#"{"iss":"tower-authn-gateway","aud":"gateway","iat":1700000000,"exp":1700086400,"sub":"alice"}"#;
+
+#[test]
+fn a_kid_the_set_does_not_hold_is_refused_even_by_a_one_key_set() {
+    let v = gateway_verifier();
+    let plain = forge_hs256(r#"{"alg":"HS256","typ":"JWT"}"#, GATEWAY_CLAIMS, SECRET);
+    assert_eq!(v.authenticate(&plain).unwrap().id, "alice");
+    for kid in ["no-such-kid", "' OR 1=1--", "", "h1", "../../dev/null"] {
+        let header = serde_json::json!({"alg": "HS256", "typ": "JWT", "kid": kid}).to_string();
+        refused(
+            &v,
+            &forge_hs256(&header, GATEWAY_CLAIMS, SECRET),
+            "jwt: unknown kid",
+        );
+    }
+    // Named one-key set: a token without kid may select the only key (it can mean no other).
+    let named = hmac_verifier();
+    assert!(
+        named
+            .verify_token(&forge_hs256(r#"{"alg":"HS256"}"#, CLAIMS, SECRET))
+            .is_ok()
+    );
+    refused(
+        &named,
+        &forge_hs256(r#"{"alg":"HS256","kid":"no-such-kid"}"#, CLAIMS, SECRET),
+        "jwt: unknown kid",
+    );
+    // Several named keys: without a kid there is nothing to select by.
+    let two = JwtVerifier::new(
+        KeySet::new()
+            .with_key(VerifyingKey::hmac(SECRET).unwrap().with_kid("h1"))
+            .with_key(
+                VerifyingKey::hmac(b"another secret, also 32 bytes long")
+                    .unwrap()
+                    .with_kid("h2"),
+            ),
+    )
+    .with_clock(ManualClock::at_unix(NOW));
+    refused(
+        &two,
+        &forge_hs256(r#"{"alg":"HS256"}"#, CLAIMS, SECRET),
+        "jwt: no kid, and several named keys",
+    );
+    // A named key beside an unnamed one: a made-up kid does not fall through to the unnamed key.
+    let mixed = JwtVerifier::new(
+        KeySet::new()
+            .with_key(
+                VerifyingKey::hmac(b"another secret, also 32 bytes long")
+                    .unwrap()
+                    .with_kid("h2"),
+            )
+            .with_key(VerifyingKey::hmac(SECRET).unwrap()),
+    )
+    .with_clock(ManualClock::at_unix(NOW));
+    assert!(
+        mixed
+            .verify_token(&forge_hs256(r#"{"alg":"HS256"}"#, CLAIMS, SECRET))
+            .is_ok()
+    );
+    refused(
+        &mixed,
+        &forge_hs256(r#"{"alg":"HS256","kid":"nope"}"#, CLAIMS, SECRET),
+        "jwt: unknown kid",
+    );
+}
+
+#[test]
+fn typ_must_be_absent_or_jwt_by_default() {
+    let v = gateway_verifier();
+    for ok in [
+        r#"{"alg":"HS256"}"#,
+        r#"{"alg":"HS256","typ":"JWT"}"#,
+        r#"{"alg":"HS256","typ":"application/jwt"}"#,
+    ] {
+        assert!(
+            v.verify_token(&forge_hs256(ok, GATEWAY_CLAIMS, SECRET))
+                .is_ok(),
+            "{ok}"
+        );
+    }
+    for (header, why) in [
+        (r#"{"alg":"HS256","typ":"xyz"}"#, "jwt: typ not accepted"),
+        (r#"{"alg":"HS256","typ":"at+jwt"}"#, "jwt: typ not accepted"),
+        (
+            r#"{"alg":"HS256","typ":"JOSE+JSON"}"#,
+            "jwt: typ not accepted",
+        ),
+        (r#"{"alg":"HS256","typ":null}"#, "jwt: typ not a string"),
+    ] {
+        refused(&v, &forge_hs256(header, GATEWAY_CLAIMS, SECRET), why);
+    }
+    // Explicit typing when configured; anything only when said out loud.
+    let at = gateway_verifier().with_validation(v.validation().clone().with_types(["at+jwt"]));
+    assert!(
+        at.verify_token(&forge_hs256(
+            r#"{"alg":"HS256","typ":"at+jwt"}"#,
+            GATEWAY_CLAIMS,
+            SECRET
+        ))
+        .is_ok()
+    );
+    refused(
+        &at,
+        &forge_hs256(r#"{"alg":"HS256","typ":"JWT"}"#, GATEWAY_CLAIMS, SECRET),
+        "jwt: typ not accepted",
+    );
+    let any = gateway_verifier().with_validation(v.validation().clone().accept_any_type());
+    assert!(
+        any.verify_token(&forge_hs256(
+            r#"{"alg":"HS256","typ":"xyz"}"#,
+            GATEWAY_CLAIMS,
+            SECRET
+        ))
+        .is_ok()
+    );
+}
+
+#[test]
+fn time_claims_out_of_range_are_refused() {
+    let v = gateway_verifier();
+    let h = r#"{"alg":"HS256","typ":"JWT"}"#;
+    let with = |name: &str, value: &str| {
+        let claims = GATEWAY_CLAIMS.replace(
+            &format!(
+                r#""{name}":{}"#,
+                if name == "iat" {
+                    "1700000000"
+                } else {
+                    "1700086400"
+                }
+            ),
+            &format!(r#""{name}":{value}"#),
+        );
+        assert!(claims.contains(value), "{claims}");
+        forge_hs256(h, &claims, SECRET)
+    };
+    for value in [
+        "18446744073709551616",
+        "18446744073709551615",
+        "9223372036854775807",
+        "1e300",
+        "1E+300",
+        "253402300800",
+        "-1",
+        "-1e300",
+    ] {
+        refused(&v, &with("exp", value), "jwt: a time claim is out of range");
+        refused(&v, &with("iat", value), "jwt: a time claim is out of range");
+    }
+    for value in [
+        r#""1800000000""#,
+        "null",
+        "true",
+        "[1800000000]",
+        r#"{"$gt":0}"#,
+    ] {
+        refused(&v, &with("exp", value), "jwt: a time claim is not a number");
+    }
+    let nbf = GATEWAY_CLAIMS.replace(r#""sub""#, r#""nbf":-5,"sub""#);
+    refused(
+        &v,
+        &forge_hs256(h, &nbf, SECRET),
+        "jwt: a time claim is out of range",
+    );
+    assert!(v.verify_token(&with("exp", "1700086400.75")).is_ok());
+}
+
+#[test]
+fn the_issuers_own_rules_cap_the_lifetime_at_what_it_issues() {
+    let clock = ManualClock::at_unix(NOW);
+    let issuer = JwtIssuer::new(SigningKey::hmac(Algorithm::HS256, SECRET).unwrap())
+        .with_issuer("tower-authn-gateway")
+        .with_audiences(["gateway"])
+        .with_lifetime(std::time::Duration::from_secs(24 * 3600))
+        .with_clock(clock.clone());
+    let v = JwtVerifier::new(KeySet::new().with_key(VerifyingKey::hmac(SECRET).unwrap()))
+        .with_validation(issuer.validation())
+        .with_clock(clock);
+    assert_eq!(
+        v.authenticate(&issuer.issue_for_subject("alice").unwrap())
+            .unwrap()
+            .id,
+        "alice"
+    );
+    let ten_years = 10 * 365 * 86_400;
+    let long = format!(
+        r#"{{"iss":"tower-authn-gateway","aud":"gateway","iat":{NOW},"exp":{},"sub":"alice"}}"#,
+        NOW + ten_years
+    );
+    let h = r#"{"alg":"HS256","typ":"JWT"}"#;
+    refused(
+        &v,
+        &forge_hs256(h, &long, SECRET),
+        "jwt: lifetime longer than allowed",
+    );
+    // Back-dating iat gains nothing: exp - now is capped too.
+    let back_dated = format!(
+        r#"{{"iss":"tower-authn-gateway","aud":"gateway","iat":{},"exp":{},"sub":"alice"}}"#,
+        NOW - 86_400,
+        NOW + 2 * 86_400
+    );
+    refused(
+        &v,
+        &forge_hs256(h, &back_dated, SECRET),
+        "jwt: lifetime longer than allowed",
+    );
+    // The issuer's typ is required, its iat too, and another issuer's lifetime is not ours.
+    refused(
+        &v,
+        &forge_hs256(r#"{"alg":"HS256"}"#, GATEWAY_CLAIMS, SECRET),
+        "jwt: typ missing",
+    );
+    let no_iat = r#"{"iss":"tower-authn-gateway","aud":"gateway","exp":1700003600,"sub":"alice"}"#;
+    refused(&v, &forge_hs256(h, no_iat, SECRET), "jwt: no iat");
+    assert!(
+        v.verify_token(&forge_hs256(h, GATEWAY_CLAIMS, SECRET))
+            .is_ok(),
+        "exactly 24 h"
+    );
+}

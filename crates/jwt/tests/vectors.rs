@@ -226,16 +226,20 @@ async fn facebook_graph_failures_fail_closed() {
             Ok::<_, FetchError>(r)
         }
     };
+    let clock = ManualClock::at_unix(1_700_000_000);
     let verifier = facebook::verifier(facebook::FacebookDebugToken::new(
         "1",
         SecretString::from("s"),
         fetcher,
-    ));
+    ))
+    .with_clock(clock.clone());
     assert_eq!(
         verifier.verify(credential("t")).await.unwrap_err().status(),
         503
     );
     *status.lock().unwrap() = 400;
+    // The 500 opened the circuit: the next call goes out once its back-off is over.
+    clock.advance(Duration::from_secs(1));
     assert_eq!(
         verifier.verify(credential("t")).await.unwrap_err().status(),
         401
