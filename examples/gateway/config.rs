@@ -193,7 +193,7 @@ impl Config {
                     "1" | "true" | "on" | "yes"
                 )
             }),
-            limits: ServerLimits::from_lookup(&get)?,
+            limits: ServerLimits::from_lookup(get)?,
             warnings,
         })
     }

@@ -250,12 +250,16 @@ mod tests {
 
     use super::*;
 
-    fn host(version: Version, uri: &str, hosts: &[&str]) -> Result<Option<String>, HostError> {
+    fn host(
+        version: Version,
+        uri: &'static str,
+        hosts: &[&'static str],
+    ) -> Result<Option<String>, HostError> {
         let mut headers = HeaderMap::new();
         for h in hosts {
-            headers.append(HOST, HeaderValue::from_str(h).unwrap());
+            headers.append(HOST, HeaderValue::from_static(h));
         }
-        request_host(version, &uri.parse().unwrap(), &headers).map(|a| a.map(|a| a.to_string()))
+        request_host(version, &Uri::from_static(uri), &headers).map(|a| a.map(|a| a.to_string()))
     }
 
     const V11: Version = Version::HTTP_11;
