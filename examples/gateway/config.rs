@@ -5,6 +5,7 @@
 
 use std::fmt;
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretBox, SecretString};
 
@@ -47,6 +48,8 @@ pub(crate) struct Config {
     /// `GATEWAY_TRUSTED_PROXIES` (addresses or CIDRs, comma-separated; default loopback):
     /// the only peers whose `X-Forwarded-For` / `Forwarded` name the client.
     pub(crate) trusted_proxies: tower_authn::https_redirect::TrustedProxies,
+    /// The server's timeouts and connection bound (GATEWAY.md "Limits").
+    pub(crate) limits: ServerLimits,
     /// Demo fallbacks in use, printed on stderr at start.
     pub(crate) warnings: Vec<String>,
 }
@@ -75,6 +78,7 @@ impl fmt::Debug for Config {
             .field("hash_concurrency", &self.hash_concurrency)
             .field("hash_queue", &self.hash_queue)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("limits", &self.limits)
             .finish()
     }
 }
@@ -248,6 +252,7 @@ impl Config {
                     .map_err(|e| format!("GATEWAY_TRUSTED_PROXIES: {e}"))?,
                 None => tower_authn::https_redirect::TrustedProxies::default(),
             },
+            limits: ServerLimits::from_lookup(get)?,
             warnings,
         })
     }
@@ -301,5 +306,76 @@ mod hash_limits_tests {
             let e = cfg(&[(var, value)]).expect_err("refused");
             assert!(e.starts_with(var) && e.contains("whole number"), "{e}");
         }
+    }
+}
+// Server limits (GATEWAY.md "Limits"): what one client can make the server hold.
+
+/// The server's timeouts and connection bound, from `GATEWAY_HEADER_TIMEOUT_SECS`,
+/// `GATEWAY_IDLE_TIMEOUT_SECS`, `GATEWAY_REQUEST_TIMEOUT_SECS` and `GATEWAY_MAX_CONNECTIONS`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ServerLimits {
+    /// A connection must send a whole request head within this (default 10 s), counted
+    /// from its accept, or from the first byte of each later head.
+    pub(crate) header_timeout: Duration,
+    /// A keep-alive connection silent this long after an answer is closed (default 60 s).
+    pub(crate) idle_timeout: Duration,
+    /// A request not answered in this time (its body has not arrived) is `408` (default 30 s).
+    pub(crate) request_timeout: Duration,
+    /// Connections served at once; more wait in the accept queue (default 10,000).
+    pub(crate) max_connections: usize,
+}
+
+impl Default for ServerLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            request_timeout: Duration::from_secs(30),
+            max_connections: 10_000,
+        }
+    }
+}
+
+/// The longest timeout accepted: a day (also keeps deadline arithmetic far from overflow).
+const MAX_TIMEOUT_SECS: u64 = 86_400;
+/// The most connections accepted: far above what one process's descriptors allow.
+const MAX_CONNECTIONS: u64 = 1_000_000;
+
+impl ServerLimits {
+    /// Reads the four variables through `get` (unset or empty: the default).
+    ///
+    /// # Errors
+    ///
+    /// A message naming the variable when a value is not a whole number in range (timeouts
+    /// 1 to 86,400 seconds, connections 1 to 1,000,000).
+    pub(crate) fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let defaults = Self::default();
+        let number = |name: &str, default: u64, max: u64, unit: &str| -> Result<u64, String> {
+            let Some(raw) = get(name).filter(|v| !v.trim().is_empty()) else {
+                return Ok(default);
+            };
+            raw.trim()
+                .parse::<u64>()
+                .ok()
+                .filter(|n| (1..=max).contains(n))
+                .ok_or_else(|| {
+                    format!("{name}={raw:?}: expected a whole number of {unit} from 1 to {max}")
+                })
+        };
+        let secs = |name: &str, default: Duration| {
+            number(name, default.as_secs(), MAX_TIMEOUT_SECS, "seconds").map(Duration::from_secs)
+        };
+        Ok(Self {
+            header_timeout: secs("GATEWAY_HEADER_TIMEOUT_SECS", defaults.header_timeout)?,
+            idle_timeout: secs("GATEWAY_IDLE_TIMEOUT_SECS", defaults.idle_timeout)?,
+            request_timeout: secs("GATEWAY_REQUEST_TIMEOUT_SECS", defaults.request_timeout)?,
+            max_connections: usize::try_from(number(
+                "GATEWAY_MAX_CONNECTIONS",
+                defaults.max_connections as u64,
+                MAX_CONNECTIONS,
+                "connections",
+            )?)
+            .map_err(|e| format!("GATEWAY_MAX_CONNECTIONS: {e}"))?,
+        })
     }
 }

@@ -14,9 +14,9 @@
 mod app;
 mod config;
 mod fetcher;
+mod server;
 
 use std::io::Write as _;
-use std::net::SocketAddr;
 use std::process::ExitCode;
 
 use config::Config;
@@ -75,17 +75,6 @@ async fn main() -> ExitCode {
     let addr = listener.local_addr().unwrap_or(config.addr);
     println!("listening on http://{addr}");
     let _ = std::io::stdout().flush();
-    let served = axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await;
-    match served {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    server::serve(listener, router, config.limits, shutdown_signal()).await;
+    ExitCode::SUCCESS
 }

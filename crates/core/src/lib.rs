@@ -61,6 +61,7 @@ pub mod credential;
 pub mod error;
 pub mod ha1b;
 pub mod head;
+pub mod host;
 pub mod https_redirect;
 pub mod invalidate;
 pub mod lifecycle;
