@@ -1,8 +1,8 @@
 //! Token extraction from a request head (crates/core/src/schemes/token.rs and
 //! access_secret.rs) through the public `Scheme::extract`.
 //!
-//! Input: `x-auth-token NUL authorization NUL query NUL accesstoken NUL accesssecret`; a
-//! part starting with `*` is sent twice.
+//! Input: `x-auth-token NUL authorization NUL query NUL accesstoken NUL accesssecret`; an
+//! empty part is not sent, a part starting with `*` is sent twice (`*` alone: an empty value).
 //! - One credential per request: a token is found only when exactly one copy was sent (one
 //!   header line, one Bearer line, or one query value), and it is that copy, byte for byte,
 //!   visible ASCII; two copies anywhere are rejected, never resolved.
@@ -35,7 +35,9 @@ fuzz_target!(|data: &[u8]| {
         (3, "accesstoken"),
         (4, "accesssecret"),
     ] {
-        let Some(raw) = part(i) else { continue };
+        let Some(raw) = part(i).filter(|p| !p.is_empty()) else {
+            continue;
+        };
         let (twice, raw) = match raw.strip_prefix(b"*") {
             Some(r) => (true, r),
             None => (false, raw),
