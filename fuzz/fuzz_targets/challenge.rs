@@ -14,8 +14,11 @@ use libfuzzer_sys::fuzz_target;
 use tower_authn_core::Challenge;
 use tower_authn_fuzz::{is_tchar, is_token};
 
+/// A parsed challenge: the scheme and the `(name, value)` parameters, as bytes.
+type Parsed = (Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>);
+
 /// Parses `scheme SP name="value", name="value"` strictly; `None` on any deviation.
-fn parse(s: &[u8]) -> Option<(Vec<u8>, Vec<(Vec<u8>, Vec<u8>)>)> {
+fn parse(s: &[u8]) -> Option<Parsed> {
     let mut i = 0;
     let take_token = |i: &mut usize| {
         let start = *i;

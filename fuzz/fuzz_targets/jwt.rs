@@ -195,10 +195,10 @@ fn mutants(token: &str, seed: &[u8]) -> Vec<String> {
                 m.truncate(at);
             }
         }
-        if let Ok(s) = String::from_utf8(m) {
-            if s != token {
-                out.push(s);
-            }
+        if let Ok(s) = String::from_utf8(m)
+            && s != token
+        {
+            out.push(s);
         }
     }
     // The last character carries spare bits: every other value of it must fail too.
@@ -217,16 +217,16 @@ fn mutants(token: &str, seed: &[u8]) -> Vec<String> {
 fuzz_target!(|data: &[u8]| {
     let v = &*V;
     let parts = split_nul(data, 2);
-    if parts.len() == 1 {
-        if let Ok(token) = std::str::from_utf8(data) {
-            if let Ok(ok) = v.rfc.verify_token(token) {
-                accepted(token, &v.rfc_secret, &ok, RFC_NOW as i64);
-            }
-            assert!(
-                v.plain.verify_token(token).is_err(),
-                "unsigned input verified"
-            );
+    if parts.len() == 1
+        && let Ok(token) = std::str::from_utf8(data)
+    {
+        if let Ok(ok) = v.rfc.verify_token(token) {
+            accepted(token, &v.rfc_secret, &ok, RFC_NOW as i64);
         }
+        assert!(
+            v.plain.verify_token(token).is_err(),
+            "unsigned input verified"
+        );
     }
     let (header, claims) = match parts.as_slice() {
         [h, c] => (*h, *c),

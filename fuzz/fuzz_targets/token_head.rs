@@ -24,10 +24,10 @@ fuzz_target!(|data: &[u8]| {
     let parts = split_nul(data, 5);
     let part = |i: usize| parts.get(i).copied();
     let mut req = Request::get("/").body(()).expect("request");
-    if let Some(q) = part(2).and_then(|q| std::str::from_utf8(q).ok()) {
-        if let Ok(uri) = format!("/x?{q}").parse::<Uri>() {
-            *req.uri_mut() = uri;
-        }
+    if let Some(q) = part(2).and_then(|q| std::str::from_utf8(q).ok())
+        && let Ok(uri) = format!("/x?{q}").parse::<Uri>()
+    {
+        *req.uri_mut() = uri;
     }
     for (i, name) in [
         (0, "x-auth-token"),
