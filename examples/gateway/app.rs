@@ -489,8 +489,7 @@ where
     let platforms = Router::new()
         .merge(xivo::router(
             logins.clone(),
-            xivo_tokens.clone(),
-            xivo_tokens.verifier(),
+            xivo::Sessions::new(xivo_tokens.clone(), users.clone()),
         ))
         .merge(voltmx::accounts_router(
             logins.clone(),

@@ -38,12 +38,15 @@ use axum::extract::ConnectInfo;
 
 pub mod app_keys;
 pub mod ccai;
+mod current_user;
 pub mod issuer;
 pub mod login;
 pub mod opentact;
 pub mod refresh;
 mod reply;
 pub mod revocation;
+pub mod session;
+mod strict_json;
 pub mod tokens;
 pub mod voltmx;
 pub mod xivo;
