@@ -49,8 +49,8 @@ pub(crate) async fn current(
 
 #[cfg(test)]
 mod tests {
+    use tower_authn_core::UserRecord;
     use tower_authn_core::memory::MemoryUserStore;
-    use tower_authn_core::{UserRecord, UserStoreExt};
 
     use super::*;
 
