@@ -317,9 +317,9 @@ impl<K: KeyStore + Clone> OpaqueTokenIssuer<K> {
         &self,
         principal: &Principal,
         family: Option<&str>,
+        now: SystemTime,
         expires_at: SystemTime,
     ) -> Result<(IssuedToken, String), AuthError> {
-        let now = self.clock.now();
         let ttl = expires_at.duration_since(now).unwrap_or_default();
         let issued = IssuedToken::new(generate_key(), now, ttl);
         let digest = self.store.key_hasher().digest(issued.expose());
@@ -373,8 +373,11 @@ impl<K: KeyStore + Clone> TokenIssuer for OpaqueTokenIssuer<K> {
         family: Option<&'a str>,
     ) -> BoxFuture<'a, Result<IssuedToken, AuthError>> {
         async move {
-            let until = self.clock.now() + self.ttl;
-            Ok(self.issue_until(principal, family, until).await?.0)
+            let now = self.clock.now();
+            Ok(self
+                .issue_until(principal, family, now, now + self.ttl)
+                .await?
+                .0)
         }
         .boxed()
     }

@@ -23,7 +23,7 @@
 //! let sessions = Sessions::new(OpaqueTokenIssuer::new(MemoryKeyStore::new()), users)
 //!     .max_lifetime(Duration::from_secs(8 * 3600));
 //! let first = sessions.start(&Principal::user("alice")).await.unwrap();
-//! let presented = TokenCredential::new(first.expose(), CredentialLocation::Header("authorization".into()));
+//! let presented = TokenCredential::new(first.expose(), CredentialLocation::Query("token".into()));
 //! let who = sessions.verifier().verify(presented).await.unwrap();
 //! let renewed = sessions.renew(&who).await.unwrap();
 //! assert_eq!(renewed.ttl_secs(), 3600);
@@ -129,7 +129,7 @@ impl<K: KeyStore + Clone> Sessions<K> {
         let until = end.min(now + self.tokens.lifetime());
         Ok(self
             .tokens
-            .issue_until(principal, Some(&session), until)
+            .issue_until(principal, Some(&session), now, until)
             .await?
             .0)
     }
@@ -189,7 +189,7 @@ impl<K: KeyStore + Clone> Sessions<K> {
         let until = end.min(now + self.tokens.lifetime());
         let (issued, new_id) = self
             .tokens
-            .issue_until(&fresh, Some(&session), until)
+            .issue_until(&fresh, Some(&session), now, until)
             .await?;
         self.enforce_cap(&record.principal, &session, &new_id, now)
             .await?;
