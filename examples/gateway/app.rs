@@ -489,7 +489,8 @@ where
     let platforms = Router::new()
         .merge(xivo::router(
             logins.clone(),
-            xivo::Sessions::new(xivo_tokens.clone(), users.clone()),
+            xivo::Sessions::new(xivo_tokens.clone(), users.clone())
+                .max_lifetime(config.session_max),
         ))
         .merge(voltmx::accounts_router(
             logins.clone(),

@@ -39,6 +39,8 @@ pub(crate) struct Config {
     pub(crate) redis_url: Option<String>,
     /// `GATEWAY_THROTTLE` (`1`, `true`, `on` or `yes`): throttle failed attempts (429).
     pub(crate) throttle: bool,
+    /// `GATEWAY_SESSION_MAX_SECS` (default 86400): a XiVO session's absolute lifetime.
+    pub(crate) session_max: std::time::Duration,
     /// Demo fallbacks in use, printed on stderr at start.
     pub(crate) warnings: Vec<String>,
 }
@@ -64,6 +66,7 @@ impl fmt::Debug for Config {
             .field("facebook_graph_version", &self.facebook_graph_version)
             .field("redis_url", &self.redis_url.as_ref().map(|_| "[set]"))
             .field("throttle", &self.throttle)
+            .field("session_max", &self.session_max)
             .finish()
     }
 }
@@ -171,7 +174,20 @@ impl Config {
         let facebook_graph_version =
             get("FACEBOOK_GRAPH_VERSION").unwrap_or_else(|| "v19.0".to_owned());
 
+        let session_max = match get("GATEWAY_SESSION_MAX_SECS") {
+            None => 86_400,
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if n > 0 => n,
+                _ => {
+                    return Err(format!(
+                        "GATEWAY_SESSION_MAX_SECS={v:?}: a positive number of seconds"
+                    ));
+                }
+            },
+        };
+
         Ok(Self {
+            session_max: std::time::Duration::from_secs(session_max),
             addr,
             play_auth_token,
             jwt_secret: SecretBox::new(jwt_secret.into_boxed_slice()),
