@@ -489,8 +489,7 @@ where
     let platforms = Router::new()
         .merge(xivo::router(
             logins.clone(),
-            xivo::Sessions::new(xivo_tokens.clone(), users.clone())
-                .max_lifetime(config.session_max),
+            xivo::Sessions::new(xivo_tokens, users).max_lifetime(config.session_max),
         ))
         .merge(voltmx::accounts_router(
             logins.clone(),
