@@ -44,7 +44,7 @@ pub fn demo_users() -> Result<MemoryUserStore, Box<dyn std::error::Error>> {
 /// The server: XiVO's login and check, a token-protected `/whoami`, and logout.
 pub fn app(users: MemoryUserStore, shared: SharedTokenVerifier, clock: SharedClock) -> Router {
     let keys = MemoryKeyStore::new();
-    let tokens = OpaqueTokenIssuer::new(keys.clone())
+    let tokens = OpaqueTokenIssuer::new(keys)
         .ttl(Duration::from_secs(3600))
         .with_clock(Arc::clone(&clock));
     // X-Auth-Token or ?token=: the shared server token, else a token from the login.
@@ -54,7 +54,7 @@ pub fn app(users: MemoryUserStore, shared: SharedTokenVerifier, clock: SharedClo
     Router::new()
         .merge(xivo::router(
             users.password_verifier(),
-            xivo::Sessions::new(tokens, users.clone()),
+            xivo::Sessions::new(tokens, users),
         ))
         .route("/whoami", get(whoami).route_layer(api))
         .route("/healthz", get(|| async { "ok\n" }))
