@@ -15,8 +15,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use tower_authn::axum::issuer::OpaqueTokenIssuer;
-use tower_authn::axum::refresh::RefreshTokens;
-use tower_authn::axum::{revocation, xivo};
+use tower_authn::axum::xivo;
 use tower_authn::clock::{SharedClock, SystemClock};
 use tower_authn::memory::{MemoryKeyStore, MemoryUserStore};
 use tower_authn::{HeaderTokenLayer, Principal, SharedTokenVerifier, UserStoreExt, VerifierExt};
@@ -45,7 +44,7 @@ pub fn demo_users() -> Result<MemoryUserStore, Box<dyn std::error::Error>> {
 /// The server: XiVO's login and check, a token-protected `/whoami`, and logout.
 pub fn app(users: MemoryUserStore, shared: SharedTokenVerifier, clock: SharedClock) -> Router {
     let keys = MemoryKeyStore::new();
-    let tokens = OpaqueTokenIssuer::new(keys.clone())
+    let tokens = OpaqueTokenIssuer::new(keys)
         .ttl(Duration::from_secs(3600))
         .with_clock(Arc::clone(&clock));
     // X-Auth-Token or ?token=: the shared server token, else a token from the login.
@@ -55,13 +54,7 @@ pub fn app(users: MemoryUserStore, shared: SharedTokenVerifier, clock: SharedClo
     Router::new()
         .merge(xivo::router(
             users.password_verifier(),
-            tokens.clone(),
-            tokens.verifier(),
-        ))
-        .merge(revocation::router(
-            "/xuc/api/2.0/auth/logout",
-            tokens,
-            RefreshTokens::new(keys).with_clock(clock),
+            xivo::Sessions::new(tokens, users),
         ))
         .route("/whoami", get(whoami).route_layer(api))
         .route("/healthz", get(|| async { "ok\n" }))
@@ -92,7 +85,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "  curl -H 'X-Auth-Token: s3rver' http://{addr}/whoami   # with PLAY_AUTH_TOKEN=s3rver"
     );
     println!(
-        "  curl -d \"token=$TOKEN\" http://{addr}/xuc/api/2.0/auth/logout   # then the token is refused"
+        "  curl -X POST -H \"Authorization: Bearer $TOKEN\" http://{addr}/xuc/api/2.0/auth/logout   # then the token is refused"
     );
     println!(
         "  curl -i -d '{{\"login\":\"alice\",\"password\":\"nope\"}}' http://{addr}/xuc/api/2.0/auth/login   # 401 InvalidCredentials"

@@ -124,11 +124,11 @@ async fn login_use_check_expire_logout() {
     let out = send(
         Method::POST,
         &format!("{base}/xuc/api/2.0/auth/logout"),
-        &[],
-        format!("token={renewed}"),
+        &[("authorization", &format!("Bearer {renewed}"))],
+        "",
     )
     .await;
-    assert_eq!(out.status, 200);
+    assert_eq!(out.status, 204);
     let revoked = get(&format!("{base}/whoami"), &[("x-auth-token", &renewed)]).await;
     assert_eq!(
         (revoked.status.as_u16(), revoked.json()["error"].as_str()),

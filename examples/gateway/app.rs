@@ -517,8 +517,7 @@ where
     let platforms = Router::new()
         .merge(xivo::router(
             logins.clone(),
-            xivo_tokens.clone(),
-            xivo_tokens.verifier(),
+            xivo::Sessions::new(xivo_tokens, users).max_lifetime(config.session_max),
         ))
         .merge(voltmx::accounts_router(
             logins.clone(),

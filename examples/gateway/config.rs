@@ -50,6 +50,8 @@ pub(crate) struct Config {
     pub(crate) trusted_proxies: tower_authn::https_redirect::TrustedProxies,
     /// The server's timeouts and connection bound (GATEWAY.md "Limits").
     pub(crate) limits: ServerLimits,
+    /// `GATEWAY_SESSION_MAX_SECS` (default 86400): a XiVO session's absolute lifetime.
+    pub(crate) session_max: std::time::Duration,
     /// Demo fallbacks in use, printed on stderr at start.
     pub(crate) warnings: Vec<String>,
 }
@@ -79,6 +81,7 @@ impl fmt::Debug for Config {
             .field("hash_queue", &self.hash_queue)
             .field("trusted_proxies", &self.trusted_proxies)
             .field("limits", &self.limits)
+            .field("session_max", &self.session_max)
             .finish()
     }
 }
@@ -225,8 +228,20 @@ impl Config {
             0,
             MAX_HASH_QUEUE,
         )?;
+        let session_max = match get("GATEWAY_SESSION_MAX_SECS") {
+            None => 86_400,
+            Some(v) => match v.trim().parse::<u64>() {
+                Ok(n) if n > 0 => n,
+                _ => {
+                    return Err(format!(
+                        "GATEWAY_SESSION_MAX_SECS={v:?}: a positive number of seconds"
+                    ));
+                }
+            },
+        };
 
         Ok(Self {
+            session_max: std::time::Duration::from_secs(session_max),
             addr,
             play_auth_token,
             jwt_secret: SecretBox::new(jwt_secret.into_boxed_slice()),

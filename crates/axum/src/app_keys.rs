@@ -25,11 +25,15 @@ use secrecy::{ExposeSecret, SecretString};
 use tower_authn_core::clock::{SharedClock, SystemClock};
 use tower_authn_core::store::generate_key;
 use tower_authn_core::{
-    AuthError, KeyKind, KeyRecord, KeyStore, KeyVerifier, Principal, new_key_id,
+    AuthError, KeyKind, KeyRecord, KeyStore, KeyVerifier, Principal, PrincipalKind, new_key_id,
 };
 
 /// The longest description Volt MX accepts, in characters.
 pub const MAX_DESCRIPTION: usize = 100;
+/// The longest app id accepted, in characters.
+pub const MAX_APP_ID: usize = 64;
+/// The longest key looked up; anything longer was never issued (keys are 43 characters).
+const MAX_KEY_LEN: usize = 256;
 
 /// When a key expires.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -123,6 +127,33 @@ pub fn check_description(d: &str) -> Result<(), AuthError> {
     Ok(())
 }
 
+/// Checks an app id: 1 to [`MAX_APP_ID`] ASCII letters, digits, `.`, `_` or `-`, starting
+/// with a letter or digit. Nothing else is accepted (no spaces, no control or bidi
+/// characters, nothing a listing or a log could render as something else).
+///
+/// ```
+/// use tower_authn_axum::app_keys::check_app_id;
+///
+/// assert!(check_app_id("demo-app").is_ok());
+/// assert!(check_app_id("evil\u{202e}ppa").is_err());
+/// assert!(check_app_id(&"a".repeat(65)).is_err());
+/// ```
+///
+/// # Errors
+///
+/// [`AuthError::malformed`] (400) otherwise.
+pub fn check_app_id(app_id: &str) -> Result<(), AuthError> {
+    let mut bytes = app_id.bytes();
+    let first_ok = bytes.next().is_some_and(|b| b.is_ascii_alphanumeric());
+    let rest_ok = bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'));
+    if !first_ok || !rest_ok || app_id.len() > MAX_APP_ID {
+        return Err(AuthError::malformed(format!(
+            "appId must be 1 to {MAX_APP_ID} of A-Z a-z 0-9 . _ - and start with a letter or digit"
+        )));
+    }
+    Ok(())
+}
+
 impl<K: KeyStore + Clone> AppKeys<K> {
     /// The verifier for `X-VoltMX-App-API-Key` (same store, same clock).
     pub fn verifier(&self) -> KeyVerifier<K> {
@@ -148,8 +179,8 @@ impl<K: KeyStore + Clone> AppKeys<K> {
     ///
     /// # Errors
     ///
-    /// `MalformedCredentials` (400) for an empty app id, a past expiry or a bad
-    /// description; `Unavailable` when the store fails.
+    /// `MalformedCredentials` (400) for an app id [`check_app_id`] refuses, a past expiry
+    /// or a bad description; `Unavailable` when the store fails.
     pub async fn add(
         &self,
         app_id: &str,
@@ -175,9 +206,7 @@ impl<K: KeyStore + Clone> AppKeys<K> {
         expiry: Expiry,
         description: Option<String>,
     ) -> Result<KeyRecord, AuthError> {
-        if app_id.trim().is_empty() || app_id.chars().any(char::is_control) {
-            return Err(AuthError::malformed("appId missing or invalid"));
-        }
+        check_app_id(app_id)?;
         if let Some(d) = &description {
             check_description(d)?;
         }
@@ -203,6 +232,9 @@ impl<K: KeyStore + Clone> AppKeys<K> {
     ///
     /// `Unavailable` when the store fails.
     pub async fn find(&self, key: &str) -> Result<Option<KeyRecord>, AuthError> {
+        if key.len() > MAX_KEY_LEN {
+            return Ok(None);
+        }
         let digest = self.store.key_hasher().digest(key);
         Ok(self
             .store
@@ -211,13 +243,20 @@ impl<K: KeyStore + Clone> AppKeys<K> {
             .filter(|r| r.digest.ct_eq(&digest)))
     }
 
-    /// Every key of `app_id`, or of every app.
+    /// Every key of `app_id`, or of every app. Only app principals' keys are listed: an
+    /// app id never matches a user of the same name.
     ///
     /// # Errors
     ///
-    /// `Unavailable` when the store fails.
+    /// `MalformedCredentials` (400) for an app id [`check_app_id`] refuses; `Unavailable`
+    /// when the store fails.
     pub async fn list(&self, app_id: Option<&str>) -> Result<Vec<KeyRecord>, AuthError> {
-        Ok(self.store.list(KeyKind::AppApiKey, app_id).await?)
+        if let Some(id) = app_id {
+            check_app_id(id)?;
+        }
+        let mut records = self.store.list(KeyKind::AppApiKey, app_id).await?;
+        records.retain(|r| r.principal.kind == PrincipalKind::App);
+        Ok(records)
     }
 
     /// Applies `changes` to `key`. Returns the updated record and, when regenerated, the
@@ -392,9 +431,14 @@ mod tests {
             env!("CARGO_MANIFEST_DIR"),
             "/../../tests/vectors/voltmx.json"
         );
-        if let Ok(text) = std::fs::read_to_string(path) {
+        // A missing vector file fails the test: it never silently checks half.
+        let text = std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("the Volt MX vectors must be at {path}: {e}"));
+        {
             let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-            for (ms, iso) in v["claims_exp_ms_to_utc"].as_object().unwrap() {
+            let cases = v["claims_exp_ms_to_utc"].as_object().unwrap();
+            assert!(!cases.is_empty(), "no vectors in {path}");
+            for (ms, iso) in cases {
                 let t = UNIX_EPOCH + Duration::from_millis(ms.parse().unwrap());
                 let iso = iso.as_str().unwrap();
                 // 2014-08-25T08:03:58+00:00 → 08/25/2014 08:03:58
@@ -426,6 +470,31 @@ mod tests {
         ] {
             assert_eq!(parse_voltmx_time(bad), None, "{bad}");
         }
+    }
+
+    #[tokio::test]
+    async fn an_app_named_like_a_user_is_not_that_user() {
+        let store = MemoryKeyStore::new();
+        let keys = AppKeys::new(store.clone());
+        let (_, key) = keys.add("alice", Expiry::Never, None).await.unwrap();
+        // A record of the same kind whose principal is the user alice (not an app key).
+        let user_record = KeyRecord::new(
+            "user-alice",
+            KeyKind::AppApiKey,
+            store.key_hasher().digest("not-an-app"),
+            Principal::user("alice"),
+            SystemTime::now(),
+        );
+        store.put(user_record).await.unwrap();
+        let listed = keys.list(Some("alice")).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].principal.kind, PrincipalKind::App);
+        let p = keys
+            .verifier()
+            .verify(cred(key.expose_secret()))
+            .await
+            .unwrap();
+        assert_eq!((p.kind, p.id.as_str()), (PrincipalKind::App, "alice"));
     }
 
     #[test]
@@ -465,13 +534,30 @@ mod tests {
         );
         let past = Expiry::At(UNIX_EPOCH + Duration::from_secs(1_600_000_000));
         assert_eq!(keys.add("app", past, None).await.unwrap_err().status(), 400);
-        assert_eq!(
-            keys.add(" ", Expiry::Never, None)
-                .await
-                .unwrap_err()
-                .status(),
-            400
-        );
+        let long_id = "a".repeat(MAX_APP_ID + 1);
+        for bad in [
+            " ",
+            "",
+            "evil\u{202e}ppa",
+            "app id",
+            "-app",
+            "app\n",
+            "appé",
+            long_id.as_str(),
+        ] {
+            assert_eq!(
+                keys.add(bad, Expiry::Never, None)
+                    .await
+                    .unwrap_err()
+                    .status(),
+                400,
+                "{bad:?}"
+            );
+            assert!(keys.list(Some(bad)).await.is_err(), "{bad:?}");
+        }
+        let longest = "a".repeat(MAX_APP_ID);
+        assert!(keys.add(&longest, Expiry::Never, None).await.is_ok());
+        assert!(keys.add("demo-app_1.2", Expiry::Never, None).await.is_ok());
 
         let soon = Expiry::At(clock.now() + Duration::from_secs(10));
         let (updated, fresh) = keys
@@ -526,6 +612,7 @@ mod tests {
         );
 
         assert_eq!(keys.list(Some("app")).await.unwrap().len(), 2);
+        assert!(keys.find(&"k".repeat(10_000)).await.unwrap().is_none());
         assert!(keys.delete(fresh.expose_secret()).await.unwrap().is_some());
         assert!(keys.delete(fresh.expose_secret()).await.unwrap().is_none());
         assert_eq!(

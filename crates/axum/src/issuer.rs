@@ -209,6 +209,51 @@ where
     }
 }
 
+/// A [`TokenIssuer`] from a synchronous closure that also receives the refresh-token
+/// family the token is minted in (at login and at each refresh), so a JWT can carry it in
+/// [`FAMILY_CLAIM`](crate::refresh::FAMILY_CLAIM) for
+/// [`RefreshTokens::guard`](crate::refresh::RefreshTokens::guard) to check.
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use tower_authn_axum::issuer::{IssuedToken, family_issuer_fn};
+///
+/// let issuer = family_issuer_fn(|p: &tower_authn_core::Principal, family: Option<&str>| {
+///     let claims = serde_json::json!({ "sub": p.id, "fam": family });
+///     Ok(IssuedToken::new(format!("sign({claims})"), SystemTime::now(), Duration::from_secs(60)))
+/// });
+/// # let _ = issuer;
+/// ```
+pub fn family_issuer_fn<F>(f: F) -> FamilyIssuerFn<F>
+where
+    F: Fn(&Principal, Option<&str>) -> Result<IssuedToken, AuthError> + Send + Sync + 'static,
+{
+    FamilyIssuerFn(f)
+}
+
+/// The issuer made by [`family_issuer_fn`].
+#[derive(Clone)]
+pub struct FamilyIssuerFn<F>(F);
+
+impl<F> fmt::Debug for FamilyIssuerFn<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("FamilyIssuerFn")
+    }
+}
+
+impl<F> TokenIssuer for FamilyIssuerFn<F>
+where
+    F: Fn(&Principal, Option<&str>) -> Result<IssuedToken, AuthError> + Send + Sync + 'static,
+{
+    fn issue<'a>(
+        &'a self,
+        principal: &'a Principal,
+        family: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<IssuedToken, AuthError>> {
+        ready((self.0)(principal, family)).boxed()
+    }
+}
+
 /// Issues random opaque tokens (256 bits, base64url) and stores only their digest in a
 /// [`KeyStore`] as [`KeyKind::IssuedToken`] records; [`verifier`](Self::verifier) checks them.
 #[derive(Clone)]
@@ -256,6 +301,39 @@ impl<K> OpaqueTokenIssuer<K> {
 }
 
 impl<K: KeyStore + Clone> OpaqueTokenIssuer<K> {
+    /// The lifetime of issued tokens.
+    pub(crate) fn lifetime(&self) -> Duration {
+        self.ttl
+    }
+
+    /// The clock.
+    pub(crate) fn clock(&self) -> &SharedClock {
+        &self.clock
+    }
+
+    /// Issues a token in `family` that expires at `expires_at` (a XiVO session caps its
+    /// tokens at the session's end); returns it with its record's id.
+    pub(crate) async fn issue_until(
+        &self,
+        principal: &Principal,
+        family: Option<&str>,
+        now: SystemTime,
+        expires_at: SystemTime,
+    ) -> Result<(IssuedToken, String), AuthError> {
+        let ttl = expires_at.duration_since(now).unwrap_or_default();
+        let issued = IssuedToken::new(generate_key(), now, ttl);
+        let digest = self.store.key_hasher().digest(issued.expose());
+        let stored = stored_principal(principal, &self.scheme, issued.expires_at());
+        let id = new_key_id();
+        let mut record = KeyRecord::new(id.clone(), KeyKind::IssuedToken, digest, stored, now)
+            .expires_at(Some(issued.expires_at()));
+        if let Some(f) = family {
+            record = record.with_family(f);
+        }
+        self.store.put(record).await?;
+        Ok((issued, id))
+    }
+
     /// The verifier for tokens this issuer issued (same store, same clock).
     pub fn verifier(&self) -> KeyVerifier<K> {
         KeyVerifier::new(self.store.clone(), KeyKind::IssuedToken)
@@ -296,17 +374,10 @@ impl<K: KeyStore + Clone> TokenIssuer for OpaqueTokenIssuer<K> {
     ) -> BoxFuture<'a, Result<IssuedToken, AuthError>> {
         async move {
             let now = self.clock.now();
-            let issued = IssuedToken::new(generate_key(), now, self.ttl);
-            let digest = self.store.key_hasher().digest(issued.expose());
-            let stored = stored_principal(principal, &self.scheme, issued.expires_at());
-            let mut record =
-                KeyRecord::new(new_key_id(), KeyKind::IssuedToken, digest, stored, now)
-                    .expires_at(Some(issued.expires_at()));
-            if let Some(f) = family {
-                record = record.with_family(f);
-            }
-            self.store.put(record).await?;
-            Ok(issued)
+            Ok(self
+                .issue_until(principal, family, now, now + self.ttl)
+                .await?
+                .0)
         }
         .boxed()
     }

@@ -27,7 +27,8 @@
 //! let users = MemoryUserStore::new();
 //! let tokens = OpaqueTokenIssuer::new(MemoryKeyStore::new());
 //! let api = HeaderTokenLayer::new("X-Auth-Token", tokens.verifier()).with_query("token").responder(xivo::errors);
-//! let app: Router = xivo::router(users.password_verifier(), tokens.clone(), tokens.verifier())
+//! let sessions = xivo::Sessions::new(tokens.clone(), users.clone());
+//! let app: Router = xivo::router(users.password_verifier(), sessions)
 //!     .route("/whoami", axum::routing::get(whoami).route_layer(api));
 //! # let _ = app;
 //! ```
@@ -38,12 +39,15 @@ use axum::extract::ConnectInfo;
 
 pub mod app_keys;
 pub mod ccai;
+mod current_user;
 pub mod issuer;
 pub mod login;
 pub mod opentact;
 pub mod refresh;
 mod reply;
 pub mod revocation;
+pub mod session;
+mod strict_json;
 pub mod tokens;
 pub mod voltmx;
 pub mod xivo;

@@ -44,7 +44,8 @@ pub struct LoginFields {
 }
 
 impl LoginFields {
-    /// XiVO: JSON `{"login", "password"}` only.
+    /// XiVO: JSON `{"login", "password"}` only (`Content-Type: application/json`, as XiVO
+    /// documents its login; a form or an untyped body is `415`).
     pub const XIVO: Self = Self {
         user: "login",
         password: "password",
@@ -74,11 +75,14 @@ impl LoginFields {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum LoginError {
-    /// The body is not JSON, not an object, or lacks a string user or password.
+    /// The body is not JSON, not an object, repeats a key, or lacks a string user or
+    /// password.
     InvalidJson,
     /// The form body lacks the user or password, or repeats one.
     InvalidForm,
-    /// The body's content type is not one the preset accepts.
+    /// The body's content type is not one the preset accepts (only `application/json` and,
+    /// where the platform takes forms, `application/x-www-form-urlencoded`; no
+    /// `Content-Type` at all is not accepted either).
     UnsupportedMediaType,
     /// `Authorization: Basic` is malformed (or credentials came both in the body and Basic).
     Malformed(AuthError),
@@ -114,8 +118,12 @@ impl fmt::Display for LoginError {
 
 impl std::error::Error for LoginError {}
 
-/// What a body is, judging by `Content-Type` (parameters ignored) and, without one, by its
-/// first byte.
+/// What a body is, judging by its one `Content-Type` (parameters ignored).
+///
+/// Only `application/json` and `application/x-www-form-urlencoded` are read; anything else
+/// (`text/plain`, `multipart/form-data`, `+json` types, no `Content-Type`, or two of them)
+/// is [`BodyKind::Other`], answered `415`. A body a cross-site HTML form can send as
+/// `text/plain` or without a type is therefore never parsed as JSON.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum BodyKind {
     Empty,
@@ -128,35 +136,39 @@ pub(crate) fn body_kind(headers: &HeaderMap, body: &[u8]) -> BodyKind {
     if body.iter().all(u8::is_ascii_whitespace) {
         return BodyKind::Empty;
     }
-    let essence = headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| {
-            v.split(';')
-                .next()
-                .unwrap_or_default()
-                .trim()
-                .to_ascii_lowercase()
-        });
+    let mut types = headers.get_all(CONTENT_TYPE).iter();
+    let (Some(value), None) = (types.next(), types.next()) else {
+        return BodyKind::Other;
+    };
+    let essence = value.to_str().ok().map(|v| {
+        v.split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+    });
     match essence.as_deref() {
         Some("application/json") => BodyKind::Json,
-        Some(t) if t.starts_with("application/") && t.ends_with("+json") => BodyKind::Json,
         Some("application/x-www-form-urlencoded") => BodyKind::Form,
-        Some(_) => BodyKind::Other,
-        None if body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{') => BodyKind::Json,
-        None => BodyKind::Form,
+        _ => BodyKind::Other,
     }
 }
 
-/// The string fields `names` of a JSON object body; `None` when it is not an object or a
-/// named field is present but not a string. Absent fields are `None` inside.
+/// A JSON body as an object, every key distinct at every depth; `None` otherwise.
+pub(crate) fn json_object(body: &[u8]) -> Option<serde_json::Map<String, Value>> {
+    match crate::strict_json::from_slice(body).ok()? {
+        Value::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
+/// The string fields `names` of a JSON object body; `None` when it is not an object, repeats
+/// a key, or a named field is present but not a string. Absent fields are `None` inside.
 pub(crate) fn json_fields<const N: usize>(
     body: &[u8],
     names: [&str; N],
 ) -> Option<[Option<String>; N]> {
-    let Value::Object(mut map) = serde_json::from_slice::<Value>(body).ok()? else {
-        return None;
-    };
+    let mut map = json_object(body)?;
     let mut out: [Option<String>; N] = std::array::from_fn(|_| None);
     for (slot, name) in out.iter_mut().zip(names) {
         match map.remove(name) {
@@ -234,12 +246,7 @@ pub fn parse_login(
         None
     };
     let names = [fields.user, fields.password];
-    let kind = match body_kind(headers, body) {
-        // A JSON-only preset reads any body as JSON (XiVO clients do not always say).
-        BodyKind::Form | BodyKind::Other if fields.json && !fields.form => BodyKind::Json,
-        kind => kind,
-    };
-    let from_body = match kind {
+    let from_body = match body_kind(headers, body) {
         BodyKind::Empty => None,
         BodyKind::Json if fields.json => {
             let [user, password] = json_fields(body, names).ok_or(LoginError::InvalidJson)?;
@@ -291,8 +298,9 @@ mod tests {
 
     #[test]
     fn xivo_json_only() {
+        let json = headers(&[("content-type", "application/json; charset=UTF-8")]);
         let ok = parse_login(
-            &headers(&[]),
+            &json,
             br#"{"login":"alice","password":"pw"}"#,
             LoginFields::XIVO,
         )
@@ -311,17 +319,90 @@ mod tests {
         ] {
             assert!(
                 matches!(
-                    parse_login(&headers(&[]), bad, LoginFields::XIVO),
+                    parse_login(&json, bad, LoginFields::XIVO),
                     Err(LoginError::InvalidJson)
                 ),
                 "{bad:?}"
             );
         }
+    }
+
+    #[test]
+    fn duplicate_json_keys_are_refused() {
+        let json = headers(&[("content-type", "application/json")]);
+        for body in [
+            &br#"{"login":"bob@example.com","login":"alice","password":"wonderland"}"#[..],
+            br#"{"login":"alice","password":"x","password":"wonderland"}"#,
+            br#"{"login":"alice","password":"wonderland","extra":{"a":1,"a":2}}"#,
+        ] {
+            assert!(
+                matches!(
+                    parse_login(&json, body, LoginFields::XIVO),
+                    Err(LoginError::InvalidJson)
+                ),
+                "{}",
+                String::from_utf8_lossy(body)
+            );
+        }
+        let dup = br#"{"userid":"bob","userid":"alice","password":"wonderland"}"#;
+        assert_eq!(
+            parse_login(&json, dup, LoginFields::VOLTMX)
+                .unwrap_err()
+                .status(),
+            400
+        );
+    }
+
+    #[test]
+    fn only_json_and_form_media_types_are_read() {
+        let body = br#"{"login":"alice","password":"pw"}"#;
+        let form_body = b"userid=alice&password=pw";
+        for ct in [
+            None,
+            Some("text/plain"),
+            Some("text/plain;charset=UTF-8"),
+            Some("application/vnd.api+json"),
+            Some("text/json"),
+            Some("multipart/form-data; boundary=x"),
+            Some("application/octet-stream"),
+            Some(""),
+        ] {
+            let h = headers(
+                &ct.map(|c| ("content-type", c))
+                    .into_iter()
+                    .collect::<Vec<_>>(),
+            );
+            for fields in [LoginFields::XIVO, LoginFields::VOLTMX, LoginFields::GENERIC] {
+                assert!(
+                    matches!(
+                        parse_login(&h, body, fields),
+                        Err(LoginError::UnsupportedMediaType)
+                    ),
+                    "{ct:?}"
+                );
+                assert_eq!(
+                    parse_login(&h, form_body, fields).unwrap_err().status(),
+                    415
+                );
+            }
+        }
+        let two = headers(&[
+            ("content-type", "application/json"),
+            ("content-type", "application/json"),
+        ]);
+        assert_eq!(
+            parse_login(&two, body, LoginFields::XIVO)
+                .unwrap_err()
+                .status(),
+            415
+        );
+        // XiVO documents a JSON login: a form is not one.
         let form = headers(&[("content-type", "application/x-www-form-urlencoded")]);
         assert!(matches!(
             parse_login(&form, b"login=a&password=b", LoginFields::XIVO),
-            Err(LoginError::InvalidJson)
+            Err(LoginError::UnsupportedMediaType)
         ));
+        assert!(parse_login(&form, form_body, LoginFields::VOLTMX).is_ok());
     }
 
     #[test]

@@ -19,21 +19,39 @@
 //! assert_eq!(second.principal.id, "alice");
 //!
 //! // The first token was used: presenting it again revokes the family, the second included.
-//! assert_eq!(refresh.rotate(first.token.expose_secret()).await.unwrap_err().code(), "revoked");
-//! assert_eq!(refresh.rotate(second.token.expose_secret()).await.unwrap_err().code(), "revoked");
+//! // A spent, revoked, expired or unknown token all get the same public answer.
+//! assert_eq!(refresh.rotate(first.token.expose_secret()).await.unwrap_err().code(), "invalid_credentials");
+//! assert_eq!(refresh.rotate(second.token.expose_secret()).await.unwrap_err().code(), "invalid_credentials");
+//! assert_eq!(refresh.rotate("never-issued").await.unwrap_err().code(), "invalid_credentials");
 //! # }
 //! ```
+//!
+//! What a family mints dies with it: an opaque access token is a record of the family,
+//! revoked with it; a JWT carries the family id in its [`FAMILY_CLAIM`] claim, and
+//! [`RefreshTokens::guard`] wraps its verifier so that every verification checks the
+//! family is still live. Give the store of users with [`RefreshTokens::with_users`] and a
+//! refresh re-reads the user: a user deleted or disabled since gets nothing (and the family
+//! is revoked), and what is minted carries the user's current roles.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use futures_util::future::{BoxFuture, FutureExt};
 use secrecy::SecretString;
+use serde_json::Value;
 use tower_authn_core::clock::{SharedClock, SystemClock};
 use tower_authn_core::store::generate_key;
-use tower_authn_core::{AuthError, KeyKind, KeyRecord, KeyStore, Principal, new_key_id};
+use tower_authn_core::{
+    AuthError, KeyKind, KeyRecord, KeyStore, Principal, UserStore, Verifier, new_key_id,
+};
 
+use crate::current_user::{SharedUsers, current};
 use crate::issuer::stored_principal;
+
+/// The claim (and [`Principal::attributes`] key) that names the refresh-token family a
+/// JWT was minted in; [`RefreshTokens::guard`] checks it on every verification.
+pub const FAMILY_CLAIM: &str = "fam";
 
 /// A refresh token just issued, with the principal and family it belongs to.
 pub struct RefreshGrant {
@@ -64,12 +82,14 @@ pub struct RefreshTokens<K> {
     store: K,
     ttl: Duration,
     clock: SharedClock,
+    users: Option<SharedUsers>,
 }
 
 impl<K> fmt::Debug for RefreshTokens<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RefreshTokens")
             .field("ttl", &self.ttl)
+            .field("checks_users", &self.users.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -82,6 +102,13 @@ fn owner_of(p: &Principal) -> &str {
     p.app_id.as_deref().unwrap_or(&p.id)
 }
 
+/// The one public answer for every refresh token that cannot be used (unknown, spent,
+/// revoked, expired, or its user gone): telling them apart would tell an attacker which
+/// tokens exist. The reason stays in the detail, for tracing.
+fn unusable(detail: String) -> AuthError {
+    AuthError::invalid(detail)
+}
+
 impl<K> RefreshTokens<K> {
     /// Refresh tokens in `store`, each valid 14 days from its issue.
     pub fn new(store: K) -> Self {
@@ -89,7 +116,17 @@ impl<K> RefreshTokens<K> {
             store,
             ttl: Duration::from_secs(14 * 24 * 3600),
             clock: Arc::new(SystemClock),
+            users: None,
         }
+    }
+
+    /// Re-reads each user from `users` on every rotation: a user deleted or disabled since
+    /// the login gets nothing (and the family is revoked), and the new token and what it
+    /// mints carry the user's current roles, name, email and attributes. Without it a
+    /// refresh trusts the principal stored at login.
+    pub fn with_users(mut self, users: impl UserStore) -> Self {
+        self.users = Some(Arc::new(users));
+        self
     }
 
     /// Sets the lifetime of each refresh token.
@@ -170,9 +207,9 @@ impl<K: KeyStore + Clone> RefreshTokens<K> {
     ///
     /// # Errors
     ///
-    /// `InvalidCredentials` for an unknown token, `Expired` for an expired one, `Revoked`
-    /// for a used or revoked one (and then the family is revoked), `Unavailable` when the
-    /// store fails.
+    /// `InvalidCredentials` for every token that cannot be used: unknown, expired, used or
+    /// revoked (and then the family is revoked), or whose user is gone or disabled (with
+    /// [`with_users`](Self::with_users)); `Unavailable` when a store fails.
     pub async fn rotate(&self, presented: &str) -> Result<RefreshGrant, AuthError> {
         let digest = self.store.key_hasher().digest(presented);
         let record = self
@@ -180,52 +217,69 @@ impl<K: KeyStore + Clone> RefreshTokens<K> {
             .find_by_digest(KeyKind::RefreshToken, digest)
             .await?
             .filter(|r| r.digest.ct_eq(&digest))
-            .ok_or_else(|| AuthError::invalid("unknown refresh token"))?;
+            .ok_or_else(|| unusable("unknown refresh token".to_owned()))?;
         let Some(family) = record.family.clone() else {
-            return Err(AuthError::invalid("refresh token without a family"));
+            return Err(unusable("refresh token without a family".to_owned()));
         };
         if record.revoked {
-            self.revoke_family(owner_of(&record.principal), &family)
-                .await?;
-            return Err(AuthError::revoked(format!(
+            self.revoke_family_of(&record.principal, &family).await?;
+            return Err(unusable(format!(
                 "refresh token {} reused: family {family} revoked",
                 record.id
             )));
         }
         if !self.family_live(&family).await? {
-            return Err(AuthError::revoked(format!("family {family} revoked")));
+            return Err(unusable(format!("family {family} revoked")));
         }
         let now = self.clock.now();
         if record.expires_at.is_some_and(|at| at <= now) {
-            return Err(AuthError::expired(format!(
-                "refresh token {} expired",
-                record.id
-            )));
+            return Err(unusable(format!("refresh token {} expired", record.id)));
         }
+        let principal = match &self.users {
+            Some(users) => match current(users.as_ref(), &record.principal).await {
+                Ok(p) => p,
+                Err(e) if e.kind() == tower_authn_core::ErrorKind::InvalidCredentials => {
+                    self.revoke_family_of(&record.principal, &family).await?;
+                    return Err(unusable(format!("{}: family {family} revoked", e.detail())));
+                }
+                Err(e) => return Err(e),
+            },
+            None => record.principal.clone(),
+        };
         // Single use, atomically: of two racing rotations only one gets the record; the
         // other is a reuse.
-        let Some(record) = self
+        if self
             .store
             .consume(KeyKind::RefreshToken, &record.id)
             .await?
-        else {
-            self.revoke_family(owner_of(&record.principal), &family)
-                .await?;
-            return Err(AuthError::revoked(format!(
+            .is_none()
+        {
+            self.revoke_family_of(&record.principal, &family).await?;
+            return Err(unusable(format!(
                 "refresh token {} raced: family {family} revoked",
                 record.id
             )));
-        };
-        let grant = self.issue_in(family.clone(), record.principal, now).await?;
+        }
+        let grant = self.issue_in(family.clone(), principal, now).await?;
         // A reuse elsewhere may have revoked the family meanwhile: then the new token dies too.
         if !self.family_live(&family).await? {
-            self.revoke_family(owner_of(&grant.principal), &family)
-                .await?;
-            return Err(AuthError::revoked(format!(
-                "family {family} revoked during rotation"
-            )));
+            self.revoke_family_of(&grant.principal, &family).await?;
+            return Err(unusable(format!("family {family} revoked during rotation")));
         }
         Ok(grant)
+    }
+
+    /// Wraps `verifier` (of JWTs minted by login and refresh) so that a principal whose
+    /// [`FAMILY_CLAIM`] names a revoked family is refused (`Revoked`, 401), on every
+    /// verification: after the reuse of a spent refresh token, the claims tokens of its
+    /// family stop working at once instead of at their expiry. A principal without the
+    /// claim passes as the inner verifier decided; one whose claim is not a string is
+    /// refused.
+    pub fn guard<V>(&self, verifier: V) -> FamilyGuard<V, K> {
+        FamilyGuard {
+            inner: verifier,
+            refresh: self.clone(),
+        }
     }
 
     /// Revokes the family of `presented` (logout). `Ok(false)` when the token is unknown.
@@ -243,7 +297,7 @@ impl<K: KeyStore + Clone> RefreshTokens<K> {
         match record {
             Some(r) => match r.family {
                 Some(family) => {
-                    self.revoke_family(owner_of(&r.principal), &family).await?;
+                    self.revoke_family_of(&r.principal, &family).await?;
                     Ok(true)
                 }
                 None => Ok(self.store.revoke(KeyKind::RefreshToken, &r.id).await?),
@@ -253,18 +307,36 @@ impl<K: KeyStore + Clone> RefreshTokens<K> {
     }
 
     /// Revokes every refresh token of `family` (owned by `owner`) and the opaque access
-    /// tokens issued in it. The marker goes first, so a rotation in flight cannot escape.
+    /// tokens issued in it. The marker goes first, so a rotation in flight cannot escape,
+    /// and a JWT of the family fails [`guard`](Self::guard) from then on.
     ///
     /// # Errors
     ///
     /// `Unavailable` when the store fails.
     pub async fn revoke_family(&self, owner: &str, family: &str) -> Result<(), AuthError> {
+        self.revoke_matching(owner, family, |_| true).await
+    }
+
+    /// [`revoke_family`](Self::revoke_family) for the family of `principal`: only records of
+    /// the same kind of principal are touched (an app named like a user is not that user).
+    async fn revoke_family_of(&self, principal: &Principal, family: &str) -> Result<(), AuthError> {
+        let kind = principal.kind;
+        self.revoke_matching(owner_of(principal), family, |r| r.principal.kind == kind)
+            .await
+    }
+
+    async fn revoke_matching(
+        &self,
+        owner: &str,
+        family: &str,
+        keep: impl Fn(&KeyRecord) -> bool,
+    ) -> Result<(), AuthError> {
         self.store
             .revoke(KeyKind::RefreshToken, &marker_id(family))
             .await?;
         for kind in [KeyKind::RefreshToken, KeyKind::IssuedToken] {
             for r in self.store.list(kind, Some(owner)).await? {
-                if r.family.as_deref() == Some(family) && !r.revoked {
+                if r.family.as_deref() == Some(family) && !r.revoked && keep(&r) {
                     self.store.revoke(kind, &r.id).await?;
                 }
             }
@@ -274,14 +346,68 @@ impl<K: KeyStore + Clone> RefreshTokens<K> {
     }
 }
 
+/// A verifier whose principals must belong to a live refresh-token family: see
+/// [`RefreshTokens::guard`].
+#[derive(Clone)]
+pub struct FamilyGuard<V, K> {
+    inner: V,
+    refresh: RefreshTokens<K>,
+}
+
+impl<V, K> fmt::Debug for FamilyGuard<V, K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("FamilyGuard").finish_non_exhaustive()
+    }
+}
+
+impl<C, V, K> Verifier<C> for FamilyGuard<V, K>
+where
+    C: Send + 'static,
+    V: Verifier<C>,
+    K: KeyStore + Clone,
+{
+    type Future = BoxFuture<'static, Result<Principal, AuthError>>;
+
+    fn verify(&self, credential: C) -> Self::Future {
+        let verified = self.inner.verify(credential);
+        let refresh = self.refresh.clone();
+        async move {
+            let principal = verified.await?;
+            match principal.attributes.get(FAMILY_CLAIM) {
+                None => Ok(principal),
+                Some(Value::String(family)) => {
+                    if refresh.family_live(family).await? {
+                        Ok(principal)
+                    } else {
+                        Err(AuthError::revoked(format!("family {family} revoked")))
+                    }
+                }
+                Some(_) => Err(AuthError::invalid("family claim is not a string")),
+            }
+        }
+        .boxed()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use secrecy::ExposeSecret;
     use tower_authn_core::clock::ManualClock;
-    use tower_authn_core::memory::MemoryKeyStore;
+    use tower_authn_core::credential::TokenCredential;
+    use tower_authn_core::memory::{MemoryKeyStore, MemoryUserStore};
+    use tower_authn_core::{CredentialLocation, UserRecord};
 
     use super::*;
     use crate::issuer::{OpaqueTokenIssuer, TokenIssuer};
+
+    async fn code(refresh: &RefreshTokens<MemoryKeyStore>, token: &SecretString) -> String {
+        refresh
+            .rotate(token.expose_secret())
+            .await
+            .unwrap_err()
+            .code()
+            .to_owned()
+    }
 
     #[tokio::test]
     async fn rotation_reuse_and_expiry() {
@@ -301,22 +427,8 @@ mod tests {
         assert!(!format!("{b:?}").contains(b.token.expose_secret()));
 
         // Reuse of a: family revoked, b and the access token included.
-        assert_eq!(
-            refresh
-                .rotate(a.token.expose_secret())
-                .await
-                .unwrap_err()
-                .code(),
-            "revoked"
-        );
-        assert_eq!(
-            refresh
-                .rotate(b.token.expose_secret())
-                .await
-                .unwrap_err()
-                .code(),
-            "revoked"
-        );
+        assert_eq!(code(&refresh, &a.token).await, "invalid_credentials");
+        assert_eq!(code(&refresh, &b.token).await, "invalid_credentials");
         let access_rec = keys
             .list(KeyKind::IssuedToken, Some("alice"))
             .await
@@ -327,14 +439,7 @@ mod tests {
         // Expiry and unknown tokens.
         let c = refresh.start(&alice).await.unwrap();
         clock.advance(Duration::from_secs(100));
-        assert_eq!(
-            refresh
-                .rotate(c.token.expose_secret())
-                .await
-                .unwrap_err()
-                .code(),
-            "expired"
-        );
+        assert_eq!(code(&refresh, &c.token).await, "invalid_credentials");
         assert_eq!(
             refresh.rotate("nope").await.unwrap_err().code(),
             "invalid_credentials"
@@ -343,30 +448,124 @@ mod tests {
         // Logout revokes the family.
         let d = refresh.start(&alice).await.unwrap();
         assert!(refresh.revoke(d.token.expose_secret()).await.unwrap());
-        assert_eq!(
-            refresh
-                .rotate(d.token.expose_secret())
-                .await
-                .unwrap_err()
-                .code(),
-            "revoked"
-        );
+        assert_eq!(code(&refresh, &d.token).await, "invalid_credentials");
         assert!(!refresh.revoke("nope").await.unwrap());
     }
 
     #[tokio::test]
-    async fn concurrent_rotations_leave_no_live_token() {
-        let keys = MemoryKeyStore::new();
-        let refresh = RefreshTokens::new(keys.clone());
+    async fn spent_and_unknown_tokens_answer_alike() {
+        let refresh = RefreshTokens::new(MemoryKeyStore::new());
         let a = refresh.start(&Principal::user("alice")).await.unwrap();
-        let (x, y) = tokio::join!(
-            refresh.rotate(a.token.expose_secret()),
-            refresh.rotate(a.token.expose_secret())
+        refresh.rotate(a.token.expose_secret()).await.unwrap();
+        let spent = refresh.rotate(a.token.expose_secret()).await.unwrap_err();
+        let unknown = refresh.rotate("never-issued").await.unwrap_err();
+        assert_eq!(
+            (spent.status(), spent.code(), spent.message()),
+            (unknown.status(), unknown.code(), unknown.message())
         );
-        // At most one wins; if one did, the loser's reuse revoked the family, winner included.
-        let winners: Vec<_> = [x, y].into_iter().filter_map(Result::ok).collect();
-        for w in winners {
-            assert!(refresh.rotate(w.token.expose_secret()).await.is_err());
+    }
+
+    /// Eight rotations of one token at once, on several threads: exactly one gets past the
+    /// single-use check (one new token is issued), and none leaves a live token behind.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_rotations_have_exactly_one_winner() {
+        for _ in 0..20 {
+            let keys = MemoryKeyStore::new();
+            let refresh = RefreshTokens::new(keys.clone());
+            let a = refresh.start(&Principal::user("alice")).await.unwrap();
+            let token = a.token.expose_secret().to_owned();
+            let first = a_id(&keys, &a).await;
+            let racers: Vec<_> = (0..8)
+                .map(|_| {
+                    let (refresh, token) = (refresh.clone(), token.clone());
+                    tokio::spawn(async move { refresh.rotate(&token).await })
+                })
+                .collect();
+            let mut results = Vec::new();
+            for r in racers {
+                results.push(r.await.unwrap());
+            }
+            let issued: Vec<_> = keys
+                .list(KeyKind::RefreshToken, Some("alice"))
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|r| !r.id.starts_with("family:") && r.id != first)
+                .collect();
+            assert_eq!(issued.len(), 1, "exactly one rotation issued a token");
+            let oks = results.iter().filter(|r| r.is_ok()).count();
+            assert!(oks <= 1, "{oks} rotations answered a new token");
+            // The losers' reuse revoked the family: the winner's token is dead too.
+            assert!(issued.iter().all(|r| r.revoked));
+            for r in results.into_iter().flatten() {
+                assert!(refresh.rotate(r.token.expose_secret()).await.is_err());
+            }
         }
+    }
+
+    /// The id of the first token of `grant`'s family (the one presented in the race).
+    async fn a_id(keys: &MemoryKeyStore, grant: &RefreshGrant) -> String {
+        let digest = keys.key_hasher().digest(grant.token.expose_secret());
+        keys.find_by_digest(KeyKind::RefreshToken, digest)
+            .await
+            .unwrap()
+            .unwrap()
+            .id
+    }
+
+    #[tokio::test]
+    async fn refresh_rereads_the_user() {
+        let users = MemoryUserStore::new();
+        users
+            .add_user("alice", "pw", |u| u.with_roles(["admin"]))
+            .unwrap();
+        let keys = MemoryKeyStore::new();
+        let refresh = RefreshTokens::new(keys.clone()).with_users(users.clone());
+        let alice = Principal::user("alice").with_roles(["admin"]);
+        let a = refresh.start(&alice).await.unwrap();
+
+        // Demoted: the next token carries the new roles.
+        users.insert(UserRecord::new("alice", "x").with_roles(["user"]));
+        let b = refresh.rotate(a.token.expose_secret()).await.unwrap();
+        assert_eq!(b.principal.roles, ["user"]);
+
+        // Disabled: nothing, and the family is gone.
+        let mut off = UserRecord::new("alice", "x").with_roles(["user"]);
+        off.disabled = true;
+        users.insert(off);
+        assert_eq!(code(&refresh, &b.token).await, "invalid_credentials");
+        assert!(!refresh.family_live(&b.family).await.unwrap());
+
+        // Deleted (a store that no longer has her): nothing either.
+        let gone = RefreshTokens::new(keys).with_users(MemoryUserStore::new());
+        let c = gone.start(&alice).await.unwrap();
+        assert_eq!(code(&gone, &c.token).await, "invalid_credentials");
+    }
+
+    #[tokio::test]
+    async fn guard_refuses_principals_of_a_revoked_family() {
+        let keys = MemoryKeyStore::new();
+        let refresh = RefreshTokens::new(keys);
+        let a = refresh.start(&Principal::user("alice")).await.unwrap();
+        let claims_of = |family: Value| {
+            move |_: TokenCredential| {
+                let p = Principal::user("alice").with_attribute(FAMILY_CLAIM, family.clone());
+                futures_util::future::ready(Ok::<_, AuthError>(p))
+            }
+        };
+        let cred = || TokenCredential::new("jwt", CredentialLocation::Query("t".into()));
+        let live = refresh.guard(claims_of(Value::from(a.family.clone())));
+        assert!(live.verify(cred()).await.is_ok());
+
+        // Reuse of a spent token revokes the family: its claims token stops at once.
+        let b = refresh.rotate(a.token.expose_secret()).await.unwrap();
+        let _ = refresh.rotate(a.token.expose_secret()).await;
+        assert!(refresh.rotate(b.token.expose_secret()).await.is_err());
+        assert_eq!(live.verify(cred()).await.unwrap_err().code(), "revoked");
+
+        let unknown = refresh.guard(claims_of(Value::from("no-such-family")));
+        assert_eq!(unknown.verify(cred()).await.unwrap_err().code(), "revoked");
+        let not_text = refresh.guard(claims_of(Value::from(7)));
+        assert_eq!(not_text.verify(cred()).await.unwrap_err().status(), 401);
     }
 }

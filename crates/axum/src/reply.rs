@@ -23,6 +23,11 @@ pub(crate) fn json(status: StatusCode, value: &Value) -> Response {
     res
 }
 
+/// `415` with `value`, a platform's error body: the body is neither JSON nor a form.
+pub(crate) fn unsupported_media_type(value: &Value) -> Response {
+    json(StatusCode::UNSUPPORTED_MEDIA_TYPE, value)
+}
+
 /// A failure in a platform's shape, completed like the auth layer completes its own
 /// (`Cache-Control: no-store`, `Retry-After` on a 429).
 pub(crate) fn failure(

@@ -1,7 +1,9 @@
 //! Logout: token revocation in the shape of RFC 7009. `POST` a form or JSON body with
 //! `token` (a refresh token, whose whole family is revoked, or an access token) and get
 //! `200` with an empty body, whether or not the token was known (RFC 7009 §2.2: the answer
-//! tells an attacker nothing). A body without `token` is `400 {"error": "invalid_request"}`.
+//! tells an attacker nothing). A body without `token`, or that repeats a field or a key, is
+//! `400 {"error": "invalid_request"}`; one that is neither `application/json` nor
+//! `application/x-www-form-urlencoded` is `415`.
 //!
 //! ```
 //! use axum::Router;
@@ -69,7 +71,8 @@ async fn revoke<I: TokenIssuer, K: KeyStore + Clone>(
     let token = match body_kind(&headers, &body) {
         BodyKind::Json => json_fields(&body, ["token"]),
         BodyKind::Form => form_fields(&body, ["token"]),
-        BodyKind::Empty | BodyKind::Other => None,
+        BodyKind::Empty => None,
+        BodyKind::Other => return crate::tokens::unsupported(),
     };
     let Some([Some(token)]) = token else {
         return invalid_request();

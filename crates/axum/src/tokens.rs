@@ -44,7 +44,7 @@ use tower_authn_core::{
 use crate::issuer::{IssuedToken, TokenIssuer};
 use crate::login::{FieldError, LoginError, LoginFields, parse_login, refresh_token_field};
 use crate::refresh::{RefreshGrant, RefreshTokens};
-use crate::reply::{failure, json as json_reply, read_body};
+use crate::reply::{failure, json as json_reply, read_body, unsupported_media_type};
 
 struct Service<V, I, K> {
     passwords: V,
@@ -54,6 +54,14 @@ struct Service<V, I, K> {
 
 fn errors(error: &AuthError) -> http::Response<bytes::Bytes> {
     JsonErrors.respond(error)
+}
+
+/// `415`: the body is neither `application/json` nor a form.
+pub(crate) fn unsupported() -> Response {
+    unsupported_media_type(&serde_json::json!({
+        "error": "unsupported_media_type",
+        "message": "The body must be application/json or application/x-www-form-urlencoded.",
+    }))
 }
 
 /// The routes `/login`, `/refresh`, `/check` and `/logout`: `passwords` checks logins,
@@ -128,6 +136,7 @@ where
     let credentials = match parse_login(&headers, &body, LoginFields::GENERIC) {
         Ok(c) => c,
         Err(LoginError::Missing) => return failure(errors, &AuthError::missing()),
+        Err(LoginError::UnsupportedMediaType) => return unsupported(),
         Err(e) => return failure(errors, &AuthError::malformed(e.to_string())),
     };
     let result = async {
@@ -154,9 +163,7 @@ where
     };
     let token = match refresh_token_field(&headers, &body) {
         Ok(t) => t,
-        Err(FieldError::UnsupportedType) => {
-            return failure(errors, &AuthError::malformed("unsupported content type"));
-        }
+        Err(FieldError::UnsupportedType) => return unsupported(),
         Err(FieldError::Missing) => {
             return failure(errors, &AuthError::malformed("refresh_token is required"));
         }
@@ -372,7 +379,7 @@ mod tests {
         );
         assert_eq!(
             call(&app, post("/auth/refresh", "text/plain", "x")).await.0,
-            400
+            415
         );
         assert_eq!(
             call(

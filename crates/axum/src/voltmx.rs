@@ -57,7 +57,7 @@ use tower_authn_core::{
 use crate::app_keys::{AppKeys, Expiry, KeyChanges, format_voltmx_time, parse_voltmx_time};
 use crate::issuer::{TokenIssuer, stored_principal};
 use crate::login::{
-    BodyKind, FieldError, LoginFields, body_kind, parse_login, refresh_token_field,
+    BodyKind, FieldError, LoginFields, body_kind, json_object, parse_login, refresh_token_field,
 };
 use crate::refresh::{RefreshGrant, RefreshTokens};
 use crate::reply::{failure, json as json_reply, read_body, split_name};
@@ -324,10 +324,8 @@ fn store_failure(e: &AuthError) -> Rejected {
 fn key_fields(headers: &HeaderMap, body: &[u8]) -> Result<Map<String, Value>, Rejected> {
     match body_kind(headers, body) {
         BodyKind::Empty => Ok(Map::new()),
-        BodyKind::Json => match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Object(map)) => Ok(map),
-            _ => Err(invalid("The body is not a JSON object.")),
-        },
+        BodyKind::Json => json_object(body)
+            .ok_or_else(|| invalid("The body is not a JSON object, or repeats a key.")),
         BodyKind::Form => {
             let mut map = Map::new();
             for (k, v) in form_urlencoded::parse(body) {
@@ -425,16 +423,24 @@ async fn add_key<K: KeyStore + Clone>(
 }
 
 async fn list_keys<K: KeyStore + Clone>(State(keys): State<Arc<AppKeys<K>>>, uri: Uri) -> Response {
-    let app = uri
+    let mut apps = uri
         .query()
-        .and_then(|q| form_urlencoded::parse(q.as_bytes()).find(|(k, _)| k == "appId"))
-        .map(|(_, v)| v);
-    match keys.list(app.as_deref()).await {
+        .map(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .filter(|(k, _)| k == "appId")
+                .map(|(_, v)| v.into_owned())
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    if apps.len() > 1 {
+        return *invalid("appId is repeated.");
+    }
+    match keys.list(apps.pop().as_deref()).await {
         Ok(records) => {
             let result: Vec<Value> = records.iter().map(details).collect();
             json_reply(StatusCode::OK, &json!({ "status": 200, "result": result }))
         }
-        Err(e) => failure(errors, &e),
+        Err(e) => *store_failure(&e),
     }
 }
 

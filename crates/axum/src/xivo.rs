@@ -1,27 +1,34 @@
-//! XiVO / XiVO CC (xuc) preset: the login and check routes and the `{error, message}`
-//! error shape, so XiVO clients work unchanged.
+//! XiVO / XiVO CC (xuc) preset: the login, check and logout routes and the
+//! `{error, message}` error shape, so XiVO clients work unchanged.
 //!
 //! | route | request | answer |
 //! |---|---|---|
-//! | `POST /xuc/api/2.0/auth/login` | JSON `{"login", "password"}` | `{"login", "token", "TTL"}` (seconds) |
-//! | `GET /xuc/api/2.0/auth/check` | `Authorization: Bearer <token>` | a renewed `{"login", "token", "TTL"}`; the old token stays valid until its own expiry |
+//! | `POST /xuc/api/2.0/auth/login` | `Content-Type: application/json`, `{"login", "password"}` | `{"login", "token", "TTL"}` (seconds); starts a session |
+//! | `GET /xuc/api/2.0/auth/check` | `Authorization: Bearer <token>` | a renewed `{"login", "token", "TTL"}` of the same session; the old token stays valid until its own expiry |
+//! | `POST /xuc/api/2.0/auth/logout` | `Authorization: Bearer <token>` | `204`: the session ends, every token of it stops working |
+//!
+//! XiVO documents no logout route; this one is ours. Renewals stay within the session's
+//! absolute lifetime, keep a bounded number of live tokens and re-read the user (see
+//! [`Sessions`]).
 //!
 //! Errors: `{"error": "<code>", "message": "<text>"}` with `InvalidCredentials` (401),
-//! `InvalidJson` (400), `InvalidToken` (401, or 400 when malformed), `TokenExpired` (401),
-//! `NotAllowed` (403), `TooManyAttempts` (429), `UnhandledError` (503). The issued tokens
-//! work on other routes with `X-Auth-Token` or `?token=` through
+//! `InvalidJson` (400 for a body that is not the expected JSON or repeats a key, 415 for a
+//! body that is not `application/json`), `InvalidToken` (401, or 400 when malformed),
+//! `TokenExpired` (401), `NotAllowed` (403), `TooManyAttempts` (429), `UnhandledError`
+//! (503). The issued tokens work on other routes with `X-Auth-Token` or `?token=` through
 //! `HeaderTokenLayer::new("X-Auth-Token", verifier).with_query("token").responder(xivo::errors)`.
 //!
 //! ```
 //! use axum::Router;
 //! use tower_authn_axum::issuer::OpaqueTokenIssuer;
+//! use tower_authn_axum::session::Sessions;
 //! use tower_authn_axum::xivo;
 //! use tower_authn_core::memory::{MemoryKeyStore, MemoryUserStore};
 //! use tower_authn_core::UserStoreExt;
 //!
 //! let users = MemoryUserStore::new();
-//! let tokens = OpaqueTokenIssuer::new(MemoryKeyStore::new());
-//! let app: Router = Router::new().merge(xivo::router(users.password_verifier(), tokens.clone(), tokens.verifier()));
+//! let sessions = Sessions::new(OpaqueTokenIssuer::new(MemoryKeyStore::new()), users.clone());
+//! let app: Router = Router::new().merge(xivo::router(users.password_verifier(), sessions));
 //! # let _ = app;
 //! ```
 
@@ -33,20 +40,24 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
 use bytes::Bytes;
-use http::{HeaderMap, StatusCode};
+use http::header::{CACHE_CONTROL, PRAGMA};
+use http::{HeaderMap, HeaderValue, StatusCode};
 use serde_json::json;
-use tower_authn_core::credential::{BasicCredentials, TokenCredential};
+use tower_authn_core::credential::BasicCredentials;
 use tower_authn_core::respond::json_response;
-use tower_authn_core::{AuthError, ErrorKind, HeaderTokenLayer, Principal, Verifier};
+use tower_authn_core::{AuthError, ErrorKind, HeaderTokenLayer, KeyStore, Principal, Verifier};
 
-use crate::issuer::TokenIssuer;
-use crate::login::{LoginFields, parse_login};
-use crate::reply::{failure, json as json_reply, read_body};
+use crate::issuer::IssuedToken;
+use crate::login::{LoginError, LoginFields, parse_login};
+use crate::reply::{failure, json as json_reply, read_body, unsupported_media_type};
+pub use crate::session::Sessions;
 
 /// The login route.
 pub const LOGIN_PATH: &str = "/xuc/api/2.0/auth/login";
 /// The check (renew) route.
 pub const CHECK_PATH: &str = "/xuc/api/2.0/auth/check";
+/// The logout route (ours: XiVO documents none).
+pub const LOGOUT_PATH: &str = "/xuc/api/2.0/auth/logout";
 
 /// XiVO's error code for a failure on a token-protected route.
 pub fn token_error_code(kind: ErrorKind) -> &'static str {
@@ -94,47 +105,45 @@ pub fn login_errors(error: &AuthError) -> http::Response<Bytes> {
     shape(login_error_code(error.kind()), error)
 }
 
-struct Shared<V, I> {
+struct Shared<V, K> {
     passwords: V,
-    issuer: I,
+    sessions: Sessions<K>,
 }
 
-/// The login and check routes. `passwords` checks logins, `issuer` issues the tokens and
-/// `tokens` verifies them on check (for an [`OpaqueTokenIssuer`](crate::issuer::OpaqueTokenIssuer):
-/// its `verifier()`).
-pub fn router<V, I, C>(passwords: V, issuer: I, tokens: C) -> Router
+/// The login, check and logout routes: `passwords` checks logins, `sessions` issues,
+/// renews and ends the sessions' tokens (check and logout verify the Bearer token with
+/// [`Sessions::verifier`]).
+pub fn router<V, K>(passwords: V, sessions: Sessions<K>) -> Router
 where
     V: Verifier<BasicCredentials>,
-    I: TokenIssuer,
-    C: Verifier<TokenCredential>,
+    K: KeyStore + Clone,
 {
-    let shared = Arc::new(Shared { passwords, issuer });
-    let check_auth = HeaderTokenLayer::bearer(tokens).responder(errors);
+    let bearer = HeaderTokenLayer::bearer(sessions.verifier()).responder(errors);
     Router::new()
-        .route(LOGIN_PATH, post(login::<V, I>))
-        .route(CHECK_PATH, get(check::<V, I>).route_layer(check_auth))
-        .with_state(shared)
+        .route(LOGIN_PATH, post(login::<V, K>))
+        .route(CHECK_PATH, get(check::<V, K>).route_layer(bearer.clone()))
+        .route(LOGOUT_PATH, post(logout::<V, K>).route_layer(bearer))
+        .with_state(Arc::new(Shared {
+            passwords,
+            sessions,
+        }))
 }
 
-async fn answer<V, I: TokenIssuer>(
-    shared: &Shared<V, I>,
-    principal: &Principal,
-) -> Result<Response, AuthError> {
-    let token = shared.issuer.issue(principal, None).await?;
-    Ok(json_reply(
+fn answer(principal: &Principal, token: &IssuedToken) -> Response {
+    json_reply(
         StatusCode::OK,
         &json!({ "login": principal.id, "token": token.expose(), "TTL": token.ttl_secs() }),
-    ))
+    )
 }
 
-async fn login<V, I>(
-    State(shared): State<Arc<Shared<V, I>>>,
+async fn login<V, K>(
+    State(shared): State<Arc<Shared<V, K>>>,
     headers: HeaderMap,
     body: Body,
 ) -> Response
 where
     V: Verifier<BasicCredentials>,
-    I: TokenIssuer,
+    K: KeyStore + Clone,
 {
     let body = match read_body(body).await {
         Ok(b) => b,
@@ -142,6 +151,12 @@ where
     };
     let credentials = match parse_login(&headers, &body, LoginFields::XIVO) {
         Ok(c) => c,
+        Err(LoginError::UnsupportedMediaType) => {
+            return unsupported_media_type(&json!({
+                "error": "InvalidJson",
+                "message": "The request body must be application/json.",
+            }));
+        }
         Err(e) => {
             return failure(
                 login_errors,
@@ -153,17 +168,37 @@ where
         Ok(p) => p,
         Err(e) => return failure(login_errors, &e),
     };
-    answer(&shared, &principal)
-        .await
-        .unwrap_or_else(|e| failure(login_errors, &e))
+    match shared.sessions.start(&principal).await {
+        Ok(token) => answer(&principal, &token),
+        Err(e) => failure(login_errors, &e),
+    }
 }
 
-async fn check<V, I>(State(shared): State<Arc<Shared<V, I>>>, principal: Principal) -> Response
+async fn check<V, K>(State(shared): State<Arc<Shared<V, K>>>, principal: Principal) -> Response
 where
     V: Verifier<BasicCredentials>,
-    I: TokenIssuer,
+    K: KeyStore + Clone,
 {
-    answer(&shared, &principal)
-        .await
-        .unwrap_or_else(|e| failure(errors, &e))
+    match shared.sessions.renew(&principal).await {
+        Ok(token) => answer(&principal, &token),
+        Err(e) => failure(errors, &e),
+    }
+}
+
+async fn logout<V, K>(State(shared): State<Arc<Shared<V, K>>>, principal: Principal) -> Response
+where
+    V: Verifier<BasicCredentials>,
+    K: KeyStore + Clone,
+{
+    match shared.sessions.end(&principal).await {
+        Ok(()) => {
+            let mut res = Response::new(Body::empty());
+            *res.status_mut() = StatusCode::NO_CONTENT;
+            let h = res.headers_mut();
+            h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            h.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+            res
+        }
+        Err(e) => failure(errors, &e),
+    }
 }

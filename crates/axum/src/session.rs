@@ -1,0 +1,262 @@
+//! XiVO sessions: what a login starts and every `auth/check` renewal continues.
+//!
+//! A login starts a session (a marker record with the session's absolute end) and issues
+//! its first token. A renewal issues a new token of the same session, never past the
+//! session's end ([`Sessions::max_lifetime`], default 24 h, however often it is renewed),
+//! keeps at most [`Sessions::max_live_tokens`] live tokens per session (the oldest are
+//! revoked), and re-reads the user: one deleted or disabled since gets nothing (and the
+//! session ends), one whose roles changed gets a token with the new roles. Logout ends the
+//! session: every token of it stops at once.
+//!
+//! ```
+//! use std::time::Duration;
+//! use tower_authn_axum::issuer::OpaqueTokenIssuer;
+//! use tower_authn_axum::session::Sessions;
+//! use tower_authn_core::memory::{MemoryKeyStore, MemoryUserStore};
+//! use tower_authn_core::{Principal, UserStoreExt, Verifier};
+//! use tower_authn_core::credential::TokenCredential;
+//! use tower_authn_core::CredentialLocation;
+//!
+//! # #[tokio::main(flavor = "current_thread")] async fn main() {
+//! let users = MemoryUserStore::new();
+//! users.add_user("alice", "wonderland", |u| u.with_roles(["admin"])).unwrap();
+//! let sessions = Sessions::new(OpaqueTokenIssuer::new(MemoryKeyStore::new()), users)
+//!     .max_lifetime(Duration::from_secs(8 * 3600));
+//! let first = sessions.start(&Principal::user("alice")).await.unwrap();
+//! let presented = TokenCredential::new(first.expose(), CredentialLocation::Query("token".into()));
+//! let who = sessions.verifier().verify(presented).await.unwrap();
+//! let renewed = sessions.renew(&who).await.unwrap();
+//! assert_eq!(renewed.ttl_secs(), 3600);
+//! sessions.end(&who).await.unwrap(); // logout: both tokens stop working
+//! # }
+//! ```
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tower_authn_core::store::generate_key;
+use tower_authn_core::{
+    AuthError, ErrorKind, KeyKind, KeyRecord, KeyStore, KeyVerifier, Principal, UserStore,
+    new_key_id,
+};
+
+use crate::current_user::{SharedUsers, current};
+use crate::issuer::{IssuedToken, OpaqueTokenIssuer, stored_principal};
+
+/// The default absolute session lifetime (the gateway's `GATEWAY_SESSION_MAX_SECS`).
+pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+/// The default number of live tokens one session may hold: the one being renewed, its
+/// successor, and one spare for a client that renews a little early.
+pub const DEFAULT_MAX_LIVE_TOKENS: usize = 3;
+
+fn marker_id(session: &str) -> String {
+    format!("session:{session}")
+}
+
+/// XiVO sessions over an [`OpaqueTokenIssuer`]. See the [module docs](self).
+#[derive(Clone)]
+pub struct Sessions<K> {
+    tokens: OpaqueTokenIssuer<K>,
+    users: SharedUsers,
+    max_lifetime: Duration,
+    max_live: usize,
+}
+
+impl<K> fmt::Debug for Sessions<K> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Sessions")
+            .field("max_lifetime", &self.max_lifetime)
+            .field("max_live_tokens", &self.max_live)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<K: KeyStore + Clone> Sessions<K> {
+    /// Sessions whose tokens `tokens` issues (its lifetime is each token's TTL) and whose
+    /// users are re-read from `users` on every renewal.
+    pub fn new(tokens: OpaqueTokenIssuer<K>, users: impl UserStore) -> Self {
+        Self {
+            tokens,
+            users: Arc::new(users),
+            max_lifetime: DEFAULT_MAX_LIFETIME,
+            max_live: DEFAULT_MAX_LIVE_TOKENS,
+        }
+    }
+
+    /// The absolute lifetime of a session from its login, however often it is renewed.
+    pub fn max_lifetime(mut self, lifetime: Duration) -> Self {
+        self.max_lifetime = lifetime;
+        self
+    }
+
+    /// The most live tokens one session holds (at least 1); a renewal past it revokes the
+    /// oldest.
+    pub fn max_live_tokens(mut self, n: usize) -> Self {
+        self.max_live = n.max(1);
+        self
+    }
+
+    /// The verifier for the sessions' tokens (the issuer's).
+    pub fn verifier(&self) -> KeyVerifier<K> {
+        self.tokens.verifier()
+    }
+
+    fn store(&self) -> &K {
+        self.tokens.store()
+    }
+
+    /// Starts a session for `principal` (at login) and issues its first token.
+    ///
+    /// # Errors
+    ///
+    /// `Unavailable` when the store fails.
+    pub async fn start(&self, principal: &Principal) -> Result<IssuedToken, AuthError> {
+        let session = new_key_id();
+        let now = self.tokens.clock().now();
+        let end = now + self.max_lifetime;
+        // The marker's digest is of a key nobody ever sees: it can never be presented.
+        let marker = KeyRecord::new(
+            marker_id(&session),
+            KeyKind::IssuedToken,
+            self.store().key_hasher().digest(&generate_key()),
+            stored_principal(principal, "session", end),
+            now,
+        )
+        .expires_at(Some(end))
+        .with_family(session.clone());
+        self.store().put(marker).await?;
+        let until = end.min(now + self.tokens.lifetime());
+        Ok(self
+            .tokens
+            .issue_until(principal, Some(&session), now, until)
+            .await?
+            .0)
+    }
+
+    /// The session of a principal its [`verifier`](Self::verifier) proved, and the record
+    /// of the token it presented.
+    async fn session_of(&self, principal: &Principal) -> Result<(String, KeyRecord), AuthError> {
+        let id = principal
+            .key_id
+            .as_deref()
+            .ok_or_else(|| AuthError::invalid("not a session token"))?;
+        let record = self
+            .store()
+            .find_by_id(KeyKind::IssuedToken, id)
+            .await?
+            .filter(|r| r.principal.kind == principal.kind && r.principal.id == principal.id)
+            .ok_or_else(|| AuthError::invalid("unknown session token"))?;
+        let session = record
+            .family
+            .clone()
+            .ok_or_else(|| AuthError::invalid("token without a session"))?;
+        Ok((session, record))
+    }
+
+    /// Issues a new token of the session `principal` (proved by [`verifier`](Self::verifier))
+    /// belongs to, with the user's current roles, expiring at the latest when the session
+    /// ends; then revokes the session's oldest tokens beyond the cap.
+    ///
+    /// # Errors
+    ///
+    /// `Expired` when the session has reached its absolute lifetime, `Revoked` when it was
+    /// ended, `InvalidCredentials` when the token is not a session's or its user is gone or
+    /// disabled (the session then ends), `Unavailable` when a store fails.
+    pub async fn renew(&self, principal: &Principal) -> Result<IssuedToken, AuthError> {
+        let (session, record) = self.session_of(principal).await?;
+        let marker = self
+            .store()
+            .find_by_id(KeyKind::IssuedToken, &marker_id(&session))
+            .await?
+            .filter(|m| !m.revoked)
+            .ok_or_else(|| AuthError::revoked(format!("session {session} ended")))?;
+        let now = self.tokens.clock().now();
+        let end = marker.expires_at.unwrap_or(now);
+        if end <= now {
+            return Err(AuthError::expired(format!(
+                "session {session} reached its lifetime"
+            )));
+        }
+        let fresh = match current(self.users.as_ref(), &record.principal).await {
+            Ok(p) => p,
+            Err(e) if e.kind() == ErrorKind::InvalidCredentials => {
+                self.end_session(&record.principal, &session).await?;
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
+        let until = end.min(now + self.tokens.lifetime());
+        let (issued, new_id) = self
+            .tokens
+            .issue_until(&fresh, Some(&session), now, until)
+            .await?;
+        self.enforce_cap(&record.principal, &session, &new_id, now)
+            .await?;
+        Ok(issued)
+    }
+
+    /// Revokes the oldest live tokens of `session` so that at most the cap remain, the one
+    /// just issued (`keep`) always among them. Run after issuing, so renewals that race
+    /// still end within the cap.
+    async fn enforce_cap(
+        &self,
+        owner: &Principal,
+        session: &str,
+        keep: &str,
+        now: SystemTime,
+    ) -> Result<(), AuthError> {
+        let marker = marker_id(session);
+        let mut live: Vec<KeyRecord> = self
+            .store()
+            .list(KeyKind::IssuedToken, Some(&owner.id))
+            .await?
+            .into_iter()
+            .filter(|r| {
+                r.family.as_deref() == Some(session)
+                    && r.principal.kind == owner.kind
+                    && r.id != marker
+                    && r.id != keep
+                    && !r.revoked
+                    && r.expires_at.is_none_or(|at| at > now)
+            })
+            .collect();
+        // Newest first; the newest `cap - 1` others stay beside the new one.
+        live.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        for r in live.iter().skip(self.max_live - 1) {
+            self.store().revoke(KeyKind::IssuedToken, &r.id).await?;
+        }
+        Ok(())
+    }
+
+    /// Ends the session `principal` (proved by [`verifier`](Self::verifier)) belongs to
+    /// (logout): its marker and every token of it are revoked.
+    ///
+    /// # Errors
+    ///
+    /// `InvalidCredentials` when the token is not a session's, `Unavailable` when the store
+    /// fails.
+    pub async fn end(&self, principal: &Principal) -> Result<(), AuthError> {
+        let (session, record) = self.session_of(principal).await?;
+        self.end_session(&record.principal, &session).await
+    }
+
+    async fn end_session(&self, owner: &Principal, session: &str) -> Result<(), AuthError> {
+        // The marker first: a renewal in flight finds the session ended.
+        self.store()
+            .revoke(KeyKind::IssuedToken, &marker_id(session))
+            .await?;
+        for r in self
+            .store()
+            .list(KeyKind::IssuedToken, Some(&owner.id))
+            .await?
+        {
+            if r.family.as_deref() == Some(session) && r.principal.kind == owner.kind && !r.revoked
+            {
+                self.store().revoke(KeyKind::IssuedToken, &r.id).await?;
+            }
+        }
+        tracing::debug!(session, "xivo session ended");
+        Ok(())
+    }
+}
