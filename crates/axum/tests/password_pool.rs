@@ -12,6 +12,7 @@ use serde_json::Value;
 use tower::ServiceExt;
 use tower_authn_axum::issuer::OpaqueTokenIssuer;
 use tower_authn_axum::refresh::RefreshTokens;
+use tower_authn_axum::xivo::Sessions;
 use tower_authn_axum::{tokens, xivo};
 use tower_authn_core::memory::{MemoryKeyStore, MemoryUserStore};
 use tower_authn_core::password::HashPool;
@@ -59,8 +60,7 @@ fn app() -> (Router, HashPool, Arc<Gate>) {
     let router = Router::new()
         .merge(xivo::router(
             passwords.clone(),
-            opaque.clone(),
-            opaque.verifier(),
+            Sessions::new(opaque.clone(), users.clone()),
         ))
         .nest(
             "/auth",

@@ -451,7 +451,8 @@ async fn key_lifecycle_and_refresh_families_through_the_traits() {
         "revoked"
     );
 
-    // Refresh-token families: rotation, and reuse revokes the whole family.
+    // Refresh-token families: rotation, and reuse revokes the whole family; a spent token
+    // answers like an unknown one (no oracle for which tokens once existed).
     let refresh = RefreshTokens::new(keys.clone());
     let first = refresh.start(&Principal::user("alice")).await.unwrap();
     let second = refresh.rotate(first.token.expose_secret()).await.unwrap();
@@ -461,7 +462,7 @@ async fn key_lifecycle_and_refresh_families_through_the_traits() {
             .await
             .unwrap_err()
             .code(),
-        "revoked"
+        "invalid_credentials"
     );
     assert_eq!(
         refresh
@@ -469,7 +470,7 @@ async fn key_lifecycle_and_refresh_families_through_the_traits() {
             .await
             .unwrap_err()
             .code(),
-        "revoked"
+        "invalid_credentials"
     );
     // Racing rotations of one token leave no live token behind.
     let third = refresh.start(&Principal::user("alice")).await.unwrap();
