@@ -654,6 +654,16 @@ async fn voltmx_flow() {
         .await;
     assert_eq!(refreshed.status, 200);
     let second = field(&refreshed, "/refresh_token");
+    let newest_claims = field(&refreshed, "/claims_token/value");
+    let claims_ok = |token: String| {
+        let gw = gw.clone();
+        async move {
+            gw.get("/claims/whoami", &[("x-voltmx-authorization", &token)])
+                .await
+                .status
+        }
+    };
+    assert_eq!(claims_ok(newest_claims.clone()).await, 200);
     // The old refresh token stops working, and presenting it again revokes the family.
     assert_eq!(
         gw.post_json(
@@ -675,6 +685,8 @@ async fn voltmx_flow() {
         .status,
         401
     );
+    // Revoking the family reaches what it minted: its newest claims token is refused too.
+    assert_eq!(claims_ok(newest_claims).await, 401);
 
     // App API key management, as an admin's claims token.
     let login = gw

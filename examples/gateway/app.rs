@@ -12,8 +12,8 @@ use futures_util::future::{BoxFuture, FutureExt};
 use secrecy::ExposeSecret;
 use serde_json::json;
 use tower_authn::axum::app_keys::{AppKeys, mask_key};
-use tower_authn::axum::issuer::{IssuedToken, OpaqueTokenIssuer, issuer_fn};
-use tower_authn::axum::refresh::RefreshTokens;
+use tower_authn::axum::issuer::{IssuedToken, OpaqueTokenIssuer, family_issuer_fn, issuer_fn};
+use tower_authn::axum::refresh::{FAMILY_CLAIM, RefreshTokens};
 use tower_authn::axum::{ccai, opentact, voltmx, xivo};
 use tower_authn::cache::{CacheExt, VerificationCache};
 use tower_authn::credential::TokenCredential;
@@ -135,6 +135,36 @@ fn as_token_issuer(
         let now = SystemTime::now();
         let token = jwt
             .issue_for(p)
+            .map_err(|e| AuthError::unavailable(format!("cannot sign: {e}")))?;
+        Ok(IssuedToken::new(token, now, lifetime))
+    })
+}
+
+/// The Volt MX claims-token issuer: the principal's claims plus the refresh family it was
+/// minted for, so that revoking the family (reuse of a spent refresh token) revokes every
+/// claims token it minted, not only its refresh tokens.
+fn as_family_token_issuer(
+    jwt: JwtIssuer,
+    lifetime: Duration,
+) -> impl tower_authn::axum::issuer::TokenIssuer + Clone {
+    let jwt = Arc::new(jwt);
+    family_issuer_fn(move |p: &Principal, family: Option<&str>| {
+        let now = SystemTime::now();
+        let mut claims = tower_authn::jwt::Claims::new().with("sub", p.id.as_str());
+        if let Some(name) = &p.name {
+            claims.set("name", name.as_str());
+        }
+        if let Some(email) = &p.email {
+            claims.set("email", email.as_str());
+        }
+        if !p.roles.is_empty() {
+            claims.set("roles", p.roles.clone());
+        }
+        if let Some(family) = family {
+            claims.set(FAMILY_CLAIM, family);
+        }
+        let token = jwt
+            .issue(claims)
             .map_err(|e| AuthError::unavailable(format!("cannot sign: {e}")))?;
         Ok(IssuedToken::new(token, now, lifetime))
     })
@@ -374,7 +404,15 @@ where
         .ttl(XIVO_TTL)
         .scheme("token");
     let gateway_jwt = jwt_verifier(config, JWT_AUDIENCE, JWT_LIFETIME, "jwt")?;
-    let claims_jwt = jwt_verifier(config, CLAIMS_AUDIENCE, CLAIMS_LIFETIME, "claims")?;
+    // Refresh families: rotation re-reads the user; a claims token of a revoked family (or of
+    // none) is refused on every use.
+    let refresh = RefreshTokens::new(keys.clone()).with_users(users.clone());
+    let claims_jwt = refresh.guard(jwt_verifier(
+        config,
+        CLAIMS_AUDIENCE,
+        CLAIMS_LIFETIME,
+        "claims",
+    )?);
     let ccai_issuer = Arc::new(tower_authn::jwt::ccai::CcaiIssuer::with_any_length_secret(
         config.ccai_company_name.clone(),
         config.ccai_company_secret.expose_secret(),
@@ -521,11 +559,11 @@ where
         ))
         .merge(voltmx::accounts_router(
             logins.clone(),
-            as_token_issuer(
+            as_family_token_issuer(
                 jwt_issuer(config, CLAIMS_AUDIENCE, CLAIMS_LIFETIME)?,
                 CLAIMS_LIFETIME,
             ),
-            RefreshTokens::new(keys.clone()),
+            refresh,
         ))
         .merge(voltmx::oauth_router(logins.clone(), keys))
         .merge(voltmx::app_keys_router(app_keys).route_layer(app_key_admin))
