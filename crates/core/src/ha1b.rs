@@ -135,7 +135,13 @@ impl<K: KeyStore + Clone> Ha1bVerifier<K> {
         .boxed()
     }
 
-    /// Registers the HA1B a [`UserRecord`] carries (`Ok(None)` when it has none).
+    /// Registers the HA1B a [`UserRecord`] carries (`Ok(None)` when it has none, or when
+    /// the user is disabled: a disabled user's HA1B is removed instead).
+    ///
+    /// The HA1B of a user who is later disabled, deleted or changed is refused by the
+    /// verifier when it is wrapped with
+    /// [`for_live_users`](crate::user_state::UserStateExt::for_live_users), as every other
+    /// credential of the user is.
     ///
     /// # Errors
     ///
@@ -149,7 +155,12 @@ impl<K: KeyStore + Clone> Ha1bVerifier<K> {
             .as_ref()
             .map(|h| SecretString::from(h.expose_secret().to_owned()));
         let principal = user.principal();
+        let disabled = user.disabled;
         async move {
+            if disabled {
+                self.store.delete(KeyKind::Ha1b, &principal.id).await?;
+                return Ok(None);
+            }
             match ha1b {
                 Some(h) => self.register(h.expose_secret(), principal).await.map(Some),
                 None => Ok(None),
@@ -298,6 +309,39 @@ mod tests {
                 .code(),
             "revoked"
         );
+    }
+
+    #[tokio::test]
+    async fn a_disabled_users_ha1b_is_refused() {
+        use crate::memory::MemoryUserStore;
+        use crate::store::UserStore;
+        use crate::user_state::UserStateExt;
+        let (keys, users) = (MemoryKeyStore::new(), MemoryUserStore::new());
+        let alice = UserRecord::new("alice", "$phc")
+            .with_roles(["admin"])
+            .with_ha1b("48d2196d7c9e2829258edccf96575c09");
+        users.put_user(alice.clone()).await.unwrap();
+        let v = Ha1bVerifier::new(keys.clone());
+        assert!(v.register_user(&alice).await.unwrap().is_some());
+        let live = v.clone().for_live_users(users.clone());
+        let good = || cred("48d2196d7c9e2829258edccf96575c09");
+        assert!(live.verify(good()).await.unwrap().has_role("admin"));
+        // Roles follow the user; disabled, the HA1B stops.
+        users
+            .put_user(alice.clone().with_roles(["user"]))
+            .await
+            .unwrap();
+        assert_eq!(live.verify(good()).await.unwrap().roles, ["user"]);
+        users.disable_user("alice").await.unwrap();
+        assert_eq!(
+            live.verify(good()).await.unwrap_err().code(),
+            "invalid_credentials"
+        );
+        // Registering a disabled user removes the HA1B from the key store.
+        let mut disabled = alice;
+        disabled.disabled = true;
+        assert!(v.register_user(&disabled).await.unwrap().is_none());
+        assert_eq!(v.verify(good()).await.unwrap_err().status(), 401);
     }
 
     #[test]

@@ -378,6 +378,41 @@ impl<S: UserStore> UserStore for InvalidatingStore<S> {
     ) -> BoxFuture<'a, Result<Option<UserRecord>, StoreError>> {
         self.inner.find_user(login)
     }
+
+    fn put_user(&self, user: UserRecord) -> BoxFuture<'_, Result<UserRecord, StoreError>> {
+        let change = Invalidation::principal(user.login.clone());
+        self.inner
+            .put_user(user)
+            .map(move |r| {
+                self.invalidator.invalidate(change);
+                r
+            })
+            .boxed()
+    }
+
+    fn set_disabled<'a>(
+        &'a self,
+        login: &'a str,
+        disabled: bool,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.inner
+            .set_disabled(login, disabled)
+            .map(move |r| {
+                self.invalidator.invalidate(Invalidation::principal(login));
+                r
+            })
+            .boxed()
+    }
+
+    fn delete_user<'a>(&'a self, login: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.inner
+            .delete_user(login)
+            .map(move |r| {
+                self.invalidator.invalidate(Invalidation::principal(login));
+                r
+            })
+            .boxed()
+    }
 }
 
 #[cfg(test)]
@@ -405,6 +440,22 @@ mod tests {
         assert_eq!(inv.changes_since(0), None);
         let recent = inv.epoch() - 1;
         assert_eq!(inv.changes_since(recent).map(|c| c.len()), Some(1));
+    }
+
+    #[tokio::test]
+    async fn user_changes_are_announced() {
+        let inv = Invalidator::new();
+        let users = InvalidatingStore::new(crate::memory::MemoryUserStore::new(), inv.clone());
+        users
+            .put_user(UserRecord::new("alice", "$phc"))
+            .await
+            .unwrap();
+        assert!(users.disable_user("alice").await.unwrap());
+        assert!(users.delete_user("alice").await.unwrap());
+        assert_eq!(
+            inv.changes_since(0),
+            Some(vec![Invalidation::principal("alice"); 3])
+        );
     }
 
     #[test]

@@ -21,7 +21,9 @@
 //! - Errors: [`AuthError`] with stable codes, `WWW-Authenticate` [`Challenge`]s, pluggable
 //!   body shape ([`ErrorResponder`]).
 //! - Stores: [`UserStore`], [`KeyStore`] and their [`memory`] implementations; key
-//!   [`lifecycle`] (rotation with overlap); [`invalidate`] (stores tell caches what changed).
+//!   [`lifecycle`] (rotation with overlap); [`invalidate`] (stores tell caches what changed);
+//!   [`user_state`] (a user's disabling, deletion or change ends every credential issued
+//!   before it).
 //! - Caching and throttling: `cache::CachedVerifier` (feature `cache`) in front of slow
 //!   verifiers; [`throttle`] answers 429 after too many failed attempts.
 //!
@@ -73,6 +75,7 @@ pub mod schemes;
 pub mod short_circuit;
 pub mod store;
 pub mod throttle;
+pub mod user_state;
 pub mod verifier;
 mod verifiers;
 
@@ -101,6 +104,7 @@ pub use schemes::{
 };
 pub use store::{KeyDigest, KeyHasher, KeyKind, KeyRecord, KeyStore, UserRecord, UserStore};
 pub use throttle::{AttemptStore, Throttle};
+pub use user_state::{LiveUsers, UserStateExt};
 pub use verifier::{OrElse, ServiceVerifier, Verifier, VerifierExt};
 pub use verifiers::{
     AccessPairVerifier, KeyStoreExt, KeyVerifier, SharedTokenVerifier, new_key_id,

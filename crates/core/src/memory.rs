@@ -20,17 +20,33 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
+use std::time::{Duration, SystemTime};
 
 use futures_util::future::{BoxFuture, FutureExt, ready};
 
+use crate::clock::{SharedClock, SystemClock};
 use crate::error::StoreError;
 pub use crate::store::KeyKind;
 use crate::store::{KeyDigest, KeyHasher, KeyRecord, KeyStore, UserRecord, UserStore};
+use crate::user_state::next_epoch;
 
 /// Users in memory. Clones share the same users.
-#[derive(Clone, Default)]
+///
+/// The [`UserStore`] writing methods raise the user's epoch; wrap the store in an
+/// [`InvalidatingStore`](crate::InvalidatingStore) so that caches hear of the change.
+#[derive(Clone)]
 pub struct MemoryUserStore {
     users: Arc<RwLock<HashMap<String, UserRecord>>>,
+    clock: SharedClock,
+}
+
+impl Default for MemoryUserStore {
+    fn default() -> Self {
+        Self {
+            users: Arc::default(),
+            clock: Arc::new(SystemClock),
+        }
+    }
 }
 
 impl MemoryUserStore {
@@ -39,7 +55,15 @@ impl MemoryUserStore {
         Self::default()
     }
 
-    /// Inserts or replaces a user.
+    /// Uses `clock` for the users' epochs.
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// Inserts or replaces a user as given, epoch included (seeding a store at start).
+    /// Changing a user whose credentials are in use goes through
+    /// [`UserStore::put_user`], which raises the epoch.
     pub fn insert(&self, user: UserRecord) {
         self.users
             .write()
@@ -87,23 +111,119 @@ impl UserStore for MemoryUserStore {
             .cloned();
         ready(Ok(user)).boxed()
     }
+
+    fn put_user(&self, user: UserRecord) -> BoxFuture<'_, Result<UserRecord, StoreError>> {
+        let mut users = self.users.write().unwrap_or_else(PoisonError::into_inner);
+        let previous = users.get(&user.login).map_or(0, |u| u.epoch);
+        let mut user = user;
+        user.epoch = next_epoch(previous.max(user.epoch), self.clock.now());
+        users.insert(user.login.clone(), user.clone());
+        ready(Ok(user)).boxed()
+    }
+
+    fn set_disabled<'a>(
+        &'a self,
+        login: &'a str,
+        disabled: bool,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let now = self.clock.now();
+        let found = match self
+            .users
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_mut(login)
+        {
+            Some(u) => {
+                u.disabled = disabled;
+                u.epoch = next_epoch(u.epoch, now);
+                true
+            }
+            None => false,
+        };
+        ready(Ok(found)).boxed()
+    }
+
+    fn delete_user<'a>(&'a self, login: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let found = self
+            .users
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(login)
+            .is_some();
+        ready(Ok(found)).boxed()
+    }
 }
+
+/// The fewest writes between two sweeps of expired records.
+const SWEEP_MIN_WRITES: usize = 1024;
 
 #[derive(Default)]
 struct Keys {
     by_id: HashMap<(KeyKind, String), KeyRecord>,
-    by_digest: HashMap<(KeyKind, KeyDigest), String>,
+    /// Digest bytes → id. Looking up by digest is a hash lookup; the record found is then
+    /// compared in constant time by the verifiers.
+    by_digest: HashMap<(KeyKind, [u8; 32]), String>,
+    /// Writes since the last sweep.
+    writes: usize,
+}
+
+impl Keys {
+    fn remove(&mut self, kind: KeyKind, id: &str) -> Option<KeyRecord> {
+        let record = self.by_id.remove(&(kind, id.to_owned()))?;
+        if self
+            .by_digest
+            .get(&(kind, record.digest.0))
+            .map(String::as_str)
+            == Some(id)
+        {
+            self.by_digest.remove(&(kind, record.digest.0));
+        }
+        Some(record)
+    }
+
+    /// Drops every record that expired more than `retention` before `now`. Run once per
+    /// `max(SWEEP_MIN_WRITES, records / 2)` writes, so its cost is constant per write,
+    /// amortized, and the store never holds more than 1.5 times its live records (plus
+    /// those within their retention) plus `SWEEP_MIN_WRITES`.
+    fn sweep_if_due(&mut self, now: SystemTime, retention: Duration) {
+        self.writes += 1;
+        if self.writes < SWEEP_MIN_WRITES.max(self.by_id.len() / 2) {
+            return;
+        }
+        self.writes = 0;
+        let gone: Vec<(KeyKind, String)> = self
+            .by_id
+            .iter()
+            .filter(|(_, r)| r.expires_at.is_some_and(|at| at + retention <= now))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for (kind, id) in gone {
+            self.remove(kind, &id);
+        }
+    }
 }
 
 /// Keys in memory, held only as digests. Clones share the same keys.
-#[derive(Clone, Default)]
+///
+/// Expired records answer `expired` for the retention (default one hour), then are dropped:
+/// a sweep every so many writes keeps the store bounded by what is live.
+#[derive(Clone)]
 pub struct MemoryKeyStore {
     keys: Arc<RwLock<Keys>>,
     hasher: KeyHasher,
+    clock: SharedClock,
+    retention: Duration,
+}
+
+impl Default for MemoryKeyStore {
+    fn default() -> Self {
+        Self::with_hasher(KeyHasher::default())
+    }
 }
 
 impl MemoryKeyStore {
-    /// An empty store digesting keys with plain SHA-256.
+    /// An empty store digesting keys with HMAC-SHA256 under a pepper made for it
+    /// ([`KeyHasher::random`]).
     pub fn new() -> Self {
         Self::default()
     }
@@ -113,7 +233,32 @@ impl MemoryKeyStore {
         Self {
             keys: Arc::default(),
             hasher,
+            clock: Arc::new(SystemClock),
+            retention: Duration::from_secs(3600),
         }
+    }
+
+    /// Uses `clock` to tell which records expired long enough ago to be dropped.
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// How long an expired record stays (answering `expired` rather than unknown) before
+    /// it is dropped.
+    pub fn with_retention(mut self, retention: Duration) -> Self {
+        self.retention = retention;
+        self
+    }
+
+    /// How many records the store holds (live, revoked and expired within the retention).
+    pub fn len(&self) -> usize {
+        self.read().by_id.len()
+    }
+
+    /// Whether the store holds no record.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Keys> {
@@ -156,7 +301,7 @@ impl KeyStore for MemoryKeyStore {
         let keys = self.read();
         let record = keys
             .by_digest
-            .get(&(kind, digest))
+            .get(&(kind, digest.0))
             .and_then(|id| keys.by_id.get(&(kind, id.clone())))
             .cloned();
         ready(Ok(record)).boxed()
@@ -172,14 +317,11 @@ impl KeyStore for MemoryKeyStore {
 
     fn put(&self, record: KeyRecord) -> BoxFuture<'_, Result<(), StoreError>> {
         let mut keys = self.write();
-        let id_key = (record.kind, record.id.clone());
-        if let Some(old) = keys.by_id.get(&id_key) {
-            let old_digest = (old.kind, old.digest);
-            keys.by_digest.remove(&old_digest);
-        }
+        keys.remove(record.kind, &record.id);
         keys.by_digest
-            .insert((record.kind, record.digest), record.id.clone());
-        keys.by_id.insert(id_key, record);
+            .insert((record.kind, record.digest.0), record.id.clone());
+        keys.by_id.insert((record.kind, record.id.clone()), record);
+        keys.sweep_if_due(self.clock.now(), self.retention);
         ready(Ok(())).boxed()
     }
 
@@ -212,14 +354,7 @@ impl KeyStore for MemoryKeyStore {
     }
 
     fn delete<'a>(&'a self, kind: KeyKind, id: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
-        let mut keys = self.write();
-        let found = match keys.by_id.remove(&(kind, id.to_owned())) {
-            Some(r) => {
-                keys.by_digest.remove(&(kind, r.digest));
-                true
-            }
-            None => false,
-        };
+        let found = self.write().remove(kind, id).is_some();
         ready(Ok(found)).boxed()
     }
 
@@ -247,8 +382,81 @@ impl KeyStore for MemoryKeyStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::clock::{Clock, ManualClock};
     use crate::principal::Principal;
-    use std::time::SystemTime;
+    use crate::verifiers::KeyStoreExt;
+
+    #[tokio::test]
+    async fn expired_records_are_swept_so_renewals_stay_bounded() {
+        let clock = ManualClock::at_unix(1_700_000_000);
+        let keys = MemoryKeyStore::new()
+            .with_clock(Arc::new(clock.clone()))
+            .with_retention(Duration::from_secs(60));
+        // A token renewed every second for a long time, each renewal living 10 s: the store
+        // holds what is live or within its retention, plus one sweep's worth of writes.
+        for _ in 0..20_000 {
+            let expires = clock.now() + Duration::from_secs(10);
+            keys.issue_key(
+                KeyKind::IssuedToken,
+                Principal::user("alice"),
+                Some(expires),
+            )
+            .await
+            .unwrap();
+            clock.advance(Duration::from_secs(1));
+            assert!(
+                keys.len() <= 70 + 3 * SWEEP_MIN_WRITES / 2,
+                "{}",
+                keys.len()
+            );
+        }
+        // Records that never expire are never swept; digests of dropped records are gone.
+        let (kept, key) = keys
+            .issue_key(KeyKind::AppApiKey, Principal::app("a"), None)
+            .await
+            .unwrap();
+        clock.advance(Duration::from_secs(365 * 24 * 3600));
+        for _ in 0..SWEEP_MIN_WRITES {
+            keys.issue_key(
+                KeyKind::IssuedToken,
+                Principal::user("b"),
+                Some(clock.now()),
+            )
+            .await
+            .unwrap();
+        }
+        assert!(keys.len() <= SWEEP_MIN_WRITES + 1);
+        let found = keys
+            .find_by_digest(KeyKind::AppApiKey, keys.key_hasher().digest(&key))
+            .await
+            .unwrap();
+        assert_eq!(found.map(|r| r.id), Some(kept.id));
+        assert_eq!(keys.read().by_digest.len(), keys.len());
+    }
+
+    #[tokio::test]
+    async fn user_writes_raise_the_epoch() {
+        let clock = ManualClock::at_unix(1_700_000_000);
+        let users = MemoryUserStore::new().with_clock(Arc::new(clock.clone()));
+        let first = users
+            .put_user(UserRecord::new("alice", "$phc"))
+            .await
+            .unwrap();
+        assert_eq!(first.epoch, 1_700_000_000_000);
+        let second = users
+            .put_user(UserRecord::new("alice", "$phc"))
+            .await
+            .unwrap();
+        assert_eq!(
+            second.epoch,
+            first.epoch + 1,
+            "rises within one millisecond"
+        );
+        clock.advance(Duration::from_secs(1));
+        assert!(users.disable_user("alice").await.unwrap());
+        let now = users.find_user("alice").await.unwrap().unwrap();
+        assert!(now.disabled && now.epoch == 1_700_000_001_000);
+    }
 
     #[tokio::test]
     async fn consume_is_single_use() {

@@ -36,8 +36,14 @@ pub struct UserRecord {
     pub attributes: Map<String, Value>,
     /// The user's HA1B (`md5(login@domain:domain:password)`), a password equivalent.
     pub ha1b: Option<SecretString>,
-    /// A disabled user never authenticates.
+    /// A disabled user never authenticates, with any credential.
     pub disabled: bool,
+    /// The user's revocation epoch, in milliseconds since the Unix epoch: a credential
+    /// issued before it no longer works ([`user_state`](crate::user_state)). Every change
+    /// made through [`UserStore::put_user`], [`UserStore::set_disabled`] or
+    /// [`UserStore::delete_user`] raises it to at least the time of the change; `0` for a
+    /// record that was never changed that way.
+    pub epoch: u64,
 }
 
 impl UserRecord {
@@ -52,6 +58,7 @@ impl UserRecord {
             attributes: Map::new(),
             ha1b: None,
             disabled: false,
+            epoch: 0,
         }
     }
 
@@ -105,11 +112,17 @@ impl fmt::Debug for UserRecord {
             .field("email", &self.email)
             .field("roles", &self.roles)
             .field("disabled", &self.disabled)
+            .field("epoch", &self.epoch)
             .finish_non_exhaustive()
     }
 }
 
 /// Where users live.
+///
+/// The writing methods (`put_user`, `set_disabled`, `delete_user`) raise the user's
+/// [`epoch`](UserRecord::epoch) and announce the change to the verification caches, so that
+/// every credential issued for the user before the change stops working (see
+/// [`user_state`](crate::user_state)). Their default answers that the store is read-only.
 pub trait UserStore: Send + Sync + 'static {
     /// The user with `login`, if any.
     ///
@@ -120,6 +133,80 @@ pub trait UserStore: Send + Sync + 'static {
         &'a self,
         login: &'a str,
     ) -> BoxFuture<'a, Result<Option<UserRecord>, StoreError>>;
+
+    /// Inserts or replaces `user`; returns the record as stored, with its raised epoch.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the store fails or cannot be written.
+    fn put_user(&self, user: UserRecord) -> BoxFuture<'_, Result<UserRecord, StoreError>> {
+        let _ = user;
+        Box::pin(async { Err(read_only()) })
+    }
+
+    /// Disables (`true`) or enables (`false`) the user `login`; `false` when there is no such
+    /// user. Either way the epoch rises: credentials issued before stay dead when the user
+    /// is enabled again.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the store fails or cannot be written.
+    fn set_disabled<'a>(
+        &'a self,
+        login: &'a str,
+        disabled: bool,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let _ = (login, disabled);
+        Box::pin(async { Err(read_only()) })
+    }
+
+    /// Disables the user `login` ([`set_disabled`](Self::set_disabled)`(login, true)`).
+    ///
+    /// # Errors
+    ///
+    /// As [`set_disabled`](Self::set_disabled).
+    fn disable_user<'a>(&'a self, login: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        self.set_disabled(login, true)
+    }
+
+    /// Deletes the user `login`; `false` when there was none.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when the store fails or cannot be written.
+    fn delete_user<'a>(&'a self, login: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        let _ = login;
+        Box::pin(async { Err(read_only()) })
+    }
+}
+
+fn read_only() -> StoreError {
+    StoreError::new("this user store cannot change users")
+}
+
+impl<U: UserStore + ?Sized> UserStore for std::sync::Arc<U> {
+    fn find_user<'a>(
+        &'a self,
+        login: &'a str,
+    ) -> BoxFuture<'a, Result<Option<UserRecord>, StoreError>> {
+        (**self).find_user(login)
+    }
+
+    fn put_user(&self, user: UserRecord) -> BoxFuture<'_, Result<UserRecord, StoreError>> {
+        (**self).put_user(user)
+    }
+
+    fn set_disabled<'a>(
+        &'a self,
+        login: &'a str,
+        disabled: bool,
+    ) -> BoxFuture<'a, Result<bool, StoreError>> {
+        (**self).set_disabled(login, disabled)
+    }
+
+    fn delete_user<'a>(&'a self, login: &'a str) -> BoxFuture<'a, Result<bool, StoreError>> {
+        (**self).delete_user(login)
+    }
 }
 
 /// The kinds of key a [`KeyStore`] keeps; each kind is its own namespace.
@@ -159,7 +246,16 @@ impl KeyKind {
 }
 
 /// The SHA-256 digest (plain or keyed) of a key: what a store keeps and looks up by.
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+///
+/// It has no `==`: comparing digests goes through [`ct_eq`](Self::ct_eq), in constant time,
+/// so no caller can leak through timing how much of a digest matched.
+///
+/// ```compile_fail
+/// use tower_authn_core::KeyHasher;
+/// let h = KeyHasher::Sha256;
+/// let _ = h.digest("a") == h.digest("b"); // KeyDigest is not PartialEq
+/// ```
+#[derive(Clone, Copy)]
 pub struct KeyDigest(pub [u8; 32]);
 
 impl KeyDigest {
@@ -181,12 +277,17 @@ impl fmt::Debug for KeyDigest {
     }
 }
 
-/// How keys are digested before storage: plain SHA-256, or HMAC-SHA256 with a server-side
-/// pepper (so a stolen store is useless without the pepper).
-#[derive(Clone, Default)]
+/// How keys are digested before storage: HMAC-SHA256 with a server-side pepper (so a
+/// stolen store is useless without the pepper: an HA1B, a password equivalent, cannot be
+/// guessed offline from its digest), or plain SHA-256 when asked for explicitly.
+///
+/// The default is [`KeyHasher::random`]: a pepper made for this process, right for stores
+/// that live and die with it (memory). A store shared between instances or restarts needs
+/// one pepper everywhere ([`KeyHasher::hmac`]).
+#[derive(Clone)]
 pub enum KeyHasher {
-    /// SHA-256 of the key's bytes; fine for high-entropy random keys.
-    #[default]
+    /// SHA-256 of the key's bytes, unkeyed: only for digests that must be reproducible
+    /// without a secret. Never for password equivalents (HA1B).
     Sha256,
     /// HMAC-SHA256 keyed with a server secret.
     Hmac(std::sync::Arc<SecretBox<[u8]>>),
@@ -198,6 +299,19 @@ impl KeyHasher {
         Self::Hmac(std::sync::Arc::new(SecretBox::new(
             pepper.into().into_boxed_slice(),
         )))
+    }
+
+    /// A keyed hasher with a pepper of 32 random bytes, made for this process.
+    pub fn random() -> Self {
+        use rand::RngCore as _;
+        let mut pepper = vec![0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut pepper);
+        Self::hmac(pepper)
+    }
+
+    /// Whether digests are keyed with a pepper.
+    pub fn is_keyed(&self) -> bool {
+        matches!(self, Self::Hmac(_))
     }
 
     /// The digest of `key`.
@@ -214,6 +328,13 @@ impl KeyHasher {
                 KeyDigest(mac.finalize().into_bytes().into())
             }
         }
+    }
+}
+
+impl Default for KeyHasher {
+    /// [`KeyHasher::random`].
+    fn default() -> Self {
+        Self::random()
     }
 }
 
@@ -393,6 +514,12 @@ mod tests {
         );
         let keyed = KeyHasher::hmac(b"pepper".to_vec()).digest("abc");
         assert!(!keyed.ct_eq(&plain));
+        assert!(keyed.ct_eq(&KeyHasher::hmac(b"pepper".to_vec()).digest("abc")));
+        // The default is keyed, with a pepper of its own.
+        let (a, b) = (KeyHasher::default(), KeyHasher::default());
+        assert!(a.is_keyed() && !KeyHasher::Sha256.is_keyed());
+        assert!(!a.digest("abc").ct_eq(&b.digest("abc")));
+        assert!(!a.digest("abc").ct_eq(&plain));
         assert!(!format!("{:?}", KeyHasher::hmac(b"pepper".to_vec())).contains("pepper"));
     }
 

@@ -13,6 +13,7 @@ use crate::credential::{AccessPair, TokenCredential};
 use crate::error::AuthError;
 use crate::principal::Principal;
 use crate::store::{KeyDigest, KeyHasher, KeyKind, KeyRecord, KeyStore, generate_key};
+use crate::user_state::{ISSUED_AT_MS, unix_millis};
 use crate::verifier::Verifier;
 #[cfg(feature = "password")]
 use crate::{credential::BasicCredentials, store::UserStore};
@@ -34,6 +35,15 @@ fn check_live(record: &KeyRecord, now: SystemTime) -> Result<(), AuthError> {
         )));
     }
     Ok(())
+}
+
+/// The principal of a key record, saying when the record was issued (so that a user's
+/// later change can end it: [`user_state`](crate::user_state)).
+fn issued_principal(mut principal: Principal, created_at: SystemTime) -> Principal {
+    principal
+        .attributes
+        .insert(ISSUED_AT_MS.to_owned(), unix_millis(created_at).into());
+    principal
 }
 
 fn scheme_of(kind: KeyKind) -> &'static str {
@@ -93,7 +103,7 @@ impl<K: KeyStore + Clone> Verifier<TokenCredential> for KeyVerifier<K> {
                 .filter(|r| r.digest.ct_eq(&digest))
                 .ok_or_else(|| AuthError::invalid(format!("unknown {}", kind.as_str())))?;
             check_live(&record, clock.now())?;
-            let mut p = record.principal;
+            let mut p = issued_principal(record.principal, record.created_at);
             p.key_id = Some(record.id);
             if p.scheme.is_empty() {
                 p.scheme = scheme_of(kind).into();
@@ -157,7 +167,7 @@ impl<K: KeyStore + Clone> Verifier<AccessPair> for AccessPairVerifier<K> {
                 .filter(|_| ok)
                 .ok_or_else(|| AuthError::invalid("unknown access pair"))?;
             check_live(&record, clock.now())?;
-            let mut p = record.principal;
+            let mut p = issued_principal(record.principal, record.created_at);
             p.key_id = Some(record.id);
             if p.scheme.is_empty() {
                 p.scheme = "access-secret".into();
