@@ -25,6 +25,7 @@ use axum::routing::get;
 use http::Method;
 use serde_json::{Value, json};
 use support::{Answer, Server, basic, field, get as http_get, send, vectors};
+use tower_authn::UserStore as _;
 use tower_authn::jwt::{Algorithm, Claims, JwtIssuer, SigningKey};
 
 const SHARED: &str = "gateway-shared-token";
@@ -1099,4 +1100,83 @@ async fn throttling_locks_guessable_credentials_and_never_tokens() {
         )
         .await;
     assert_ne!(check.status, 429);
+}
+
+/// Issue 11: a user disabled through the library loses every credential issued before:
+/// XiVO token (and its renewal), gateway JWT, claims token, access pair, HA1B and Basic,
+/// at once (the memory store's changes reach every cache and verifier).
+#[tokio::test]
+async fn a_disabled_user_loses_every_credential() {
+    let env: HashMap<String, String> = [
+        ("GATEWAY_ADDR", "127.0.0.1:0"),
+        ("PLAY_AUTH_TOKEN", SHARED),
+        ("GATEWAY_JWT_SECRET", JWT_SECRET),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let config = config::Config::from_lookup(|k| env.get(k).cloned()).expect("config");
+    let users = app::demo_users().expect("demo users");
+    let (router, store) = app::build_on_memory(&config, &users)
+        .await
+        .expect("gateway");
+    let gw = Server::at(support::serve(router).await);
+    let alice = basic("alice", "wonderland");
+
+    let xivo = gw
+        .post_json(
+            "/xuc/api/2.0/auth/login",
+            &[],
+            json!({"login": "alice", "password": "wonderland"}),
+        )
+        .await;
+    let xivo_token = field(&xivo, "/token");
+    let jwt = field(
+        &gw.get("/rest/auth", &[("authorization", &alice)]).await,
+        "/payload/token",
+    );
+    let claims = field(
+        &gw.post_json(
+            "/authService/accounts/login",
+            &[],
+            json!({"userid": "alice", "password": "wonderland"}),
+        )
+        .await,
+        "/claims_token/value",
+    );
+    let pair = gw
+        .get("/api/v1/oauth/accesstoken", &[("authorization", &alice)])
+        .await;
+    let (access, secret) = (field(&pair, "/AccessToken"), field(&pair, "/AccessSecret"));
+    let ha1b = ha1b_alice();
+    let bearer = format!("Bearer {xivo_token}");
+    let probes: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        ("/admin/whoami", vec![("x-auth-token", xivo_token.as_str())]),
+        (
+            "/xuc/api/2.0/auth/check",
+            vec![("authorization", bearer.as_str())],
+        ),
+        ("/jwt/whoami", vec![("x-auth-token", jwt.as_str())]),
+        (
+            "/claims/whoami",
+            vec![("x-voltmx-authorization", claims.as_str())],
+        ),
+        (
+            "/messaging/whoami",
+            vec![
+                ("accesstoken", access.as_str()),
+                ("accesssecret", secret.as_str()),
+            ],
+        ),
+        ("/ha1b/whoami", vec![("x-auth-ha1b-token", ha1b.as_str())]),
+        ("/basic/whoami", vec![("authorization", alice.as_str())]),
+    ];
+    for (path, headers) in &probes {
+        assert_eq!(gw.get(path, headers).await.status, 200, "{path} before");
+    }
+
+    assert!(store.disable_user("alice").await.expect("disable"));
+    for (path, headers) in &probes {
+        assert_eq!(gw.get(path, headers).await.status, 401, "{path} after");
+    }
 }

@@ -30,7 +30,7 @@ use tower_authn::throttle::{AttemptStore, MemoryAttempts, Throttle};
 use tower_authn::{
     AccessSecretLayer, AppApiKeyLayer, AuthError, BasicAuthLayer, DeviceTokenLayer,
     HeaderTokenLayer, KeyRecord, KeyStore, KeyStoreExt, Principal, PrincipalKind, Requirement,
-    SharedTokenVerifier, UserRecord, UserStore, UserStoreExt, Verifier, VerifierExt,
+    SharedTokenVerifier, UserRecord, UserStateExt, UserStore, UserStoreExt, Verifier, VerifierExt,
 };
 
 use crate::config::Config;
@@ -217,7 +217,7 @@ fn facebook_verifier(config: &Config) -> DynVerifier {
 }
 
 /// The demo users of GATEWAY.md, passwords as argon2id hashes.
-fn demo_users() -> Result<Vec<UserRecord>, Box<dyn Error>> {
+pub(crate) fn demo_users() -> Result<Vec<UserRecord>, Box<dyn Error>> {
     let hash = tower_authn::password::hash_password;
     Ok(vec![
         UserRecord::new("alice", hash("wonderland")?)
@@ -318,22 +318,34 @@ pub(crate) async fn build(config: &Config) -> Result<Router, Box<dyn Error>> {
             seed_keys(&stores.keys, &users).await?;
             build_on(config, stores).await
         }
-        None => {
-            let memory = MemoryUserStore::new();
-            for user in &users {
-                memory.insert(user.clone());
-            }
-            let invalidator = Invalidator::new();
-            let stores = Stores {
-                users: memory,
-                keys: InvalidatingStore::new(MemoryKeyStore::new(), invalidator.clone()),
-                invalidator,
-                attempts: Arc::new(MemoryAttempts::new()),
-            };
-            seed_keys(&stores.keys, &users).await?;
-            build_on(config, stores).await
-        }
+        None => Ok(build_on_memory(config, &users).await?.0),
     }
+}
+
+/// The gateway on in-memory stores seeded with `users`, and its user store: changes made
+/// through it (disable, delete, new roles) reach every cache and credential at once.
+///
+/// # Errors
+///
+/// When a key or a demo identity cannot be set up.
+pub(crate) async fn build_on_memory(
+    config: &Config,
+    users: &[UserRecord],
+) -> Result<(Router, InvalidatingStore<MemoryUserStore>), Box<dyn Error>> {
+    let memory = MemoryUserStore::new();
+    for user in users {
+        memory.insert(user.clone());
+    }
+    let invalidator = Invalidator::new();
+    let user_store = InvalidatingStore::new(memory, invalidator.clone());
+    let stores = Stores {
+        users: user_store.clone(),
+        keys: InvalidatingStore::new(MemoryKeyStore::new(), invalidator.clone()),
+        invalidator,
+        attempts: Arc::new(MemoryAttempts::new()),
+    };
+    seed_keys(&stores.keys, users).await?;
+    Ok((build_on(config, stores).await?, user_store))
 }
 
 /// The password hashing pool of GATEWAY.md "Limits".
@@ -418,7 +430,9 @@ where
         config.ccai_company_secret.expose_secret(),
     )?);
 
-    // The schemes, in the order /whoami tries them.
+    // The schemes, in the order /whoami tries them. Every credential of a local user (not
+    // Google's or Facebook's) works only while that user exists and is enabled, with the
+    // user's current roles (`for_live_users`).
     let basic = BasicAuthLayer::new(passwords).realm("gateway");
     let any_token = HeaderTokenLayer::new(
         "X-Auth-Token",
@@ -427,28 +441,41 @@ where
                 .clone()
                 .or_else(xivo_tokens.verifier())
                 .or_else(gateway_jwt.clone())
-                .cached(cache.clone()),
+                .cached(cache.clone())
+                .for_live_users(users.clone()),
         ),
     )
     .with_bearer()
     .with_query("token")
     .with_query("jwt")
     .realm("gateway");
-    let claims = HeaderTokenLayer::new("X-VoltMX-Authorization", claims_jwt)
-        .scheme_name("claims")
-        .challenge_scheme("VoltMX")
-        .realm("gateway");
+    let claims = HeaderTokenLayer::new(
+        "X-VoltMX-Authorization",
+        claims_jwt.for_live_users(users.clone()),
+    )
+    .scheme_name("claims")
+    .challenge_scheme("VoltMX")
+    .realm("gateway");
     let device = DeviceTokenLayer::new(keys.verifier(KeyKind::DeviceToken).cached(cache.clone()))
         .realm("gateway");
     let app = AppApiKeyLayer::new(app_keys.verifier().cached(cache.clone())).realm("gateway");
-    let messaging =
-        AccessSecretLayer::new(keys.access_pair_verifier().cached(cache.clone())).realm("gateway");
+    let messaging = AccessSecretLayer::new(
+        keys.access_pair_verifier()
+            .cached(cache.clone())
+            .for_live_users(users.clone()),
+    )
+    .realm("gateway");
     // Ha1bVerifier::into_layer, with the verifier cached.
-    let ha1b = HeaderTokenLayer::new(HA1B_HEADER, ha1b_verifier.cached(cache.clone()))
-        .with_query(HA1B_QUERY)
-        .challenge_scheme("HA1B")
-        .scheme_name("ha1b")
-        .realm("gateway");
+    let ha1b = HeaderTokenLayer::new(
+        HA1B_HEADER,
+        ha1b_verifier
+            .cached(cache.clone())
+            .for_live_users(users.clone()),
+    )
+    .with_query(HA1B_QUERY)
+    .challenge_scheme("HA1B")
+    .scheme_name("ha1b")
+    .realm("gateway");
     let google = HeaderTokenLayer::new(
         "X-Auth-Google-Token",
         google_verifier(config).cached(cache.clone()),
@@ -478,11 +505,14 @@ where
 
     let token_only = HeaderTokenLayer::new(
         "X-Auth-Token",
-        shared.or_else(xivo_tokens.verifier()).cached(cache),
+        shared
+            .or_else(xivo_tokens.verifier())
+            .cached(cache)
+            .for_live_users(users.clone()),
     )
     .with_query("token")
     .realm("gateway");
-    let jwt_only = HeaderTokenLayer::new("X-Auth-Token", gateway_jwt)
+    let jwt_only = HeaderTokenLayer::new("X-Auth-Token", gateway_jwt.for_live_users(users.clone()))
         .with_bearer()
         .with_query("jwt")
         .scheme_name("jwt")
