@@ -39,7 +39,11 @@ struct Capture(Arc<Mutex<Vec<u8>>>);
 
 impl Write for Capture {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().expect("capture").extend_from_slice(buf);
+        let mut recorded = self
+            .0
+            .lock()
+            .map_err(|_| std::io::Error::other("capture poisoned"))?;
+        recorded.extend_from_slice(buf);
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {

@@ -60,7 +60,7 @@ fn app() -> (Router, HashPool, Arc<Gate>) {
     let router = Router::new()
         .merge(xivo::router(
             passwords.clone(),
-            Sessions::new(opaque.clone(), users.clone()),
+            Sessions::new(opaque.clone(), users),
         ))
         .nest(
             "/auth",
