@@ -1180,3 +1180,61 @@ async fn a_disabled_user_loses_every_credential() {
         assert_eq!(gw.get(path, headers).await.status, 401, "{path} after");
     }
 }
+
+/// Issue 10: the token services read exactly one JSON object with unique keys, and only as
+/// JSON or form: duplicate keys cannot pick the last login, and a cross-site `text/plain`
+/// form (no preflight) cannot post a login.
+#[tokio::test]
+async fn token_services_refuse_duplicate_keys_and_other_media_types() {
+    let gw = gateway(&[]).await;
+    let duplicate = r#"{"login":"bob@example.com","login":"alice","password":"wonderland"}"#;
+    let xivo = |content_type: &'static str, body: &'static str| {
+        let gw = gw.clone();
+        async move {
+            let mut headers = vec![];
+            if !content_type.is_empty() {
+                headers.push(("content-type", content_type));
+            }
+            send(
+                Method::POST,
+                &gw.url("/xuc/api/2.0/auth/login"),
+                &headers,
+                body,
+            )
+            .await
+        }
+    };
+    let refused = xivo("application/json", duplicate).await;
+    assert_eq!(refused.status, 400, "{:?}", refused.json());
+    assert!(refused.json().get("token").is_none());
+    let good = r#"{"login":"alice","password":"wonderland"}"#;
+    for content_type in [
+        "text/plain",
+        "",
+        "application/x-www-form-urlencoded; x=1, text/plain",
+    ] {
+        assert_eq!(
+            xivo(content_type, good).await.status,
+            415,
+            "{content_type:?}"
+        );
+    }
+    assert_eq!(xivo("application/json", good).await.status, 200);
+
+    let voltmx_duplicate = send(
+        Method::POST,
+        &gw.url("/authService/accounts/login"),
+        &[("content-type", "application/json")],
+        r#"{"userid":"bob@example.com","userid":"alice","password":"wonderland"}"#,
+    )
+    .await;
+    assert_eq!(voltmx_duplicate.status, 400);
+    let voltmx_text = send(
+        Method::POST,
+        &gw.url("/authService/accounts/login"),
+        &[("content-type", "text/plain")],
+        "userid=alice&password=wonderland",
+    )
+    .await;
+    assert_eq!(voltmx_text.status, 415);
+}
