@@ -511,9 +511,16 @@ impl Default for Throttle {
 type Keys = (Vec<(String, Limit)>, Vec<bool>);
 
 fn principal_key(subject: &str) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let digest = Sha256::digest(subject.as_bytes());
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("principal:{hex}")
+    // One allocation per attempt, not one per byte.
+    let mut key = String::with_capacity("principal:".len() + 2 * digest.len());
+    key.push_str("principal:");
+    for b in digest {
+        key.push(char::from(HEX[usize::from(b >> 4)]));
+        key.push(char::from(HEX[usize::from(b & 0x0f)]));
+    }
+    key
 }
 
 impl Throttle {
@@ -933,15 +940,20 @@ where
     fn extract(&self, head: &Parts) -> Extraction<Self::Credential> {
         match self.inner.extract(head) {
             Extraction::Found(credential) => {
+                // Tokens and keys are never counted: no subject copy, no address lookup.
                 let guessable = self.throttle.is_guessable(&credential);
+                let (subject, addr) = if guessable {
+                    (
+                        credential.attempt_subject().map(str::to_owned),
+                        self.throttle.client_addr(&head.extensions, &head.headers),
+                    )
+                } else {
+                    (None, None)
+                };
                 Extraction::Found(Attempt {
                     guessable,
-                    subject: credential.attempt_subject().map(str::to_owned),
-                    addr: if guessable {
-                        self.throttle.client_addr(&head.extensions, &head.headers)
-                    } else {
-                        None
-                    },
+                    subject,
+                    addr,
                     credential,
                 })
             }
