@@ -1121,64 +1121,121 @@ async fn a_disabled_user_loses_every_credential() {
         .await
         .expect("gateway");
     let gw = Server::at(support::serve(router).await);
-    let alice = basic("alice", "wonderland");
+    let probes = support::alice_credentials(&gw).await;
+    for probe in &probes {
+        assert_eq!(
+            support::probe_status(&gw, probe).await,
+            200,
+            "{} before",
+            probe.0
+        );
+    }
 
-    let xivo = gw
+    assert!(store.disable_user("alice").await.expect("disable"));
+    for probe in &probes {
+        assert_eq!(
+            support::probe_status(&gw, probe).await,
+            401,
+            "{} after",
+            probe.0
+        );
+    }
+}
+
+/// `GATEWAY_DISABLED_USERS` disables the users it names at start (every credential and
+/// login of theirs is refused) and leaves the others alone; a name that is not a user
+/// stops the start.
+#[tokio::test]
+async fn gateway_disabled_users_are_refused_from_the_start() {
+    let gw = gateway(&[("GATEWAY_DISABLED_USERS", "alice")]).await;
+    let alice = basic("alice", "wonderland");
+    assert_eq!(
+        gw.get("/basic/whoami", &[("authorization", &alice)])
+            .await
+            .status,
+        401
+    );
+    let login = gw
         .post_json(
             "/xuc/api/2.0/auth/login",
             &[],
             json!({"login": "alice", "password": "wonderland"}),
         )
         .await;
-    let xivo_token = field(&xivo, "/token");
-    let jwt = field(
-        &gw.get("/rest/auth", &[("authorization", &alice)]).await,
-        "/payload/token",
-    );
-    let claims = field(
-        &gw.post_json(
-            "/authService/accounts/login",
-            &[],
-            json!({"userid": "alice", "password": "wonderland"}),
-        )
-        .await,
-        "/claims_token/value",
-    );
-    let pair = gw
-        .get("/api/v1/oauth/accesstoken", &[("authorization", &alice)])
-        .await;
-    let (access, secret) = (field(&pair, "/AccessToken"), field(&pair, "/AccessSecret"));
+    assert_eq!(login.status, 401, "{:?}", login.json());
     let ha1b = ha1b_alice();
-    let bearer = format!("Bearer {xivo_token}");
-    let probes: Vec<(&str, Vec<(&str, &str)>)> = vec![
-        ("/admin/whoami", vec![("x-auth-token", xivo_token.as_str())]),
-        (
-            "/xuc/api/2.0/auth/check",
-            vec![("authorization", bearer.as_str())],
-        ),
-        ("/jwt/whoami", vec![("x-auth-token", jwt.as_str())]),
-        (
-            "/claims/whoami",
-            vec![("x-voltmx-authorization", claims.as_str())],
-        ),
-        (
-            "/messaging/whoami",
-            vec![
-                ("accesstoken", access.as_str()),
-                ("accesssecret", secret.as_str()),
-            ],
-        ),
-        ("/ha1b/whoami", vec![("x-auth-ha1b-token", ha1b.as_str())]),
-        ("/basic/whoami", vec![("authorization", alice.as_str())]),
-    ];
-    for (path, headers) in &probes {
-        assert_eq!(gw.get(path, headers).await.status, 200, "{path} before");
-    }
+    assert_eq!(
+        gw.get("/ha1b/whoami", &[("x-auth-ha1b-token", &ha1b)])
+            .await
+            .status,
+        401
+    );
+    let bob = basic("bob@example.com", "builder");
+    assert_eq!(
+        gw.get("/basic/whoami", &[("authorization", &bob)])
+            .await
+            .status,
+        200
+    );
 
-    assert!(store.disable_user("alice").await.expect("disable"));
-    for (path, headers) in &probes {
-        assert_eq!(gw.get(path, headers).await.status, 401, "{path} after");
-    }
+    let env: HashMap<String, String> = [
+        ("GATEWAY_ADDR", "127.0.0.1:0"),
+        ("GATEWAY_DISABLED_USERS", "alice,mallory"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let config = config::Config::from_lookup(|k| env.get(k).cloned()).expect("config");
+    let Err(err) = app::build(&config).await else {
+        panic!("an unknown user stops the start");
+    };
+    assert!(err.to_string().contains("mallory"), "{err}");
+}
+
+/// `GATEWAY_KEY_PEPPER`: required with `REDIS_URL`, at least 32 bytes, and random (with a
+/// warning) in memory mode; never printed.
+#[test]
+fn the_key_pepper_is_required_with_redis_and_never_shown() {
+    let cfg = |pairs: &[(&str, &str)]| {
+        let env: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        config::Config::from_lookup(|k| env.get(k).cloned())
+    };
+    let err = cfg(&[("REDIS_URL", "redis://127.0.0.1:1/")]).err().unwrap();
+    assert!(err.contains("GATEWAY_KEY_PEPPER is required"), "{err}");
+    let err = cfg(&[("GATEWAY_KEY_PEPPER", "short")]).err().unwrap();
+    assert!(err.contains("at least 32 bytes"), "{err}");
+    let memory = cfg(&[]).unwrap();
+    assert!(
+        memory
+            .warnings
+            .iter()
+            .any(|w| w.contains("GATEWAY_KEY_PEPPER")),
+        "{:?}",
+        memory.warnings
+    );
+    let pepper = "a-pepper-of-at-least-thirty-two-bytes!!";
+    let set = cfg(&[("GATEWAY_KEY_PEPPER", pepper)]).unwrap();
+    assert!(
+        !set.warnings
+            .iter()
+            .any(|w| w.contains("GATEWAY_KEY_PEPPER"))
+    );
+    assert!(!format!("{set:?}").contains(pepper));
+    // The stored digests are keyed by it: the same key digests alike under one pepper.
+    let again = cfg(&[("GATEWAY_KEY_PEPPER", pepper)]).unwrap();
+    assert!(
+        set.key_hasher()
+            .digest("k")
+            .ct_eq(&again.key_hasher().digest("k"))
+    );
+    assert!(
+        !set.key_hasher()
+            .digest("k")
+            .ct_eq(&memory.key_hasher().digest("k"))
+    );
 }
 
 /// Issue 10: the token services read exactly one JSON object with unique keys, and only as

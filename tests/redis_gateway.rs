@@ -42,6 +42,10 @@ async fn gateway(redis: &RedisServer, extra: &[(&str, &str)]) -> Server {
             "ccai-company-secret-0123456789".to_owned(),
         ),
         ("REDIS_URL", redis.url()),
+        (
+            "GATEWAY_KEY_PEPPER",
+            "gateway-key-pepper-of-32-bytes-or-more".to_owned(),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -369,4 +373,90 @@ async fn failed_attempts_are_throttled_across_gateways_without_revealing_account
         )
         .await;
     assert_eq!(alice.status, 200);
+}
+
+/// Issue 11: a user disabled in the shared store loses every credential on every gateway,
+/// what another gateway issued included (polled: a gateway hears the change, it is not
+/// timed here; `cargo run -p tower-authn-redis --example propagation` measures how soon);
+/// and a gateway started with `GATEWAY_DISABLED_USERS` disables the user for all of them.
+#[tokio::test]
+async fn a_user_disabled_in_redis_loses_every_credential_on_every_gateway() {
+    use tower_authn::UserStore as _;
+
+    let redis = RedisServer::start();
+    let (a, b) = (gateway(&redis, &[]).await, gateway(&redis, &[]).await);
+    let probes = support::alice_credentials(&a).await;
+    for gw in [&a, &b] {
+        for probe in &probes {
+            assert_eq!(
+                support::probe_status(gw, probe).await,
+                200,
+                "{} before",
+                probe.0
+            );
+        }
+    }
+
+    // Disabled through the library, on a third handle of the same Redis.
+    let stores = tower_authn::redis::RedisStores::connect(
+        tower_authn::redis::RedisConfig::new(redis.url())
+            .key_pepper("gateway-key-pepper-of-32-bytes-or-more"),
+    )
+    .expect("redis");
+    assert!(stores.users().disable_user("alice").await.expect("disable"));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    for gw in [&a, &b] {
+        for probe in &probes {
+            loop {
+                let status = support::probe_status(gw, probe).await;
+                if status == 401 {
+                    break;
+                }
+                assert_eq!(
+                    status, 200,
+                    "{}: only 200 until the change is heard",
+                    probe.0
+                );
+                assert!(Instant::now() < deadline, "{} still accepted", probe.0);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        }
+    }
+
+    // A gateway started with GATEWAY_DISABLED_USERS=bob disables him for the others too.
+    let bob = basic("bob@example.com", "builder");
+    assert_eq!(
+        a.get("/basic/whoami", &[("authorization", &bob)])
+            .await
+            .status,
+        200
+    );
+    let _c = gateway(&redis, &[("GATEWAY_DISABLED_USERS", "bob@example.com")]).await;
+    loop {
+        let status = a
+            .get("/basic/whoami", &[("authorization", &bob)])
+            .await
+            .status;
+        if status == 401 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline + Duration::from_secs(10),
+            "bob still accepted"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The variable only ever disables: a start without it enables nobody (a user disabled
+    // by an operator stays disabled however often gateways restart).
+    let _d = gateway(&redis, &[]).await;
+    assert_eq!(
+        a.get("/basic/whoami", &[("authorization", &bob)])
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        support::probe_status(&a, probes.last().expect("basic")).await,
+        401
+    );
 }

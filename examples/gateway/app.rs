@@ -302,13 +302,16 @@ pub(crate) async fn build(config: &Config) -> Result<Router, Box<dyn Error>> {
         ),
         #[cfg(feature = "redis")]
         Some(url) => {
-            let redis = RedisStores::connect(RedisConfig::new(url.clone()))?;
+            let redis = RedisStores::connect(
+                RedisConfig::new(url.clone()).key_hasher(config.key_hasher()),
+            )?;
             let store = redis.users();
             for user in &users {
                 if store.find_user(&user.login).await?.is_none() {
-                    store.put_user(user).await?;
+                    store.put_user(user.clone()).await?;
                 }
             }
+            apply_disabled_users(config, &store, &users).await?;
             let stores = Stores {
                 users: store,
                 keys: redis.keys(),
@@ -338,14 +341,45 @@ pub(crate) async fn build_on_memory(
     }
     let invalidator = Invalidator::new();
     let user_store = InvalidatingStore::new(memory, invalidator.clone());
+    apply_disabled_users(config, &user_store, users).await?;
     let stores = Stores {
         users: user_store.clone(),
-        keys: InvalidatingStore::new(MemoryKeyStore::new(), invalidator.clone()),
+        keys: InvalidatingStore::new(
+            MemoryKeyStore::with_hasher(config.key_hasher()),
+            invalidator.clone(),
+        ),
         invalidator,
         attempts: Arc::new(MemoryAttempts::new()),
     };
     seed_keys(&stores.keys, users).await?;
     Ok((build_on(config, stores).await?, user_store))
+}
+
+/// `GATEWAY_DISABLED_USERS`: the users it names are disabled. It never enables anyone: a
+/// user disabled by an operator (through the library, in the shared store) stays disabled
+/// however often gateways restart; enabling is `UserStore::set_disabled(login, false)`.
+/// Only a user not yet disabled is written (a write raises the user's epoch, ending every
+/// session of theirs).
+///
+/// # Errors
+///
+/// When the variable names a user the gateway does not have, or the store fails.
+async fn apply_disabled_users<U: UserStore>(
+    config: &Config,
+    store: &U,
+    users: &[UserRecord],
+) -> Result<(), Box<dyn Error>> {
+    for login in &config.disabled_users {
+        if !users.iter().any(|u| &u.login == login) {
+            return Err(
+                format!("GATEWAY_DISABLED_USERS names {login:?}, who is not a user").into(),
+            );
+        }
+        if store.find_user(login).await?.is_some_and(|u| !u.disabled) {
+            store.set_disabled(login, true).await?;
+        }
+    }
+    Ok(())
 }
 
 /// The password hashing pool of GATEWAY.md "Limits".

@@ -52,6 +52,12 @@ pub(crate) struct Config {
     pub(crate) limits: ServerLimits,
     /// `GATEWAY_SESSION_MAX_SECS` (default 86400): a XiVO session's absolute lifetime.
     pub(crate) session_max: std::time::Duration,
+    /// `GATEWAY_KEY_PEPPER` (≥ 32 bytes): the secret keying every stored digest of a key,
+    /// token or HA1B. Required with `REDIS_URL`; random per start in memory mode.
+    pub(crate) key_pepper: SecretBox<[u8]>,
+    /// `GATEWAY_DISABLED_USERS` (comma-separated logins): users disabled at start (in the
+    /// shared store too: on every instance). Never enables anyone.
+    pub(crate) disabled_users: Vec<String>,
     /// Demo fallbacks in use, printed on stderr at start.
     pub(crate) warnings: Vec<String>,
 }
@@ -82,6 +88,8 @@ impl fmt::Debug for Config {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("limits", &self.limits)
             .field("session_max", &self.session_max)
+            .field("key_pepper", &"[REDACTED]")
+            .field("disabled_users", &self.disabled_users)
             .finish()
     }
 }
@@ -165,6 +173,42 @@ impl Config {
             }
         };
 
+        // Every instance on one Redis must digest with one pepper: a random one there would
+        // make each instance's keys unknown to the others (and lost at restart).
+        let key_pepper = match get("GATEWAY_KEY_PEPPER") {
+            Some(s) if s.len() < 32 => {
+                return Err(format!(
+                    "GATEWAY_KEY_PEPPER must be at least 32 bytes (it has {})",
+                    s.len()
+                ));
+            }
+            Some(s) => s.into_bytes(),
+            None if get("REDIS_URL").is_some() => {
+                return Err(
+                    "GATEWAY_KEY_PEPPER is required with REDIS_URL: every instance \
+                            digests keys, tokens and HA1Bs with that one secret (32 bytes or more)"
+                        .to_owned(),
+                );
+            }
+            None => {
+                warnings.push(
+                    "GATEWAY_KEY_PEPPER is unset: stored digests are keyed by a random pepper \
+                     for this run"
+                        .to_owned(),
+                );
+                random_secret(32)
+            }
+        };
+        let disabled_users = get("GATEWAY_DISABLED_USERS")
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+
         let ccai_company_name = get("CCAI_COMPANY_NAME").unwrap_or_else(|| "ACME".to_owned());
         let ccai_company_secret = match get("CCAI_COMPANY_SECRET") {
             Some(s) => SecretString::from(s),
@@ -242,6 +286,8 @@ impl Config {
 
         Ok(Self {
             session_max: std::time::Duration::from_secs(session_max),
+            key_pepper: SecretBox::new(key_pepper.into_boxed_slice()),
+            disabled_users,
             addr,
             play_auth_token,
             jwt_secret: SecretBox::new(jwt_secret.into_boxed_slice()),
@@ -270,6 +316,11 @@ impl Config {
             limits: ServerLimits::from_lookup(get)?,
             warnings,
         })
+    }
+
+    /// The hasher of every stored digest (`GATEWAY_KEY_PEPPER`).
+    pub(crate) fn key_hasher(&self) -> tower_authn::KeyHasher {
+        tower_authn::KeyHasher::hmac(self.key_pepper.expose_secret().to_vec())
     }
 
     /// The shared token's plaintext, for building its verifier.

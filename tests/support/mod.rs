@@ -142,3 +142,60 @@ pub fn vectors(name: &str) -> serde_json::Value {
     let path = format!("{}/tests/vectors/{name}", env!("CARGO_MANIFEST_DIR"));
     serde_json::from_str(&std::fs::read_to_string(path).expect("shared vectors")).expect("json")
 }
+
+/// A request that proves a user: a path and its headers.
+pub type Probe = (&'static str, Vec<(&'static str, String)>);
+
+/// Every credential the gateway gives alice (`alice` / `wonderland`): a XiVO token (its
+/// `whoami` and its renewal), a gateway JWT, a Volt MX claims token, an access pair, her
+/// HA1B and Basic. Each probe answers 200 while she is enabled.
+pub async fn alice_credentials(gw: &Server) -> Vec<Probe> {
+    let alice = basic("alice", "wonderland");
+    let xivo = gw
+        .post_json(
+            "/xuc/api/2.0/auth/login",
+            &[],
+            serde_json::json!({"login": "alice", "password": "wonderland"}),
+        )
+        .await;
+    let xivo_token = field(&xivo, "/token");
+    let jwt = field(
+        &gw.get("/rest/auth", &[("authorization", &alice)]).await,
+        "/payload/token",
+    );
+    let claims = field(
+        &gw.post_json(
+            "/authService/accounts/login",
+            &[],
+            serde_json::json!({"userid": "alice", "password": "wonderland"}),
+        )
+        .await,
+        "/claims_token/value",
+    );
+    let pair = gw
+        .get("/api/v1/oauth/accesstoken", &[("authorization", &alice)])
+        .await;
+    let (access, secret) = (field(&pair, "/AccessToken"), field(&pair, "/AccessSecret"));
+    let ha1b = tower_authn::password::ha1b("alice", "sip.example.com", "wonderland");
+    vec![
+        ("/admin/whoami", vec![("x-auth-token", xivo_token.clone())]),
+        (
+            "/xuc/api/2.0/auth/check",
+            vec![("authorization", format!("Bearer {xivo_token}"))],
+        ),
+        ("/jwt/whoami", vec![("x-auth-token", jwt)]),
+        ("/claims/whoami", vec![("x-voltmx-authorization", claims)]),
+        (
+            "/messaging/whoami",
+            vec![("accesstoken", access), ("accesssecret", secret)],
+        ),
+        ("/ha1b/whoami", vec![("x-auth-ha1b-token", ha1b)]),
+        ("/basic/whoami", vec![("authorization", alice)]),
+    ]
+}
+
+/// The status `probe` gets from `gw`.
+pub async fn probe_status(gw: &Server, probe: &Probe) -> StatusCode {
+    let headers: Vec<(&str, &str)> = probe.1.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    gw.get(probe.0, &headers).await.status
+}

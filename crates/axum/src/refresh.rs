@@ -32,6 +32,11 @@
 //! family is still live. Give the store of users with [`RefreshTokens::with_users`] and a
 //! refresh re-reads the user: a user deleted or disabled since gets nothing (and the family
 //! is revoked), and what is minted carries the user's current roles.
+//!
+//! A family lives at most [`RefreshTokens::family_life`] (90 days by default) from its
+//! login, however often it rotates: no token of it expires later, and its marker expires
+//! then too, so a store holds nothing of a family past its end (plus the store's
+//! retention).
 
 use std::fmt;
 use std::sync::Arc;
@@ -81,6 +86,7 @@ impl fmt::Debug for RefreshGrant {
 pub struct RefreshTokens<K> {
     store: K,
     ttl: Duration,
+    family_life: Duration,
     clock: SharedClock,
     users: Option<SharedUsers>,
 }
@@ -89,6 +95,7 @@ impl<K> fmt::Debug for RefreshTokens<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RefreshTokens")
             .field("ttl", &self.ttl)
+            .field("family_life", &self.family_life)
             .field("checks_users", &self.users.is_some())
             .finish_non_exhaustive()
     }
@@ -115,6 +122,7 @@ impl<K> RefreshTokens<K> {
         Self {
             store,
             ttl: Duration::from_secs(14 * 24 * 3600),
+            family_life: Duration::from_secs(90 * 24 * 3600),
             clock: Arc::new(SystemClock),
             users: None,
         }
@@ -135,6 +143,13 @@ impl<K> RefreshTokens<K> {
         self
     }
 
+    /// Sets the absolute lifetime of a family, from its login: rotations never issue a token
+    /// that outlives it, and the family's marker expires then.
+    pub fn family_life(mut self, life: Duration) -> Self {
+        self.family_life = life;
+        self
+    }
+
     /// Uses `clock` for issue and expiry times.
     pub fn with_clock(mut self, clock: SharedClock) -> Self {
         self.clock = clock;
@@ -151,7 +166,8 @@ impl<K: KeyStore + Clone> RefreshTokens<K> {
     pub async fn start(&self, principal: &Principal) -> Result<RefreshGrant, AuthError> {
         let family = new_key_id();
         let now = self.clock.now();
-        let stored = stored_principal(principal, "refresh", now + self.ttl);
+        let end = now + self.family_life;
+        let stored = stored_principal(principal, "refresh", (now + self.ttl).min(end));
         // The marker's digest is of a key nobody ever sees: it can never be presented.
         let marker_digest = self.store.key_hasher().digest(&generate_key());
         let marker = KeyRecord::new(
@@ -161,19 +177,22 @@ impl<K: KeyStore + Clone> RefreshTokens<K> {
             stored.clone(),
             now,
         )
+        .expires_at(Some(end))
         .with_family(family.clone());
         self.store.put(marker).await?;
-        self.issue_in(family, stored, now).await
+        self.issue_in(family, stored, now, Some(end)).await
     }
 
+    /// Issues a token of `family`, expiring at the family's `end` at the latest.
     async fn issue_in(
         &self,
         family: String,
         principal: Principal,
         now: SystemTime,
+        end: Option<SystemTime>,
     ) -> Result<RefreshGrant, AuthError> {
         let token = generate_key();
-        let expires_at = now + self.ttl;
+        let expires_at = end.map_or(now + self.ttl, |end| (now + self.ttl).min(end));
         let digest = self.store.key_hasher().digest(&token);
         let principal = principal.with_expires_at(expires_at);
         let record = KeyRecord::new(
@@ -195,11 +214,17 @@ impl<K: KeyStore + Clone> RefreshTokens<K> {
     }
 
     async fn family_live(&self, family: &str) -> Result<bool, AuthError> {
+        Ok(self.family_marker(family).await?.is_some())
+    }
+
+    /// The family's marker while the family is not revoked (a family of an older version
+    /// may have a marker without an end).
+    async fn family_marker(&self, family: &str) -> Result<Option<KeyRecord>, AuthError> {
         Ok(self
             .store
             .find_by_id(KeyKind::RefreshToken, &marker_id(family))
             .await?
-            .is_some_and(|m| !m.revoked))
+            .filter(|m| !m.revoked))
     }
 
     /// Exchanges `presented` for a new token of the same family. The presented token stops
@@ -228,9 +253,9 @@ impl<K: KeyStore + Clone> RefreshTokens<K> {
                 record.id
             )));
         }
-        if !self.family_live(&family).await? {
+        let Some(marker) = self.family_marker(&family).await? else {
             return Err(unusable(format!("family {family} revoked")));
-        }
+        };
         let now = self.clock.now();
         if record.expires_at.is_some_and(|at| at <= now) {
             return Err(unusable(format!("refresh token {} expired", record.id)));
@@ -260,7 +285,9 @@ impl<K: KeyStore + Clone> RefreshTokens<K> {
                 record.id
             )));
         }
-        let grant = self.issue_in(family.clone(), principal, now).await?;
+        let grant = self
+            .issue_in(family.clone(), principal, now, marker.expires_at)
+            .await?;
         // A reuse elsewhere may have revoked the family meanwhile: then the new token dies too.
         if !self.family_live(&family).await? {
             self.revoke_family_of(&grant.principal, &family).await?;
@@ -392,7 +419,7 @@ where
 #[cfg(test)]
 mod tests {
     use secrecy::ExposeSecret;
-    use tower_authn_core::clock::ManualClock;
+    use tower_authn_core::clock::{Clock, ManualClock};
     use tower_authn_core::credential::TokenCredential;
     use tower_authn_core::memory::{MemoryKeyStore, MemoryUserStore};
     use tower_authn_core::{CredentialLocation, UserRecord};
@@ -450,6 +477,43 @@ mod tests {
         assert!(refresh.revoke(d.token.expose_secret()).await.unwrap());
         assert_eq!(code(&refresh, &d.token).await, "invalid_credentials");
         assert!(!refresh.revoke("nope").await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_family_ends_at_its_life_however_often_it_rotates() {
+        let clock = ManualClock::at_unix(1_700_000_000);
+        let keys = MemoryKeyStore::new();
+        let refresh = RefreshTokens::new(keys.clone())
+            .ttl(Duration::from_secs(100))
+            .family_life(Duration::from_secs(250))
+            .with_clock(Arc::new(clock.clone()));
+        let start = clock.now();
+        let mut grant = refresh.start(&Principal::user("alice")).await.unwrap();
+        let marker = keys
+            .find_by_id(KeyKind::RefreshToken, &marker_id(&grant.family))
+            .await
+            .unwrap()
+            .unwrap();
+        let end = start + Duration::from_secs(250);
+        assert_eq!(
+            marker.expires_at,
+            Some(end),
+            "the marker ends with the family"
+        );
+        let mut expiries = vec![grant.expires_at];
+        for _ in 0..3 {
+            clock.advance(Duration::from_secs(80));
+            grant = refresh.rotate(grant.token.expose_secret()).await.unwrap();
+            expiries.push(grant.expires_at);
+        }
+        // 100 s each, until the family's end caps them (at 160 s the next would be 260 s).
+        let secs: Vec<u64> = expiries
+            .iter()
+            .map(|t| t.duration_since(start).unwrap().as_secs())
+            .collect();
+        assert_eq!(secs, [100, 180, 250, 250]);
+        clock.advance(Duration::from_secs(80));
+        assert_eq!(code(&refresh, &grant.token).await, "invalid_credentials");
     }
 
     #[tokio::test]

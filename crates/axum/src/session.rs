@@ -260,3 +260,154 @@ impl<K: KeyStore + Clone> Sessions<K> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use tower_authn_core::clock::{Clock, ManualClock};
+    use tower_authn_core::credential::TokenCredential;
+    use tower_authn_core::memory::{MemoryKeyStore, MemoryUserStore};
+    use tower_authn_core::{CredentialLocation, UserRecord, Verifier};
+
+    use super::*;
+
+    const HOUR: Duration = Duration::from_secs(3600);
+
+    struct Fixture {
+        clock: ManualClock,
+        keys: MemoryKeyStore,
+        users: MemoryUserStore,
+        sessions: Sessions<MemoryKeyStore>,
+    }
+
+    fn fixture(max_lifetime: Duration) -> Fixture {
+        let clock = ManualClock::at_unix(1_700_000_000);
+        let keys = MemoryKeyStore::new();
+        let users = MemoryUserStore::new().with_clock(Arc::new(clock.clone()));
+        users.insert(UserRecord::new("alice", "$argon2id$v=19$x").with_roles(["admin"]));
+        let tokens = OpaqueTokenIssuer::new(keys.clone())
+            .ttl(HOUR)
+            .with_clock(Arc::new(clock.clone()));
+        let sessions = Sessions::new(tokens, users.clone()).max_lifetime(max_lifetime);
+        Fixture {
+            clock,
+            keys,
+            users,
+            sessions,
+        }
+    }
+
+    impl Fixture {
+        async fn who(&self, token: &IssuedToken) -> Result<Principal, AuthError> {
+            let presented =
+                TokenCredential::new(token.expose(), CredentialLocation::Query("token".into()));
+            self.sessions.verifier().verify(presented).await
+        }
+
+        async fn live_tokens(&self) -> usize {
+            let now = self.clock.now();
+            self.keys
+                .list(KeyKind::IssuedToken, Some("alice"))
+                .await
+                .unwrap()
+                .iter()
+                .filter(|r| !r.id.starts_with("session:"))
+                .filter(|r| !r.revoked && r.expires_at.is_none_or(|at| at > now))
+                .count()
+        }
+    }
+
+    /// 60 chained renewals, one every 30 minutes: no token expires after the session's
+    /// 24 h, so the session is over then whatever the client does.
+    #[tokio::test]
+    async fn chained_renewals_never_outlive_the_session() {
+        let f = fixture(DEFAULT_MAX_LIFETIME);
+        let end = f.clock.now() + DEFAULT_MAX_LIFETIME;
+        let mut token = f.sessions.start(&Principal::user("alice")).await.unwrap();
+        let mut renewed = 0;
+        for _ in 0..60 {
+            f.clock.advance(HOUR / 2);
+            let Ok(who) = f.who(&token).await else {
+                assert!(
+                    f.clock.now() >= end,
+                    "a token died before the session's end"
+                );
+                break;
+            };
+            let next = f.sessions.renew(&who).await.unwrap();
+            assert!(
+                next.expires_at() <= end,
+                "renewal {renewed} outlives the session"
+            );
+            token = next;
+            renewed += 1;
+        }
+        // Renewals at 0.5 h .. 23.5 h (47); at 24 h the last token has expired with the
+        // session.
+        assert_eq!(renewed, 47);
+        assert_eq!(f.live_tokens().await, 0);
+    }
+
+    /// A renewal with a token still live (a clock behind, a marker ended early) after the
+    /// session's end is refused as `expired`.
+    #[tokio::test]
+    async fn a_renewal_past_the_session_end_is_expired() {
+        let f = fixture(Duration::from_secs(10));
+        let token = f.sessions.start(&Principal::user("alice")).await.unwrap();
+        let who = f.who(&token).await.unwrap();
+        f.clock.advance(Duration::from_secs(10));
+        assert_eq!(f.sessions.renew(&who).await.unwrap_err().code(), "expired");
+    }
+
+    /// 30 renewals of one token give at most the cap of live tokens, the newest kept.
+    #[tokio::test]
+    async fn renewing_one_token_many_times_keeps_the_cap() {
+        let f = fixture(DEFAULT_MAX_LIFETIME);
+        let first = f.sessions.start(&Principal::user("alice")).await.unwrap();
+        let who = f.who(&first).await.unwrap();
+        let mut last = None;
+        for _ in 0..30 {
+            f.clock.advance(Duration::from_secs(1));
+            last = Some(f.sessions.renew(&who).await.unwrap());
+        }
+        assert_eq!(f.live_tokens().await, DEFAULT_MAX_LIVE_TOKENS);
+        assert!(f.who(&last.unwrap()).await.is_ok(), "the newest stays live");
+        assert!(f.who(&first).await.is_err(), "the oldest was revoked");
+    }
+
+    /// A user disabled since the login gets nothing from a renewal, and the session ends:
+    /// the other live tokens of it stop too. One whose roles changed gets the new roles.
+    #[tokio::test]
+    async fn renewal_rereads_the_user_and_ends_the_session_of_a_disabled_one() {
+        let f = fixture(DEFAULT_MAX_LIFETIME);
+        let first = f.sessions.start(&Principal::user("alice")).await.unwrap();
+        let who = f.who(&first).await.unwrap();
+        let alice = f.users.find_user("alice").await.unwrap().unwrap();
+        f.users.put_user(alice.with_roles(["user"])).await.unwrap();
+        f.clock.advance(Duration::from_secs(1));
+        let second = f.sessions.renew(&who).await.unwrap();
+        let renewed = f.who(&second).await.unwrap();
+        assert_eq!(renewed.roles, ["user"]);
+
+        assert!(f.users.disable_user("alice").await.unwrap());
+        let err = f.sessions.renew(&renewed).await.unwrap_err();
+        assert_eq!(err.code(), "invalid_credentials");
+        assert!(f.who(&first).await.is_err() && f.who(&second).await.is_err());
+        assert_eq!(f.live_tokens().await, 0);
+    }
+
+    /// Logout ends the session: every token of it stops, and renewing one is `revoked`; a
+    /// second session of the same user is untouched.
+    #[tokio::test]
+    async fn logout_ends_only_its_session() {
+        let f = fixture(DEFAULT_MAX_LIFETIME);
+        let first = f.sessions.start(&Principal::user("alice")).await.unwrap();
+        let who = f.who(&first).await.unwrap();
+        let second = f.sessions.renew(&who).await.unwrap();
+        let other = f.sessions.start(&Principal::user("alice")).await.unwrap();
+        f.sessions.end(&who).await.unwrap();
+        assert!(f.who(&first).await.is_err() && f.who(&second).await.is_err());
+        assert_eq!(f.sessions.renew(&who).await.unwrap_err().code(), "revoked");
+        let still = f.who(&other).await.unwrap();
+        assert!(f.sessions.renew(&still).await.is_ok());
+    }
+}

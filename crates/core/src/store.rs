@@ -314,6 +314,14 @@ impl KeyHasher {
         matches!(self, Self::Hmac(_))
     }
 
+    /// The pepper's length in bytes (0 when unkeyed), for configurations that set a floor.
+    pub fn pepper_len(&self) -> usize {
+        match self {
+            Self::Sha256 => 0,
+            Self::Hmac(pepper) => pepper.expose_secret().len(),
+        }
+    }
+
     /// The digest of `key`.
     pub fn digest(&self, key: &str) -> KeyDigest {
         match self {

@@ -187,6 +187,9 @@ pub(crate) fn decode_record(json: &str, revoked: bool) -> Result<KeyRecord, Stor
 /// A user as stored: the password only as its PHC string, never an HA1B.
 #[derive(Serialize, Deserialize)]
 struct UserBody {
+    /// Written by the store's script, in front of the rest (see `users.rs`).
+    #[serde(default, skip_serializing)]
+    epoch: u64,
     login: String,
     password_hash: String,
     #[serde(default)]
@@ -211,6 +214,7 @@ pub(crate) fn encode_user(user: &UserRecord) -> Result<String, StoreError> {
         ));
     }
     let body = UserBody {
+        epoch: 0,
         login: user.login.clone(),
         password_hash: phc.to_owned(),
         name: user.name.clone(),
@@ -231,6 +235,7 @@ pub(crate) fn decode_user(json: &str) -> Result<UserRecord, StoreError> {
     user.email = body.email;
     user.attributes = body.attributes;
     user.disabled = body.disabled;
+    user.epoch = body.epoch;
     Ok(user)
 }
 

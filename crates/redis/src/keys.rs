@@ -9,7 +9,9 @@
 //! | `P:owner:KIND:OWNER` | set | the ids of the owner's records |
 //!
 //! A record that expires is dropped by Redis after the configured retention (until then it
-//! answers `expired`); its digest index goes with it.
+//! answers `expired`); its digest index goes with it. An owner's set expires with its
+//! longest-lived record, and every write drops up to three members whose records are gone
+//! (a set of N live records holds about N/2 dead ids at most, however many were written).
 
 use std::fmt;
 use std::sync::{Arc, LazyLock};
@@ -41,13 +43,21 @@ redis.call('HSET', rk, 'rec', ARGV[6], 'digest', ARGV[4], 'owner', ARGV[5], 'rev
 local dk = p .. ':digest:' .. kind .. ':' .. ARGV[4]
 redis.call('SET', dk, id)
 local ok = p .. ':owner:' .. kind .. ':' .. ARGV[5]
+local okp = p .. ':key:' .. kind .. ':'
+-- Members whose records Redis dropped go: a few picked at random on every write, so the
+-- set holds its live records and (in expectation) at most half as many dead ones.
+for _, m in ipairs(redis.call('SRANDMEMBER', ok, 3)) do
+  if m ~= id and redis.call('EXISTS', okp .. m) == 0 then redis.call('SREM', ok, m) end
+end
+local existed = redis.call('EXISTS', ok)
 redis.call('SADD', ok, id)
 if ARGV[8] ~= '' then
   redis.call('PEXPIREAT', rk, ARGV[8])
   redis.call('PEXPIREAT', dk, ARGV[8])
+  -- The set lives as long as its longest-lived record (-1: one never expires).
   local ttl = redis.call('PTTL', ok)
-  local want = tonumber(ARGV[8]) - tonumber(ARGV[9])
-  if ttl ~= -1 and want > ttl then redis.call('PEXPIRE', ok, math.floor(want)) end
+  local want = math.floor(tonumber(ARGV[8]) - tonumber(ARGV[9]))
+  if existed == 0 or (ttl ~= -1 and want > ttl) then redis.call('PEXPIRE', ok, math.max(want, 1)) end
 else
   redis.call('PERSIST', ok)
 end

@@ -34,6 +34,7 @@
 //!
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
 //! let config = RedisConfig::new("redis://127.0.0.1:6379/")
+//!     .key_pepper(*b"a secret of 32 bytes or more....")
 //!     .prefix("my-app")
 //!     .timeout(Duration::from_millis(300));
 //! // Connecting is lazy: nothing is sent until a store is used.
@@ -70,7 +71,8 @@ pub struct RedisConfig {
     url: SecretString,
     prefix: String,
     timeout: Duration,
-    hasher: KeyHasher,
+    /// `None` until chosen: [`RedisStores::connect`] refuses to guess.
+    hasher: Option<KeyHasher>,
     heartbeat: Duration,
     max_silence: Duration,
     retention: Duration,
@@ -92,14 +94,18 @@ impl fmt::Debug for RedisConfig {
 
 impl RedisConfig {
     /// Redis at `url` (`redis://[user:password@]host:port/db`, or `rediss://` when the
-    /// `redis` crate's TLS is enabled), prefix `authn`, 500 ms timeout, keys digested with
-    /// plain SHA-256, a heartbeat every 200 ms, live while heard within 800 ms.
+    /// `redis` crate's TLS is enabled), prefix `authn`, 500 ms timeout, a heartbeat every
+    /// 200 ms, live while heard within 800 ms.
+    ///
+    /// How digests are keyed has no default: give the pepper every instance shares
+    /// ([`key_pepper`](Self::key_pepper)), or choose another [`key_hasher`](Self::key_hasher);
+    /// [`RedisStores::connect`] refuses a configuration without one.
     pub fn new(url: impl Into<String>) -> Self {
         Self {
             url: SecretString::from(url.into()),
             prefix: "authn".to_owned(),
             timeout: Duration::from_millis(500),
-            hasher: KeyHasher::Sha256,
+            hasher: None,
             heartbeat: Duration::from_millis(200),
             max_silence: Duration::from_millis(800),
             retention: Duration::from_secs(24 * 3600),
@@ -118,10 +124,23 @@ impl RedisConfig {
         self
     }
 
-    /// How keys are digested (every instance must use the same). A keyed hasher
-    /// ([`KeyHasher::hmac`]) makes a copy of Redis useless without the pepper.
+    /// Keys, tokens and HA1Bs are stored as HMAC-SHA256 digests under `pepper`, a server
+    /// secret of at least [`MIN_PEPPER_LEN`] bytes that every instance shares and Redis
+    /// never sees: a copy of Redis is then useless without it (an HA1B, a password
+    /// equivalent, cannot be cracked offline from its digest).
+    ///
+    /// Rotating the pepper makes every stored digest unknown: keys, tokens and HA1Bs must
+    /// be issued or registered again (users log in again; passwords, stored as PHC strings,
+    /// are not affected).
+    pub fn key_pepper(self, pepper: impl Into<Vec<u8>>) -> Self {
+        self.key_hasher(KeyHasher::hmac(pepper))
+    }
+
+    /// How keys are digested (every instance must use the same): [`KeyHasher::hmac`] (what
+    /// [`key_pepper`](Self::key_pepper) sets), or [`KeyHasher::Sha256`] to store unkeyed
+    /// digests knowingly.
     pub fn key_hasher(mut self, hasher: KeyHasher) -> Self {
-        self.hasher = hasher;
+        self.hasher = Some(hasher);
         self
     }
 
@@ -146,6 +165,9 @@ impl RedisConfig {
         self
     }
 }
+
+/// The shortest pepper [`RedisStores::connect`] accepts, in bytes.
+pub const MIN_PEPPER_LEN: usize = 32;
 
 /// What every store of one instance shares.
 pub(crate) struct Shared {
@@ -193,7 +215,8 @@ impl RedisStores {
     ///
     /// # Errors
     ///
-    /// [`StoreError`] when the URL is not a Redis URL, or when called outside a tokio
+    /// [`StoreError`] when the URL is not a Redis URL, when no key hasher was chosen or
+    /// the pepper is shorter than [`MIN_PEPPER_LEN`], or when called outside a tokio
     /// runtime.
     pub fn connect(config: RedisConfig) -> Result<Self, StoreError> {
         if tokio::runtime::Handle::try_current().is_err() {
@@ -201,6 +224,20 @@ impl RedisStores {
                 "RedisStores::connect needs a tokio runtime to listen on",
             ));
         }
+        let hasher = match config.hasher {
+            None => {
+                return Err(StoreError::new(
+                    "RedisConfig needs the digests' pepper: .key_pepper(secret shared by every \
+                     instance), or .key_hasher(KeyHasher::Sha256) for unkeyed digests",
+                ));
+            }
+            Some(h) if h.is_keyed() && h.pepper_len() < MIN_PEPPER_LEN => {
+                return Err(StoreError::new(format!(
+                    "the key pepper must be at least {MIN_PEPPER_LEN} bytes"
+                )));
+            }
+            Some(h) => h,
+        };
         let client = redis::Client::open(config.url.expose_secret())
             .map_err(|e| StoreError::new(format!("REDIS_URL unusable: {}", e.category())))?;
         let conn = Connection::new(client.clone(), config.timeout)?;
@@ -219,7 +256,7 @@ impl RedisStores {
             shared: Arc::new(Shared {
                 conn,
                 prefix: config.prefix,
-                hasher: config.hasher,
+                hasher,
                 invalidator,
                 channel,
                 retention: config.retention,

@@ -64,8 +64,14 @@ fn cached_verifier(
 async fn a_revocation_on_one_instance_empties_the_others_caches_within_one_second() {
     let server = RedisServer::start();
     let (a, b) = (
-        RedisStores::connect(RedisConfig::new(server.url())).unwrap(),
-        RedisStores::connect(RedisConfig::new(server.url())).unwrap(),
+        RedisStores::connect(
+            RedisConfig::new(server.url()).key_pepper(*b"test pepper, shared by instances"),
+        )
+        .unwrap(),
+        RedisStores::connect(
+            RedisConfig::new(server.url()).key_pepper(*b"test pepper, shared by instances"),
+        )
+        .unwrap(),
     );
     wait_live(&a).await;
     wait_live(&b).await;
@@ -140,9 +146,12 @@ async fn a_revocation_on_one_instance_empties_the_others_caches_within_one_secon
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cache_never_answers_while_its_instance_cannot_hear_the_others() {
     let mut server = RedisServer::start();
-    let a =
-        RedisStores::connect(RedisConfig::new(server.url()).timeout(Duration::from_millis(300)))
-            .unwrap();
+    let a = RedisStores::connect(
+        RedisConfig::new(server.url())
+            .key_pepper(*b"test pepper, shared by instances")
+            .timeout(Duration::from_millis(300)),
+    )
+    .unwrap();
     wait_live(&a).await;
     let lookups = Arc::new(AtomicUsize::new(0));
     let on_a = cached_verifier(&a, Arc::clone(&lookups));
