@@ -58,6 +58,9 @@ use crate::issuer::stored_principal;
 /// JWT was minted in; [`RefreshTokens::guard`] checks it on every verification.
 pub const FAMILY_CLAIM: &str = "fam";
 
+/// How many spent tokens of a family [`RefreshTokens`] remembers by default.
+pub const DEFAULT_REMEMBER_SPENT: usize = 32;
+
 /// A refresh token just issued, with the principal and family it belongs to.
 pub struct RefreshGrant {
     /// Who the token refreshes for.
@@ -87,6 +90,7 @@ pub struct RefreshTokens<K> {
     store: K,
     ttl: Duration,
     family_life: Duration,
+    remember_spent: usize,
     clock: SharedClock,
     users: Option<SharedUsers>,
 }
@@ -123,6 +127,7 @@ impl<K> RefreshTokens<K> {
             store,
             ttl: Duration::from_secs(14 * 24 * 3600),
             family_life: Duration::from_secs(90 * 24 * 3600),
+            remember_spent: DEFAULT_REMEMBER_SPENT,
             clock: Arc::new(SystemClock),
             users: None,
         }
@@ -147,6 +152,15 @@ impl<K> RefreshTokens<K> {
     /// that outlives it, and the family's marker expires then.
     pub fn family_life(mut self, life: Duration) -> Self {
         self.family_life = life;
+        self
+    }
+
+    /// How many spent tokens of each family are remembered (at least 1), so that presenting
+    /// one again revokes the family. Older ones are deleted at the next rotation: a client
+    /// rotating in a loop cannot grow the store, and a token that old is simply unknown
+    /// (the same public answer, without revoking the family).
+    pub fn remember_spent(mut self, n: usize) -> Self {
+        self.remember_spent = n.max(1);
         self
     }
 
@@ -293,6 +307,7 @@ impl<K: KeyStore + Clone> RefreshTokens<K> {
             self.revoke_family_of(&grant.principal, &family).await?;
             return Err(unusable(format!("family {family} revoked during rotation")));
         }
+        self.forget_spent(&record.principal, &family).await?;
         Ok(grant)
     }
 
@@ -350,6 +365,28 @@ impl<K: KeyStore + Clone> RefreshTokens<K> {
         let kind = principal.kind;
         self.revoke_matching(owner_of(principal), family, |r| r.principal.kind == kind)
             .await
+    }
+
+    /// Deletes the family's spent tokens beyond the newest [`remember_spent`](Self::remember_spent).
+    async fn forget_spent(&self, owner: &Principal, family: &str) -> Result<(), AuthError> {
+        let marker = marker_id(family);
+        let mut spent: Vec<KeyRecord> = self
+            .store
+            .list(KeyKind::RefreshToken, Some(owner_of(owner)))
+            .await?
+            .into_iter()
+            .filter(|r| {
+                r.family.as_deref() == Some(family)
+                    && r.revoked
+                    && r.id != marker
+                    && r.principal.kind == owner.kind
+            })
+            .collect();
+        spent.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+        for r in spent.iter().skip(self.remember_spent) {
+            self.store.delete(KeyKind::RefreshToken, &r.id).await?;
+        }
+        Ok(())
     }
 
     async fn revoke_matching(
@@ -514,6 +551,47 @@ mod tests {
         assert_eq!(secs, [100, 180, 250, 250]);
         clock.advance(Duration::from_secs(80));
         assert_eq!(code(&refresh, &grant.token).await, "invalid_credentials");
+    }
+
+    /// 100 rotations keep the family's newest spent tokens (a reuse of one revokes the
+    /// family) and forget the older ones: the store holds marker + live + remembered.
+    #[tokio::test]
+    async fn rotating_in_a_loop_keeps_a_bounded_family() {
+        let clock = ManualClock::at_unix(1_700_000_000);
+        let keys = MemoryKeyStore::new();
+        let refresh = RefreshTokens::new(keys.clone())
+            .remember_spent(4)
+            .with_clock(Arc::new(clock.clone()));
+        let mut tokens = vec![refresh.start(&Principal::user("alice")).await.unwrap()];
+        for _ in 0..100 {
+            clock.advance(Duration::from_secs(1));
+            let next = refresh
+                .rotate(tokens.last().unwrap().token.expose_secret())
+                .await
+                .unwrap();
+            tokens.push(next);
+        }
+        let stored = keys
+            .list(KeyKind::RefreshToken, Some("alice"))
+            .await
+            .unwrap();
+        assert_eq!(stored.len(), 1 + 1 + 4, "marker, live token, 4 spent");
+        // A forgotten token is unknown: refused, and the family lives on.
+        assert_eq!(
+            code(&refresh, &tokens[0].token).await,
+            "invalid_credentials"
+        );
+        assert!(refresh.family_live(&tokens[0].family).await.unwrap());
+        // A remembered one is a reuse: the family dies, its newest token with it.
+        assert_eq!(
+            code(&refresh, &tokens[98].token).await,
+            "invalid_credentials"
+        );
+        assert!(!refresh.family_live(&tokens[0].family).await.unwrap());
+        assert_eq!(
+            code(&refresh, &tokens[100].token).await,
+            "invalid_credentials"
+        );
     }
 
     #[tokio::test]

@@ -4,7 +4,7 @@
 //! | route | request | answer |
 //! |---|---|---|
 //! | `POST /xuc/api/2.0/auth/login` | `Content-Type: application/json`, `{"login", "password"}` | `{"login", "token", "TTL"}` (seconds); starts a session |
-//! | `GET /xuc/api/2.0/auth/check` | `Authorization: Bearer <token>` | a renewed `{"login", "token", "TTL"}` of the same session; the old token stays valid until its own expiry |
+//! | `GET /xuc/api/2.0/auth/check` | `Authorization: Bearer <token>` | a renewed `{"login", "token", "TTL"}` of the same session; the old token stays valid until its own expiry while among the session's newest `max_live_tokens` (3), and none outlives the session (24 h) |
 //! | `POST /xuc/api/2.0/auth/logout` | `Authorization: Bearer <token>` | `204`: the session ends, every token of it stops working |
 //!
 //! XiVO documents no logout route; this one is ours. Renewals stay within the session's

@@ -740,7 +740,14 @@ async fn user_writes_raise_one_rising_epoch_across_instances_and_end_older_crede
     // faster than one a millisecond push the epoch past the clock: wait for the clock.)
     let changed = a
         .users()
-        .put_user(after.clone().with_roles(["user"]))
+        .put_user(
+            a.users()
+                .find_user("alice")
+                .await
+                .unwrap()
+                .unwrap()
+                .with_roles(["user"]),
+        )
         .await
         .unwrap();
     while tower_authn_core::user_state::unix_millis(std::time::SystemTime::now()) <= changed.epoch {
@@ -761,4 +768,55 @@ async fn user_writes_raise_one_rising_epoch_across_instances_and_end_older_crede
     assert!(b.users().delete_user("alice").await.unwrap());
     assert!(a.users().find_user("alice").await.unwrap().is_none());
     assert!(!a.users().set_disabled("alice", true).await.unwrap());
+}
+
+/// Issue 11, storage bounded: every key a login leaves in Redis expires, and an owner's set
+/// of records stays near its live records however many were written.
+#[tokio::test]
+async fn what_logins_leave_in_redis_expires_and_owner_sets_stay_small() {
+    let server = RedisServer::start();
+    let s = RedisStores::connect(config(&server).retention(Duration::ZERO)).unwrap();
+    let keys = s.keys();
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_connection().unwrap();
+    let mut pttl = |key: &str| -> i64 { redis::cmd("PTTL").arg(key).query(&mut conn).unwrap() };
+
+    // A refresh family: its marker, the marker's digest index, the token and the owner set
+    // all expire (the marker with the family's life).
+    let refresh = RefreshTokens::new(keys.clone()).family_life(Duration::from_secs(3600));
+    let grant = refresh.start(&Principal::user("alice")).await.unwrap();
+    let marker = format!("authn:key:refresh:family:{}", grant.family);
+    for key in [marker.as_str(), "authn:owner:refresh:alice"] {
+        let ttl = pttl(key);
+        assert!(ttl > 0 && ttl <= 3_600_000, "{key}: PTTL {ttl}");
+    }
+    // Everything in Redis now (marker, token, their digest indexes, the owner set) expires.
+    let everything = dump(&server);
+    assert!(everything.lines().count() >= 5, "{everything}");
+    for line in everything.lines() {
+        let key = line.split(' ').next().unwrap();
+        assert!(pttl(key) > 0, "{key} never expires");
+    }
+
+    // 2,000 short-lived tokens of one owner, one after the other: the owner's set keeps a
+    // handful of ids, not 2,000.
+    for _ in 0..2000 {
+        let soon = std::time::SystemTime::now() + Duration::from_millis(1);
+        keys.issue_key(KeyKind::IssuedToken, Principal::user("bob"), Some(soon))
+            .await
+            .unwrap();
+    }
+    let members: i64 = redis::cmd("SCARD")
+        .arg("authn:owner:issued:bob")
+        .query(&mut client.get_connection().unwrap())
+        .unwrap();
+    assert!(
+        members < 50,
+        "the owner set holds {members} ids for ~1 live record"
+    );
+    // A key that never expires keeps its owner's set.
+    keys.issue_key(KeyKind::AppApiKey, Principal::app("demo"), None)
+        .await
+        .unwrap();
+    assert_eq!(pttl("authn:owner:app-key:demo"), -1);
 }
