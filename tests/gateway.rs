@@ -982,15 +982,18 @@ fn binary_contract() {
     );
 }
 
+/// The gateway's configuration from exactly `pairs` (no process environment).
+fn config_of(pairs: &[(&str, &str)]) -> Result<config::Config, String> {
+    let env: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    config::Config::from_lookup(|k| env.get(k).cloned())
+}
+
 #[test]
 fn configuration_is_validated() {
-    let cfg = |pairs: &[(&str, &str)]| {
-        let env: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        config::Config::from_lookup(|k| env.get(k).cloned())
-    };
+    let cfg = config_of;
     assert!(
         cfg(&[("GATEWAY_JWT_SECRET", "too-short")])
             .unwrap_err()
@@ -1178,14 +1181,11 @@ async fn gateway_disabled_users_are_refused_from_the_start() {
         200
     );
 
-    let env: HashMap<String, String> = [
+    let config = config_of(&[
         ("GATEWAY_ADDR", "127.0.0.1:0"),
         ("GATEWAY_DISABLED_USERS", "alice,mallory"),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v.to_owned()))
-    .collect();
-    let config = config::Config::from_lookup(|k| env.get(k).cloned()).expect("config");
+    ])
+    .expect("config");
     let Err(err) = app::build(&config).await else {
         panic!("an unknown user stops the start");
     };
@@ -1196,13 +1196,7 @@ async fn gateway_disabled_users_are_refused_from_the_start() {
 /// warning) in memory mode; never printed.
 #[test]
 fn the_key_pepper_is_required_with_redis_and_never_shown() {
-    let cfg = |pairs: &[(&str, &str)]| {
-        let env: HashMap<String, String> = pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        config::Config::from_lookup(|k| env.get(k).cloned())
-    };
+    let cfg = config_of;
     let err = cfg(&[("REDIS_URL", "redis://127.0.0.1:1/")]).err().unwrap();
     assert!(err.contains("GATEWAY_KEY_PEPPER is required"), "{err}");
     let err = cfg(&[("GATEWAY_KEY_PEPPER", "short")]).err().unwrap();
