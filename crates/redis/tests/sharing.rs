@@ -87,7 +87,10 @@ async fn two_prefixes_on_one_redis_share_nothing_and_one_prefix_shares_everythin
         .verify(cred(&key))
         .await
         .unwrap_err();
-    assert_eq!((on_b.status().as_u16(), on_b.code()), (401, "invalid_credentials"));
+    assert_eq!(
+        (on_b.status().as_u16(), on_b.code()),
+        (401, "invalid_credentials")
+    );
     assert!(
         b.keys()
             .find_by_id(kind, &issued.id)
@@ -122,13 +125,20 @@ async fn two_prefixes_on_one_redis_share_nothing_and_one_prefix_shares_everythin
         .put(record(&a.keys(), "same-id", secret, "app-a"))
         .await
         .unwrap();
+    let b_start = b.invalidator().epoch();
     b.keys()
         .put(record(&b.keys(), "same-id", secret, "app-b"))
         .await
         .unwrap();
+    // Once B heard its put's echo, an entry cached now stays until a change concerns it.
+    eventually("B heard the echo of its put", async || {
+        b.invalidator().epoch() >= b_start + 2
+    })
+    .await;
     let b_lookups = Arc::new(AtomicUsize::new(0));
     let cached_on_b = cached(&b, Arc::clone(&b_lookups));
     assert_eq!(cached_on_b.verify(cred(secret)).await.unwrap().id, "app-b");
+    assert_eq!(b_lookups.load(Ordering::SeqCst), 1);
     assert_eq!(
         a.keys()
             .verifier(kind)
