@@ -41,8 +41,11 @@ async fn gateway() -> Server {
     Server::at(support::serve(app::build(&config).await.expect("gateway")).await)
 }
 
+/// What a client sees of an answer: status, headers (sorted), body.
+type Seen = (u16, Vec<(String, Vec<u8>)>, Vec<u8>);
+
 /// Everything a client sees of `answer` but the `Date`.
-fn seen(answer: &Answer) -> (u16, Vec<(String, Vec<u8>)>, Vec<u8>) {
+fn seen(answer: &Answer) -> Seen {
     let mut headers: Vec<_> = answer
         .headers
         .iter()
@@ -194,7 +197,8 @@ async fn garbage_bodies_never_get_a_500_on_any_token_route() {
     let admin = ("x-voltmx-authorization", claims.as_str());
     let key_path = format!("/api/v1/applications/key/{key}");
     // (route, extra header, a valid body to mangle)
-    let routes: Vec<(&str, Option<(&str, &str)>, &str)> = vec![
+    type Route<'a> = (&'a str, Option<(&'a str, &'a str)>, &'a str);
+    let routes: Vec<Route<'_>> = vec![
         (
             "/xuc/api/2.0/auth/login",
             None,

@@ -117,7 +117,7 @@ async fn two_prefixes_on_one_redis_share_nothing_and_one_prefix_shares_everythin
         .into_iter()
         .map(|r| r.id)
         .collect();
-    assert_eq!(listed, [issued.id.clone()]);
+    assert_eq!(listed, std::slice::from_ref(&issued.id));
 
     // The same id and the same secret in both deployments are two records.
     let secret = "the-same-secret-in-both-deployments";
