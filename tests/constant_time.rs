@@ -4,7 +4,8 @@
 //! `compile_fail` doctest in `crates/core/src/store.rs` proves `==` does not compile), so every
 //! comparison of stored digests goes through `KeyDigest::ct_eq`. The other secrets compared
 //! are plain bytes, which `==` would compare with an early exit: the HS256 MAC and the request
-//! hash of a Wildix signature, an argon2 output, an HA1B. No type stops `==` on bytes, so this
+//! hash of a Wildix signature, an argon2 output, an HA1B; a JWT's signature is left to
+//! jsonwebtoken's own check. No type stops `==` on bytes, so this
 //! test reads the functions that compare them and fails when one stops calling `ct_eq` or
 //! starts using `==` / `!=`: a change there has to change this test too, on purpose.
 
@@ -56,6 +57,14 @@ const SITES: &[(&str, &str, &str, &str)] = &[
         include_str!("../crates/s2s/src/verify/mod.rs"),
         "let matches = |path: &[u8]|",
         "hash.as_bytes().ct_eq(expected)",
+    ),
+    (
+        // jsonwebtoken's rust_crypto backend checks HMACs with `hmac::Mac::verify_slice`
+        // (constant time); ours only hands it the received bytes.
+        "a JWT signature (jsonwebtoken)",
+        include_str!("../crates/jwt/src/key.rs"),
+        "pub(crate) fn verify_signature(",
+        "jsonwebtoken::crypto::verify(",
     ),
     (
         "the argon2 output",
