@@ -1,6 +1,6 @@
 //! Several instances on one Redis, each with its own verification cache: a change made on
 //! one reaches the others' caches, and a cache never answers while its instance cannot
-//! hear the others.
+//! hear the others: Redis gone, or (half-open) connections up but nothing heard.
 //!
 //! No wall-clock bound is asserted (two shared cores): each test polls for the event itself
 //! with a generous deadline. How late a change may arrive is bounded by the configuration
@@ -140,9 +140,10 @@ async fn a_revocation_on_one_instance_empties_the_others_caches() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cache_never_answers_while_its_instance_cannot_hear_the_others() {
     let mut server = RedisServer::start();
-    let a =
-        RedisStores::connect(RedisConfig::new(server.url()).timeout(Duration::from_millis(300)))
-            .unwrap();
+    // A generous call timeout: a dead Redis refuses connections at once, and a short one
+    // would fail calls on a loaded machine while Redis is up.
+    let a = RedisStores::connect(RedisConfig::new(server.url()).timeout(Duration::from_secs(5)))
+        .unwrap();
     wait_live(&a).await;
     let lookups = Arc::new(AtomicUsize::new(0));
     let on_a = cached_verifier(&a, Arc::clone(&lookups));
@@ -176,4 +177,56 @@ async fn a_cache_never_answers_while_its_instance_cannot_hear_the_others() {
     .await;
     wait_live(&a).await;
     let _ = a.keys().list(KeyKind::AppApiKey, None).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_channel_makes_the_cache_step_aside_though_the_connection_stays_up() {
+    // The half-open case: the connections stay up but nothing is heard. `CLIENT PAUSE WRITE`
+    // holds every write (heartbeats and scripts included) while reads and connections go on.
+    let server = RedisServer::start();
+    let a = RedisStores::connect(RedisConfig::new(server.url()).timeout(Duration::from_secs(2)))
+        .unwrap();
+    wait_live(&a).await;
+    let lookups = Arc::new(AtomicUsize::new(0));
+    let on_a = cached_verifier(&a, Arc::clone(&lookups));
+    let before = a.invalidator().epoch();
+    let (_, key) = a
+        .keys()
+        .issue_key(KeyKind::AppApiKey, Principal::app("demo"), None)
+        .await
+        .unwrap();
+    heard(&a, before, 2).await;
+    assert!(on_a.verify(cred(&key)).await.is_ok());
+    assert!(on_a.verify(cred(&key)).await.is_ok());
+    assert_eq!(lookups.load(Ordering::SeqCst), 1);
+
+    let mut admin = redis::Client::open(server.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let () = redis::cmd("CLIENT")
+        .arg("PAUSE")
+        .arg(120_000)
+        .arg("WRITE")
+        .query(&mut admin)
+        .unwrap();
+    // After `max_silence` without a heartbeat the instance is deaf; its cache no longer
+    // answers: the lookup goes to Redis (held, so it times out) and fails closed.
+    eventually("the silence was noticed", async || {
+        !a.invalidator().is_live()
+    })
+    .await;
+    let failure = on_a.verify(cred(&key)).await.unwrap_err();
+    assert_eq!(failure.status(), 503);
+    assert_eq!(lookups.load(Ordering::SeqCst), 2, "it went to Redis");
+
+    let () = redis::cmd("CLIENT")
+        .arg("UNPAUSE")
+        .query(&mut admin)
+        .unwrap();
+    eventually("the key works again", async || {
+        on_a.verify(cred(&key)).await.is_ok()
+    })
+    .await;
+    wait_live(&a).await;
 }
