@@ -1,5 +1,6 @@
 //! "The exact reason goes to tracing, never a secret" (DESIGN.md, README): the whole gateway
-//! is driven through every scheme and token service, right and wrong credentials alike, with
+//! is driven through every scheme, token service and signed server-to-server call (and the
+//! signing layer through a refusal), right and wrong credentials alike, with
 //! a subscriber that records every event and span at TRACE level from every crate; then no
 //! secret that crossed the wire (passwords, tokens, keys, secrets, issued credentials) may
 //! appear in what was recorded. The capture itself is checked too, so the test cannot pass
@@ -21,8 +22,12 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
 use http::Method;
+use http_body_util::Full;
 use support::{Server, basic, field, send};
+use tower::{ServiceBuilder, ServiceExt as _};
+use tower_authn::s2s::Signer;
 use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::util::SubscriberInitExt as _;
@@ -32,6 +37,7 @@ const JWT_SECRET: &str = "jwt-secret-never-logged-0123456789abcdef";
 const CCAI_SECRET: &str = "ccai-secret-never-logged-0123456789";
 const WRONG_PASSWORD: &str = "wrong-password-never-logged-91";
 const WRONG_TOKEN: &str = "wrong-token-never-logged-5c2e";
+const WRONG_APP_SECRET: &str = "wrong-app-secret-never-logged-0123";
 
 /// Everything the subscriber wrote, shared with the test.
 #[derive(Clone, Default)]
@@ -228,10 +234,65 @@ async fn no_secret_reaches_any_trace() {
         .await;
     }
 
+    // Signed server-to-server calls, signed with the app's secret and with a wrong one, as
+    // sent and tampered with; their bearer tokens are credentials too.
+    for secret in ["s3cr3t-k3y-0123456789abcdef", WRONG_APP_SECRET] {
+        let signer = Signer::new("s2s-app-id-123", "CRM Connector", secret);
+        for sent in ["count=10", "count=11"] {
+            let (mut parts, body) = http::Request::get(g.url("/api/v1/PBX/CallHistory/?count=10"))
+                .body(Bytes::new())
+                .expect("request")
+                .into_parts();
+            let body = signer.sign_parts(&mut parts, body).expect("signed");
+            let headers: Vec<(String, String)> = parts
+                .headers
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_str().expect("ascii").to_owned()))
+                .collect();
+            let bearer = &parts.headers["authorization"];
+            let token = bearer
+                .to_str()
+                .expect("ascii")
+                .trim_start_matches("Bearer ");
+            secrets.push(token.to_owned());
+            let h: Vec<(&str, &str)> = headers
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            let url = g.url(&format!("/api/v1/PBX/CallHistory/?{sent}"));
+            send(Method::GET, &url, &h, body).await;
+        }
+    }
+    // The signing layer refusing what it cannot sign (an uncovered body).
+    let client = ServiceBuilder::new()
+        .layer(
+            Signer::new(
+                "s2s-app-id-123",
+                "CRM Connector",
+                "s3cr3t-k3y-0123456789abcdef",
+            )
+            .layer(),
+        )
+        .service_fn(|_: http::Request<Full<Bytes>>| async {
+            Ok::<_, std::convert::Infallible>(http::Response::new(()))
+        });
+    let refused = http::Request::post(g.url("/api/v1/Originate/"))
+        .header("content-type", "text/plain")
+        .body(Full::new(Bytes::from_static(b"exten=900")))
+        .expect("request");
+    assert!(client.oneshot(refused).await.is_err());
+    secrets.push(WRONG_APP_SECRET.to_owned());
+
     let recorded = String::from_utf8_lossy(&capture.0.lock().expect("capture")).into_owned();
     assert!(
         recorded.contains("authentication rejected") && recorded.contains("authenticated"),
         "the capture saw the layers' decisions:\n{recorded}"
+    );
+    assert!(
+        recorded.contains("s2s: request verified")
+            && recorded.contains("s2s: request rejected")
+            && recorded.contains("s2s: request not signed"),
+        "the capture saw the signed calls:\n{recorded}"
     );
     for secret in &secrets {
         assert!(

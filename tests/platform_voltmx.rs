@@ -353,8 +353,9 @@ async fn app_key_management_round_trip() {
     assert_eq!(d["expiresOn"], "12/31/2099 23:59:59");
     // JSON bodies work too.
     let json_auth = [("x-voltmx-authorization", admin.as_str()), JSON];
+    // On the server's (manual) clock: the real one moves on while the test runs.
     let soon = tower_authn::axum::app_keys::format_voltmx_time(
-        SystemTime::now() + Duration::from_secs(120),
+        tower_authn::clock::Clock::now(&clock) + Duration::from_secs(120),
     );
     let j = post(
         &format!("{base}{KEYS}/{key}"),

@@ -1179,7 +1179,9 @@ mod tests {
 
     #[tokio::test]
     async fn counts_per_address_but_never_locks_out_tokens() {
-        let throttle = Throttle::new()
+        // A manual clock: the exact Retry-After below must not depend on the test's speed.
+        let clock = ManualClock::at_unix(1_700_000_000);
+        let throttle = Throttle::with_store(store(&clock))
             .per_principal(2, Duration::from_secs(60))
             .per_address(4, Duration::from_secs(30));
         let svc = ServiceBuilder::new()
@@ -1392,7 +1394,9 @@ mod tests {
 
     #[tokio::test]
     async fn the_address_layer_counts_401_answers() {
-        let throttle = Throttle::new().per_address(2, Duration::from_secs(60));
+        // A manual clock: the exact Retry-After below must not depend on the test's speed.
+        let clock = ManualClock::at_unix(1_700_000_000);
+        let throttle = Throttle::with_store(store(&clock)).per_address(2, Duration::from_secs(60));
         let svc = ServiceBuilder::new()
             .layer(throttle.address_layer().only_paths(["/", "/login"]))
             .service(tower::service_fn(|req: Request<()>| async move {

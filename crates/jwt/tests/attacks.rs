@@ -788,3 +788,33 @@ fn the_issuers_own_rules_cap_the_lifetime_at_what_it_issues() {
         "exactly 24 h"
     );
 }
+
+#[test]
+fn claims_are_read_only_after_the_signature_verifies() {
+    // lib.rs, step 6: claims are "only now parsed". With a wrong MAC, claims that would be
+    // refused for themselves (not an object, duplicate names, not JSON, expired, out of
+    // range) are refused for the signature, like good claims are: they were never read.
+    let v = hmac_verifier();
+    let wrong_secret = b"another-secret-0123456789abcdef!";
+    let bad_mac = forge_hs256(r#"{"alg":"HS256"}"#, CLAIMS, wrong_secret);
+    let why = v.verify_token(&bad_mac).unwrap_err().detail().to_owned();
+    for claims in [
+        "[]",
+        r#"{"sub":"a","exp":1800000000,"exp":1}"#,
+        "{",
+        "null",
+        r#"{"sub":"a","exp":1}"#,
+        r#"{"sub":"a","exp":1e300}"#,
+    ] {
+        // Signed right, each is refused for its claims...
+        let signed = forge_hs256(r#"{"alg":"HS256"}"#, claims, SECRET);
+        let own = v.verify_token(&signed).unwrap_err();
+        assert_ne!(own.detail(), why, "{claims}");
+        // ...signed wrong, for the signature only.
+        refused(
+            &v,
+            &forge_hs256(r#"{"alg":"HS256"}"#, claims, wrong_secret),
+            &why,
+        );
+    }
+}

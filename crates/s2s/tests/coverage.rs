@@ -413,6 +413,29 @@ async fn a_refused_signing_never_calls_the_inner_service() {
         req("/x%2Fy/", None, ""),
         req("/x/../y/", None, ""),
     ];
+    // Every uncovered body type, a compressed form, repeated Content-Type and Host.
+    let mut compressed = req("/x/", Some("application/x-www-form-urlencoded"), "a=1");
+    compressed
+        .headers_mut()
+        .insert("content-encoding", "gzip".parse().unwrap());
+    let mut two_types = req("/x/", Some("text/plain"), "");
+    two_types
+        .headers_mut()
+        .append("content-type", "text/plain".parse().unwrap());
+    let mut two_hosts = req("/x/", None, "");
+    for _ in 0..2 {
+        two_hosts
+            .headers_mut()
+            .append("host", HOST.parse().unwrap());
+    }
+    let refused = refused
+        .into_iter()
+        .chain(
+            UNCOVERED_TYPES
+                .iter()
+                .map(|&ct| req("/x/", Some(ct), "exten=900")),
+        )
+        .chain([compressed, two_types, two_hosts]);
     for r in refused {
         let what = format!("{} {:?}", r.uri(), r.headers());
         let err = client.clone().oneshot(r).await.unwrap_err();

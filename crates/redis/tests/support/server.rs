@@ -4,10 +4,15 @@
 //!
 //! A test that needs Redis and cannot find `redis-server` fails: it never skips.
 //! `.ci/run` and `scripts/test` install it (`apt-get install -y redis-server`).
+//!
+//! The port is the OS's (port 0), and a server counts as up only when the Redis answering
+//! on it reports our child's process id (`INFO server`): a port taken meanwhile by another
+//! test's redis-server is never mistaken for ours. A restart on the same port that finds
+//! the port taken fails the test, saying so, rather than talking to someone else's Redis.
 
 #![allow(dead_code, unreachable_pub)]
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -27,39 +32,90 @@ fn free_port() -> u16 {
         .expect("a free loopback port")
 }
 
-fn answers_ping(port: u16) -> bool {
-    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
-    if s.write_all(b"PING\r\n").is_err() {
-        return false;
+/// What answers on a port.
+enum Answer {
+    /// Nothing (yet): no connection, or no complete answer.
+    Nothing,
+    /// A Redis whose `INFO server` gives this `process_id`.
+    Redis(u32),
+}
+
+/// Asks the Redis on `port` whether it serves (`PING`: not while it still loads its data)
+/// and for its process id (`INFO server`, a RESP2 bulk reply).
+fn who_answers(port: u16) -> Answer {
+    fn ask(port: u16) -> std::io::Result<Option<u32>> {
+        let mut s = TcpStream::connect(("127.0.0.1", port))?;
+        s.set_read_timeout(Some(Duration::from_millis(500)))?;
+        s.write_all(b"PING\r\nINFO server\r\n")?;
+        let mut reader = BufReader::new(s);
+        let mut pong = String::new();
+        reader.read_line(&mut pong)?;
+        let mut head = String::new();
+        reader.read_line(&mut head)?;
+        if pong != "+PONG\r\n" {
+            return Ok(None); // -LOADING: up, but not serving yet
+        }
+        let Some(len) = head
+            .strip_prefix('$')
+            .and_then(|n| n.trim_end().parse::<usize>().ok())
+        else {
+            return Ok(None); // an error reply (still loading) or not Redis at all
+        };
+        let mut body = vec![0u8; len];
+        reader.read_exact(&mut body)?;
+        Ok(String::from_utf8_lossy(&body).lines().find_map(|l| {
+            l.strip_prefix("process_id:")
+                .and_then(|pid| pid.trim().parse().ok())
+        }))
     }
-    let mut buf = [0u8; 7];
-    s.read_exact(&mut buf).is_ok() && &buf == b"+PONG\r\n"
+    match ask(port) {
+        Ok(Some(pid)) => Answer::Redis(pid),
+        _ => Answer::Nothing,
+    }
+}
+
+/// How a spawn ended.
+enum Spawned {
+    /// Our child answers on the port.
+    Ours,
+    /// Our child exited (it could not bind the port, most likely).
+    Exited,
+    /// Another process's Redis answers on the port; our child was killed.
+    Foreign(u32),
+    /// Nothing answered in time; our child was killed.
+    Silent,
 }
 
 impl RedisServer {
     /// Starts a fresh server. Panics (fails the test) when `redis-server` is missing or
     /// does not come up.
     pub fn start() -> Self {
+        for _ in 0..5 {
+            if let Some(server) = Self::try_start_on(free_port()) {
+                return server;
+            }
+        }
+        panic!("redis-server did not start (as our own child) on any of 5 free ports");
+    }
+
+    /// Starts a fresh server on `port`; `None` when it does not come up as our own child
+    /// there (the port is taken).
+    pub fn try_start_on(port: u16) -> Option<Self> {
         let dir = std::env::temp_dir().join(format!(
             "tower-authn-redis-{}-{}",
             std::process::id(),
             rand_suffix()
         ));
         std::fs::create_dir_all(&dir).expect("a temporary directory for redis");
-        for _ in 0..5 {
-            let mut server = Self {
-                port: free_port(),
-                dir: dir.clone(),
-                child: None,
-            };
-            if server.spawn() {
-                return server;
-            }
+        let mut server = Self {
+            port,
+            dir,
+            child: None,
+        };
+        match server.spawn() {
+            Spawned::Ours => Some(server),
+            _ => None, // dropped: its directory goes
         }
-        panic!("redis-server did not start on any of 5 free ports");
     }
 
     /// `redis://127.0.0.1:PORT/`.
@@ -75,19 +131,42 @@ impl RedisServer {
         }
     }
 
-    /// Starts the server again on the same port with the same data.
+    /// Starts the server again on the same port with the same data. Fails the test when
+    /// the port is no longer ours (another process took it while the server was stopped):
+    /// the clients of the test would otherwise talk to that process.
     pub fn restart(&mut self) {
         self.stop();
-        assert!(
-            self.spawn(),
-            "redis-server did not restart on port {}",
-            self.port
-        );
+        match self.spawn() {
+            Spawned::Ours => {}
+            Spawned::Foreign(pid) => panic!(
+                "port {} is no longer ours: while our redis-server was stopped, another \
+                 Redis (process {pid}) took it; refusing to run the test against it",
+                self.port
+            ),
+            Spawned::Exited => panic!(
+                "redis-server did not restart on port {}: it exited (the port is taken by \
+                 another process?)",
+                self.port
+            ),
+            Spawned::Silent => panic!(
+                "redis-server did not answer on port {} after a restart",
+                self.port
+            ),
+        }
     }
 
-    /// Starts `redis-server` and waits until it answers; `false` if it exited (the port
-    /// was taken meanwhile).
-    fn spawn(&mut self) -> bool {
+    /// The process id of the running server, if any.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// The port the server listens on (and comes back on after a restart).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Starts `redis-server` and waits until it answers as itself (its process id).
+    fn spawn(&mut self) -> Spawned {
         let child = Command::new("redis-server")
             .args(["--port", &self.port.to_string()])
             .args(["--bind", "127.0.0.1"])
@@ -109,19 +188,27 @@ impl RedisServer {
             ),
         };
         let deadline = Instant::now() + Duration::from_secs(15);
-        while Instant::now() < deadline {
-            if answers_ping(self.port) {
-                self.child = Some(child);
-                return true;
-            }
+        let outcome = loop {
             if let Ok(Some(_)) = child.try_wait() {
-                return false;
+                // It could not bind: say whether a Redis of someone else's holds the port.
+                return match who_answers(self.port) {
+                    Answer::Redis(pid) => Spawned::Foreign(pid),
+                    Answer::Nothing => Spawned::Exited,
+                };
             }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+            match who_answers(self.port) {
+                Answer::Redis(pid) if pid == child.id() => {
+                    self.child = Some(child);
+                    return Spawned::Ours;
+                }
+                Answer::Redis(pid) => break Spawned::Foreign(pid),
+                Answer::Nothing if Instant::now() >= deadline => break Spawned::Silent,
+                Answer::Nothing => std::thread::sleep(Duration::from_millis(20)),
+            }
+        };
         let _ = child.kill();
         let _ = child.wait();
-        false
+        outcome
     }
 }
 
