@@ -35,17 +35,20 @@ use tokio::time::{Instant, timeout};
 const DEADLINE: Duration = Duration::from_secs(20);
 
 /// Google's keys from the test vectors, in a file (nothing is fetched from the internet).
+/// One file for every test and run, named after what it holds, so nothing piles up in
+/// the temporary directory; it is written whole under another name, then renamed.
 fn jwks_file() -> String {
-    let jwks = std::env::temp_dir().join(format!(
-        "gateway-limits-jwks-{}.json",
-        rand::random::<u64>()
-    ));
-    std::fs::write(
-        &jwks,
-        support::vectors("google-id-token.json")["jwks"].to_string(),
-    )
-    .expect("write jwks");
-    jwks.display().to_string()
+    use std::hash::{Hash, Hasher};
+    let jwks = support::vectors("google-id-token.json")["jwks"].to_string();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    jwks.hash(&mut h);
+    let path = std::env::temp_dir().join(format!("gateway-limits-jwks-{:016x}.json", h.finish()));
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(jwks.as_str()) {
+        let part = path.with_extension(format!("{}.part", rand::random::<u64>()));
+        std::fs::write(&part, &jwks).expect("write jwks");
+        std::fs::rename(&part, &path).expect("rename jwks");
+    }
+    path.display().to_string()
 }
 
 fn config(overrides: &[(&str, &str)]) -> Result<config::Config, String> {
