@@ -513,7 +513,8 @@ async fn attempt_counts_are_shared_between_instances() {
     let Reservation::Locked { resets_in } = b.reserve(&keys).await.unwrap() else {
         panic!("a full window is locked on every instance");
     };
-    assert!(resets_in <= limit.window && resets_in > Duration::from_secs(50));
+    // Redis's own TTL: within the window, and running (no bound on how much of it passed).
+    assert!(resets_in <= limit.window && resets_in > Duration::ZERO);
     assert_eq!(b.failures("principal:x").await.unwrap().unwrap().count, 3);
     // A release gives one back to everyone; the last one removes the counter.
     b.release("principal:x").await.unwrap();
