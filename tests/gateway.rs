@@ -62,11 +62,7 @@ async fn mock_graph() -> SocketAddr {
 /// A gateway with every source configured: Google keys from a JWKS file, Facebook through
 /// the mock Graph server. `overrides` replace variables (an empty value unsets one).
 async fn gateway(overrides: &[(&str, &str)]) -> Server {
-    let jwks = std::env::temp_dir().join(format!(
-        "gateway-google-jwks-{}.json",
-        rand::random::<u64>()
-    ));
-    std::fs::write(&jwks, vectors("google-id-token.json")["jwks"].to_string()).expect("write jwks");
+    let jwks = support::jwks_file();
     let graph = mock_graph().await;
     let mut env: HashMap<String, String> = [
         ("GATEWAY_ADDR", "127.0.0.1:0".to_owned()),
@@ -75,7 +71,7 @@ async fn gateway(overrides: &[(&str, &str)]) -> Server {
         ("CCAI_COMPANY_NAME", "ACME".to_owned()),
         ("CCAI_COMPANY_SECRET", CCAI_SECRET.to_owned()),
         ("GOOGLE_CLIENT_IDS", format!("other-client,{GOOGLE_CLIENT}")),
-        ("GOOGLE_JWKS", jwks.display().to_string()),
+        ("GOOGLE_JWKS", jwks),
         ("FACEBOOK_APP_ID", FB_APP.to_owned()),
         ("FACEBOOK_APP_SECRET", FB_SECRET.to_owned()),
         ("FACEBOOK_GRAPH_URL", format!("http://{graph}")),

@@ -34,25 +34,8 @@ use tokio::time::{Instant, timeout};
 /// How long any test waits for what a limit promises: far beyond the configured timeouts.
 const DEADLINE: Duration = Duration::from_secs(20);
 
-/// Google's keys from the test vectors, in a file (nothing is fetched from the internet).
-/// One file for every test and run, named after what it holds, so nothing piles up in
-/// the temporary directory; it is written whole under another name, then renamed.
-fn jwks_file() -> String {
-    use std::hash::{Hash, Hasher};
-    let jwks = support::vectors("google-id-token.json")["jwks"].to_string();
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    jwks.hash(&mut h);
-    let path = std::env::temp_dir().join(format!("gateway-limits-jwks-{:016x}.json", h.finish()));
-    if std::fs::read_to_string(&path).ok().as_deref() != Some(jwks.as_str()) {
-        let part = path.with_extension(format!("{}.part", rand::random::<u64>()));
-        std::fs::write(&part, &jwks).expect("write jwks");
-        std::fs::rename(&part, &path).expect("rename jwks");
-    }
-    path.display().to_string()
-}
-
 fn config(overrides: &[(&str, &str)]) -> Result<config::Config, String> {
-    let jwks = jwks_file();
+    let jwks = support::jwks_file();
     let mut env: HashMap<String, String> = [
         ("GATEWAY_ADDR", "127.0.0.1:0".to_owned()),
         ("PLAY_AUTH_TOKEN", "limits-shared-token".to_owned()),

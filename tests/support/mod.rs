@@ -199,3 +199,20 @@ pub async fn probe_status(gw: &Server, probe: &Probe) -> StatusCode {
     let headers: Vec<(&str, &str)> = probe.1.iter().map(|(k, v)| (*k, v.as_str())).collect();
     gw.get(probe.0, &headers).await.status
 }
+
+/// Google's keys from the test vectors, in a file (nothing is fetched from the internet).
+/// One file for every test and run, named after what it holds, so nothing piles up in
+/// the temporary directory; it is written whole under another name, then renamed.
+pub fn jwks_file() -> String {
+    use std::hash::{Hash, Hasher};
+    let jwks = vectors("google-id-token.json")["jwks"].to_string();
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    jwks.hash(&mut h);
+    let path = std::env::temp_dir().join(format!("gateway-google-jwks-{:016x}.json", h.finish()));
+    if std::fs::read_to_string(&path).ok().as_deref() != Some(jwks.as_str()) {
+        let part = path.with_extension(format!("{}.part", rand::random::<u64>()));
+        std::fs::write(&part, &jwks).expect("write jwks");
+        std::fs::rename(&part, &path).expect("rename jwks");
+    }
+    path.display().to_string()
+}
