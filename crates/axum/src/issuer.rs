@@ -399,6 +399,38 @@ impl<K: KeyStore + Clone> TokenIssuer for OpaqueTokenIssuer<K> {
     }
 }
 
+/// Deletes the oldest records of `kind` that `owner` holds in `family` and `counts` selects,
+/// beyond the newest `keep`. Deleted, not revoked: a revoked record stays until it expires,
+/// so a client renewing or rotating in a loop would grow the store by one record a call.
+/// Sessions cap their live tokens with it, refresh families their remembered spent ones.
+///
+/// # Errors
+///
+/// `Unavailable` when the store fails.
+pub(crate) async fn delete_oldest_of_family<K: KeyStore>(
+    store: &K,
+    kind: KeyKind,
+    owner: &Principal,
+    family: &str,
+    counts: impl Fn(&KeyRecord) -> bool,
+    keep: usize,
+) -> Result<(), AuthError> {
+    let owner_id = owner.app_id.as_deref().unwrap_or(&owner.id);
+    let mut members: Vec<KeyRecord> = store
+        .list(kind, Some(owner_id))
+        .await?
+        .into_iter()
+        .filter(|r| {
+            r.family.as_deref() == Some(family) && r.principal.kind == owner.kind && counts(r)
+        })
+        .collect();
+    members.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
+    for r in members.iter().skip(keep) {
+        store.delete(kind, &r.id).await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use tower_authn_core::clock::ManualClock;

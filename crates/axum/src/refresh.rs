@@ -52,7 +52,7 @@ use tower_authn_core::{
 };
 
 use crate::current_user::{SharedUsers, current};
-use crate::issuer::stored_principal;
+use crate::issuer::{delete_oldest_of_family, stored_principal};
 
 /// The claim (and [`Principal::attributes`] key) that names the refresh-token family a
 /// JWT was minted in; [`RefreshTokens::guard`] checks it on every verification.
@@ -370,23 +370,15 @@ impl<K: KeyStore + Clone> RefreshTokens<K> {
     /// Deletes the family's spent tokens beyond the newest [`remember_spent`](Self::remember_spent).
     async fn forget_spent(&self, owner: &Principal, family: &str) -> Result<(), AuthError> {
         let marker = marker_id(family);
-        let mut spent: Vec<KeyRecord> = self
-            .store
-            .list(KeyKind::RefreshToken, Some(owner_of(owner)))
-            .await?
-            .into_iter()
-            .filter(|r| {
-                r.family.as_deref() == Some(family)
-                    && r.revoked
-                    && r.id != marker
-                    && r.principal.kind == owner.kind
-            })
-            .collect();
-        spent.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
-        for r in spent.iter().skip(self.remember_spent) {
-            self.store.delete(KeyKind::RefreshToken, &r.id).await?;
-        }
-        Ok(())
+        delete_oldest_of_family(
+            &self.store,
+            KeyKind::RefreshToken,
+            owner,
+            family,
+            |r| r.revoked && r.id != marker,
+            self.remember_spent,
+        )
+        .await
     }
 
     async fn revoke_matching(

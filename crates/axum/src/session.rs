@@ -42,7 +42,7 @@ use tower_authn_core::{
 };
 
 use crate::current_user::{SharedUsers, current};
-use crate::issuer::{IssuedToken, OpaqueTokenIssuer, stored_principal};
+use crate::issuer::{IssuedToken, OpaqueTokenIssuer, delete_oldest_of_family, stored_principal};
 
 /// The default absolute session lifetime (the gateway's `GATEWAY_SESSION_MAX_SECS`).
 pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
@@ -207,28 +207,21 @@ impl<K: KeyStore + Clone> Sessions<K> {
         now: SystemTime,
     ) -> Result<(), AuthError> {
         let marker = marker_id(session);
-        let mut live: Vec<KeyRecord> = self
-            .store()
-            .list(KeyKind::IssuedToken, Some(&owner.id))
-            .await?
-            .into_iter()
-            .filter(|r| {
-                r.family.as_deref() == Some(session)
-                    && r.principal.kind == owner.kind
-                    && r.id != marker
+        // The newest `cap - 1` others stay beside the new one.
+        delete_oldest_of_family(
+            self.store(),
+            KeyKind::IssuedToken,
+            owner,
+            session,
+            |r| {
+                r.id != marker
                     && r.id != keep
                     && !r.revoked
                     && r.expires_at.is_none_or(|at| at > now)
-            })
-            .collect();
-        // Newest first; the newest `cap - 1` others stay beside the new one.
-        live.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
-        // Deleted, not revoked: a revoked record would stay until it expires, so a client
-        // renewing in a loop would grow the store by one record a renewal.
-        for r in live.iter().skip(self.max_live - 1) {
-            self.store().delete(KeyKind::IssuedToken, &r.id).await?;
-        }
-        Ok(())
+            },
+            self.max_live - 1,
+        )
+        .await
     }
 
     /// Ends the session `principal` (proved by [`verifier`](Self::verifier)) belongs to
