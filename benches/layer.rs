@@ -107,13 +107,18 @@ fn bench(c: &mut Criterion) {
     assert_eq!(run(&mut svc, &wrong_token), 401);
     g.bench_function("rejected", |b| b.iter(|| run(&mut svc, &wrong_token)));
 
-    let mut svc = AppApiKeyLayer::new(keys.verifier(KeyKind::AppApiKey)).layer(inner());
+    let mut svc = AppApiKeyLayer::new("X-VoltMX-App-API-Key", keys.verifier(KeyKind::AppApiKey))
+        .layer(inner());
     assert_eq!(run(&mut svc, &with_app_key), 200);
     g.bench_function("memory_key", |b| b.iter(|| run(&mut svc, &with_app_key)));
 
     let cache =
         tower_authn::cache::VerificationCache::new(tower_authn::invalidate::Invalidator::new());
-    let mut svc = AppApiKeyLayer::new(cache.wrap(keys.verifier(KeyKind::AppApiKey))).layer(inner());
+    let mut svc = AppApiKeyLayer::new(
+        "X-VoltMX-App-API-Key",
+        cache.wrap(keys.verifier(KeyKind::AppApiKey)),
+    )
+    .layer(inner());
     assert_eq!(run(&mut svc, &with_app_key), 200);
     g.bench_function("cached_key", |b| b.iter(|| run(&mut svc, &with_app_key)));
 
@@ -122,7 +127,10 @@ fn bench(c: &mut Criterion) {
             "X-Auth-Token",
             SharedTokenVerifier::new("s3rver-token"),
         ))
-        .or(AppApiKeyLayer::new(keys.verifier(KeyKind::AppApiKey)));
+        .or(AppApiKeyLayer::new(
+            "X-VoltMX-App-API-Key",
+            keys.verifier(KeyKind::AppApiKey),
+        ));
     let mut svc = any.layer(inner());
     assert_eq!(run(&mut svc, &with_app_key), 200);
     g.bench_function("any_of_3", |b| b.iter(|| run(&mut svc, &with_app_key)));

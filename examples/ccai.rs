@@ -13,12 +13,10 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::routing::get;
-use tower_authn::axum::ccai;
-use tower_authn::axum::issuer::{IssuedToken, issuer_fn};
 use tower_authn::clock::{Clock, SystemClock};
-use tower_authn::jwt::ccai::CcaiIssuer;
 use tower_authn::memory::MemoryUserStore;
-use tower_authn::{AuthError, BasicAuthLayer, HeaderTokenLayer, Principal, UserStoreExt};
+use tower_authn::platforms::ccai::{self, CcaiIssuer};
+use tower_authn::{BasicAuthLayer, HeaderTokenLayer, Principal, UserStoreExt};
 
 /// Every protected route answers with the principal as JSON.
 async fn whoami(principal: Principal) -> axum::Json<Principal> {
@@ -52,14 +50,8 @@ pub fn app(
     // The platform hands out the company secret: take it at any length.
     let jwt = CcaiIssuer::with_any_length_secret(company, secret)?.with_clock(clock);
     let verifier = jwt.verifier();
-    let tokens = issuer_fn(move |p: &Principal| {
-        let token = jwt
-            .issue_for(p)
-            .map_err(|e| AuthError::unavailable(e.to_string()))?;
-        IssuedToken::from_jwt(token)
-    });
     let site_login = BasicAuthLayer::new(users.password_verifier()).realm("ccai");
-    Ok(ccai::router(tokens)
+    Ok(ccai::router(jwt)
         .route_layer(site_login)
         .route(
             "/ccai/whoami",

@@ -2,18 +2,16 @@
 //!
 //! - Opentact style: `GET /rest/auth` with Basic gives a 24 h HS256 JWT; `/rest/user` takes it
 //!   in `X-Auth-Token` or `?jwt=`.
-//! - Google CCAI Platform: `GET /ccai/token` (behind Basic or the Opentact JWT) answers
-//!   `{"token": ...}` for the embedded SDK.
 //! - Bearer tokens checked against a remote JWKS: `GET /api/token` (Basic) issues an ES256
 //!   token; `/.well-known/jwks.json` publishes the public key; `/api/me` verifies Bearer
 //!   tokens with keys fetched from that URL, as it would from any identity provider.
 //!
 //! ```sh
-//! cargo run --example jwt --features jwt
+//! cargo run --example jwt
 //! ```
 //!
-//! Google ID tokens and Facebook tokens work the same way (`tower_authn_jwt::google`,
-//! `tower_authn_jwt::facebook`); they need an HTTPS fetcher:
+//! Google ID tokens and Facebook tokens work the same way (`tower_authn::jwt::google`,
+//! `tower_authn::jwt::facebook`); they need an HTTPS fetcher:
 //! `HyperFetcher::with_connector(hyper_rustls::HttpsConnectorBuilder::new()...)`.
 
 // A demo server talks to whoever runs it.
@@ -25,12 +23,10 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use tower::ServiceBuilder;
+use tower_authn::jwt::{HyperFetcher, JwtIssuer, JwtVerifier, RemoteJwks, SigningKey, Validation};
 use tower_authn::memory::MemoryUserStore;
+use tower_authn::platforms::opentact::{self, OpentactIssuer};
 use tower_authn::{BasicAuthLayer, HeaderTokenLayer, Principal, UserStoreExt};
-use tower_authn_jwt::ccai::{CcaiIssuer, CcaiTokenEndpoint};
-use tower_authn_jwt::opentact::{self, OpentactIssuer};
-use tower_authn_jwt::{HyperFetcher, JwtIssuer, JwtVerifier, RemoteJwks, SigningKey, Validation};
 
 /// A demo ES256 key generated for this example only. Never reuse it.
 const DEMO_EC_KEY: &str = "-----BEGIN PRIVATE KEY-----
@@ -104,15 +100,6 @@ fn app(addr: SocketAddr) -> Result<Router, Box<dyn std::error::Error>> {
     let opentact_layer =
         HeaderTokenLayer::new(opentact::HEADER, opentact.verifier()).with_query(opentact::QUERY);
 
-    let company = std::env::var("CCAI_COMPANY").unwrap_or_else(|_| "ACME".to_owned());
-    let ccai = CcaiIssuer::new(
-        company,
-        secret("CCAI_SECRET", "demo CCAI company secret, 32+ bytes"),
-    )?;
-    let ccai_endpoint = ServiceBuilder::new()
-        .layer(basic.clone().or(opentact_layer.clone()))
-        .service(CcaiTokenEndpoint::new(ccai));
-
     let origin = format!("http://{addr}");
     let key = SigningKey::ec_pem(DEMO_EC_KEY)?.with_kid("demo-es256");
     let jwks_doc = serde_json::json!({ "keys": [key.public_jwk()?] });
@@ -139,7 +126,6 @@ fn app(addr: SocketAddr) -> Result<Router, Box<dyn std::error::Error>> {
     Ok(Router::new()
         .route("/rest/auth", get(opentact_login).route_layer(basic.clone()))
         .route("/rest/user", get(whoami).route_layer(opentact_layer))
-        .route_service("/ccai/token", ccai_endpoint)
         .route("/api/token", get(api_token).route_layer(basic))
         .route("/api/me", get(whoami).route_layer(bearer))
         .route("/.well-known/jwks.json", get(jwks))
@@ -158,7 +144,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("  T=$(curl -s -u alice:wonderland http://{addr}/rest/auth | jq -r .payload.token)");
     println!("  curl -H \"X-Auth-Token: $T\" http://{addr}/rest/user");
     println!("  curl \"http://{addr}/rest/user?jwt=$T\"");
-    println!("  curl -u alice:wonderland http://{addr}/ccai/token");
     println!("  A=$(curl -s -u alice:wonderland http://{addr}/api/token | jq -r .access_token)");
     println!("  curl -H \"Authorization: Bearer $A\" http://{addr}/api/me");
     axum::serve(listener, app(addr)?)

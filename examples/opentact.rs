@@ -16,15 +16,12 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
-use tower_authn::axum::issuer::{IssuedToken, issuer_fn};
-use tower_authn::axum::{connect_info_peer, opentact};
+use tower_authn::axum::connect_info_peer;
 use tower_authn::clock::Clock;
 use tower_authn::https_redirect::{HttpsOrigin, TrustedProxy};
-use tower_authn::jwt::opentact::OpentactIssuer;
 use tower_authn::memory::{MemoryKeyStore, MemoryUserStore};
-use tower_authn::{
-    AuthError, BasicAuthLayer, Ha1bVerifier, HttpsRedirectLayer, Principal, UserStore, UserStoreExt,
-};
+use tower_authn::platforms::opentact::{self, OpentactIssuer};
+use tower_authn::{Ha1bVerifier, HttpsRedirectLayer, Principal, UserStore, UserStoreExt};
 
 /// The SIP domain of the demo users' HA1B.
 pub const SIP_DOMAIN: &str = "sip.example.com";
@@ -64,12 +61,6 @@ pub async fn app(
 ) -> Result<Router, Box<dyn std::error::Error>> {
     let jwt = OpentactIssuer::new(jwt_secret)?.with_clock(clock.clone());
     let verifier = jwt.verifier();
-    let tokens = issuer_fn(move |p: &Principal| {
-        let token = jwt
-            .issue_for(p)
-            .map_err(|e| AuthError::unavailable(e.to_string()))?;
-        IssuedToken::from_jwt(token)
-    });
 
     let ha1b = Ha1bVerifier::new(MemoryKeyStore::new()).with_clock(Arc::new(clock));
     if let Some(alice) = users.find_user("alice").await? {
@@ -77,16 +68,14 @@ pub async fn app(
     }
 
     // Basic, then the JWT, then the HA1B: the first credential present decides.
-    let any = BasicAuthLayer::new(users.password_verifier())
-        .realm("opentact")
-        .responder(opentact::errors)
+    let any = opentact::basic_layer(users.password_verifier())
         .or(opentact::token_layer(verifier))
         .or(ha1b.into_layer());
     let https = HttpsRedirectLayer::new(origin)
         .trust_proxies(trusted)
         .peer_addr(connect_info_peer);
 
-    Ok(opentact::router(users.password_verifier(), tokens)
+    Ok(opentact::router(users.password_verifier(), jwt)
         .route("/rest/whoami", get(whoami).route_layer(any))
         .route("/healthz", get(|| async { "ok\n" }))
         .layer(https))

@@ -10,9 +10,9 @@ use std::net::SocketAddr;
 
 use axum::Router;
 use axum::routing::get;
-use tower_authn::axum::issuer::OpaqueTokenIssuer;
-use tower_authn::axum::refresh::RefreshTokens;
 use tower_authn::axum::tokens;
+use tower_authn::issue::OpaqueTokenIssuer;
+use tower_authn::issue::RefreshTokens;
 use tower_authn::memory::{MemoryKeyStore, MemoryUserStore};
 use tower_authn::{
     BasicAuthLayer, HeaderTokenLayer, Principal, Requirement, SharedTokenVerifier, UserStoreExt,

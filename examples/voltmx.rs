@@ -15,15 +15,13 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::routing::get;
-use tower_authn::axum::app_keys::{AppKeys, Expiry};
-use tower_authn::axum::issuer::OpaqueTokenIssuer;
-use tower_authn::axum::refresh::RefreshTokens;
-use tower_authn::axum::{revocation, voltmx};
+use tower_authn::axum::revocation;
 use tower_authn::clock::{SharedClock, SystemClock};
+use tower_authn::issue::{AccessPairs, AppKeys, Expiry, OpaqueTokenIssuer, RefreshTokens};
 use tower_authn::memory::{KeyKind, MemoryKeyStore, MemoryUserStore};
+use tower_authn::platforms::voltmx;
 use tower_authn::{
-    AccessSecretLayer, AppApiKeyLayer, BasicAuthLayer, DeviceTokenLayer, KeyStoreExt, Principal,
-    Requirement, UserStoreExt,
+    AccessSecretLayer, BasicAuthLayer, KeyStoreExt, Principal, Requirement, UserStoreExt,
 };
 
 /// Every protected route answers with the principal as JSON.
@@ -76,14 +74,17 @@ pub async fn app(
     )
     .await?;
 
-    let basic = BasicAuthLayer::new(users.password_verifier()).responder(voltmx::errors);
+    let basic = BasicAuthLayer::new(users.password_verifier()).responder(voltmx::Errors);
     let claims_auth = voltmx::claims_layer(claims.verifier());
     let admin = claims_auth.clone().require(Requirement::role("admin"));
     let pair = AccessSecretLayer::new(keys.access_pair_verifier().with_clock(Arc::clone(&clock)))
-        .responder(voltmx::errors);
-    let app_key = AppApiKeyLayer::new(app_keys.verifier()).responder(voltmx::errors);
-    let device = DeviceTokenLayer::new(keys.verifier(KeyKind::DeviceToken).with_clock(clock))
-        .responder(voltmx::errors);
+        .responder(voltmx::Errors);
+    let app_key = voltmx::app_key_layer(app_keys.verifier());
+    let device = voltmx::device_token_layer(
+        keys.verifier(KeyKind::DeviceToken)
+            .with_clock(Arc::clone(&clock)),
+    );
+    let pairs = AccessPairs::new(keys.clone()).with_clock(clock);
 
     Ok(Router::new()
         .merge(voltmx::accounts_router(
@@ -96,7 +97,7 @@ pub async fn app(
             claims,
             refresh,
         ))
-        .merge(voltmx::oauth_router(users.password_verifier(), keys))
+        .merge(voltmx::oauth_router(users.password_verifier(), pairs))
         .merge(voltmx::app_keys_router(app_keys).route_layer(admin))
         .route("/basic/whoami", get(whoami).route_layer(basic))
         .route("/claims/whoami", get(whoami).route_layer(claims_auth))

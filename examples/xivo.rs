@@ -14,11 +14,11 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::get;
-use tower_authn::axum::issuer::OpaqueTokenIssuer;
-use tower_authn::axum::xivo;
 use tower_authn::clock::{SharedClock, SystemClock};
+use tower_authn::issue::OpaqueTokenIssuer;
 use tower_authn::memory::{MemoryKeyStore, MemoryUserStore};
-use tower_authn::{HeaderTokenLayer, Principal, SharedTokenVerifier, UserStoreExt, VerifierExt};
+use tower_authn::platforms::xivo;
+use tower_authn::{Principal, SharedTokenVerifier, UserStoreExt, VerifierExt};
 
 /// Every protected route answers with the principal as JSON.
 async fn whoami(principal: Principal) -> axum::Json<Principal> {
@@ -48,9 +48,7 @@ pub fn app(users: MemoryUserStore, shared: SharedTokenVerifier, clock: SharedClo
         .ttl(Duration::from_secs(3600))
         .with_clock(Arc::clone(&clock));
     // X-Auth-Token or ?token=: the shared server token, else a token from the login.
-    let api = HeaderTokenLayer::new("X-Auth-Token", shared.or_else(tokens.verifier()))
-        .with_query("token")
-        .responder(xivo::errors);
+    let api = xivo::token_layer(shared.or_else(tokens.verifier()));
     Router::new()
         .merge(xivo::router(
             users.password_verifier(),
@@ -62,7 +60,7 @@ pub fn app(users: MemoryUserStore, shared: SharedTokenVerifier, clock: SharedClo
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let shared = SharedTokenVerifier::from_env("PLAY_AUTH_TOKEN");
+    let shared = SharedTokenVerifier::from_env(xivo::PLAY_AUTH_TOKEN);
     if !shared.is_configured() {
         eprintln!("warning: PLAY_AUTH_TOKEN is unset: shared-token auth rejects everything");
     }

@@ -5,11 +5,12 @@
 //!
 //! | feature | crate | what |
 //! |---|---|---|
-//! | (always) | `tower-authn-core` | `Principal`, the generic layer, the six scheme layers, combinators, errors, stores |
-//! | `password` (default) | `tower-authn-password` | argon2id PHC verification, dummy hashing, HA1B |
-//! | `axum` (default) | `tower-authn-axum` | `Principal` extractors, token-service routers, platform presets |
-//! | `jwt` (default) | `tower-authn-jwt` | JWT verify / issue, key sets, remote JWKS, Google, Facebook, CCAI, Opentact |
-//! | `s2s` (default) | `tower-authn-s2s` | Wildix-style signed server-to-server requests: verifying and signing layers |
+//! | (always) | `tower-authn-core` | `Principal`, the engine, the six scheme layers, combinators, errors, stores, issuing |
+//! | `password` (default) | `tower-authn-password` | argon2id PHC verification on a bounded pool, dummy hashing, HA1B |
+//! | `axum` (default) | `tower-authn-axum` | `Principal` extractors, the generic token-service routers |
+//! | `jwt` (default) | `tower-authn-jwt` | JWT verify / issue, key sets, remote JWKS, Google, Facebook |
+//! | `s2s` (default) | `tower-authn-s2s` | signed server-to-server requests: verifying and signing layers |
+//! | `platforms` (default) | `tower-authn-platforms` | XiVO, Volt MX, Opentact, CCAI and Wildix, one module each |
 //! | `cache` (default) | `tower-authn-core` | the verification cache (`cache::CachedVerifier`, on moka) |
 //! | `redis` | `tower-authn-redis` | the shared store on Redis for several instances (implies `cache`) |
 //!
@@ -25,18 +26,22 @@
 
 pub use tower_authn_core::*;
 
-/// axum glue: extractors and token-service routers.
+/// axum glue: extractors and the generic token-service routers.
 #[cfg(feature = "axum")]
 pub use tower_authn_axum as axum;
 
-/// JWT verification and issuing, key sets, JWKS, and the Google / Facebook / CCAI /
-/// Opentact presets.
+/// JWT verification and issuing, key sets, JWKS, Google and Facebook identities.
 #[cfg(feature = "jwt")]
 pub use tower_authn_jwt as jwt;
 
-/// Signed server-to-server requests (Wildix WMS 5).
+/// Signed server-to-server requests (the mechanism; Wildix's names are in
+/// `platforms::wildix`).
 #[cfg(feature = "s2s")]
 pub use tower_authn_s2s as s2s;
+
+/// The platform presets: XiVO, Volt MX, Opentact, CCAI, Wildix.
+#[cfg(feature = "platforms")]
+pub use tower_authn_platforms as platforms;
 
 /// The shared store on Redis: users, keys, attempt counts, cache invalidation.
 #[cfg(feature = "redis")]

@@ -10,9 +10,9 @@ mod config;
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
 
-use tower_authn::axum::app_keys::{AppKeys, Expiry};
-use tower_authn::axum::issuer::IssuedToken;
-use tower_authn::axum::refresh::RefreshTokens;
+use tower_authn::issue::IssuedToken;
+use tower_authn::issue::RefreshTokens;
+use tower_authn::issue::{AppKeys, Expiry};
 use tower_authn::memory::MemoryKeyStore;
 use tower_authn::{KeyHasher, Principal, SharedTokenVerifier};
 

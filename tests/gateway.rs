@@ -790,7 +790,7 @@ async fn opentact_and_ccai() {
         Some("no-store")
     );
     let jwt = field(&token, "/token");
-    let verifier = tower_authn::jwt::ccai::verifier("ACME", CCAI_SECRET).expect("verifier");
+    let verifier = tower_authn::platforms::ccai::verifier("ACME", CCAI_SECRET).expect("verifier");
     let claims = verifier
         .verify_token(&jwt)
         .expect("a CCAI token")

@@ -354,7 +354,7 @@ async fn app_key_management_round_trip() {
     // JSON bodies work too.
     let json_auth = [("x-voltmx-authorization", admin.as_str()), JSON];
     // On the server's (manual) clock: the real one moves on while the test runs.
-    let soon = tower_authn::axum::app_keys::format_voltmx_time(
+    let soon = tower_authn::platforms::voltmx::format_voltmx_time(
         tower_authn::clock::Clock::now(&clock) + Duration::from_secs(120),
     );
     let j = post(

@@ -11,18 +11,19 @@ use axum::routing::{any, get};
 use futures_util::future::{BoxFuture, FutureExt};
 use secrecy::ExposeSecret;
 use serde_json::json;
-use tower_authn::axum::app_keys::{AppKeys, mask_key};
-use tower_authn::axum::issuer::{IssuedToken, OpaqueTokenIssuer, family_issuer_fn, issuer_fn};
-use tower_authn::axum::refresh::{FAMILY_CLAIM, RefreshTokens};
-use tower_authn::axum::{ccai, opentact, voltmx, xivo};
 use tower_authn::cache::{CacheExt, VerificationCache};
 use tower_authn::credential::TokenCredential;
 use tower_authn::ha1b::{HA1B_HEADER, HA1B_QUERY, Ha1bVerifier};
 use tower_authn::invalidate::{InvalidatingStore, Invalidator};
+use tower_authn::issue::{
+    AccessPairs, AppKeys, FAMILY_CLAIM, IssuedToken, OpaqueTokenIssuer, RefreshTokens,
+    family_issuer_fn, issuer_fn, mask_key,
+};
 use tower_authn::jwt::{
     Algorithm, ClaimsMapping, JwtIssuer, JwtVerifier, KeySet, SigningKey, VerifyingKey,
 };
 use tower_authn::memory::{KeyKind, MemoryKeyStore, MemoryUserStore};
+use tower_authn::platforms::{ccai, opentact, voltmx, xivo};
 #[cfg(feature = "redis")]
 use tower_authn::redis::{RedisConfig, RedisStores};
 use tower_authn::s2s::{App, MemoryAppStore, SignatureVerifier};
@@ -129,7 +130,7 @@ fn jwt_verifier(
 fn as_token_issuer(
     jwt: JwtIssuer,
     lifetime: Duration,
-) -> impl tower_authn::axum::issuer::TokenIssuer + Clone {
+) -> impl tower_authn::issue::TokenIssuer + Clone {
     let jwt = Arc::new(jwt);
     issuer_fn(move |p: &Principal| {
         let now = SystemTime::now();
@@ -146,7 +147,7 @@ fn as_token_issuer(
 fn as_family_token_issuer(
     jwt: JwtIssuer,
     lifetime: Duration,
-) -> impl tower_authn::axum::issuer::TokenIssuer + Clone {
+) -> impl tower_authn::issue::TokenIssuer + Clone {
     let jwt = Arc::new(jwt);
     family_issuer_fn(move |p: &Principal, family: Option<&str>| {
         let now = SystemTime::now();
@@ -459,7 +460,7 @@ where
         CLAIMS_LIFETIME,
         "claims",
     )?);
-    let ccai_issuer = Arc::new(tower_authn::jwt::ccai::CcaiIssuer::with_any_length_secret(
+    let ccai_issuer = Arc::new(ccai::CcaiIssuer::with_any_length_secret(
         config.ccai_company_name.clone(),
         config.ccai_company_secret.expose_secret(),
     )?);
@@ -484,15 +485,22 @@ where
     .with_query("jwt")
     .realm("gateway");
     let claims = HeaderTokenLayer::new(
-        "X-VoltMX-Authorization",
+        voltmx::CLAIMS_HEADER,
         claims_jwt.for_live_users(users.clone()),
     )
     .scheme_name("claims")
     .challenge_scheme("VoltMX")
     .realm("gateway");
-    let device = DeviceTokenLayer::new(keys.verifier(KeyKind::DeviceToken).cached(cache.clone()))
-        .realm("gateway");
-    let app = AppApiKeyLayer::new(app_keys.verifier().cached(cache.clone())).realm("gateway");
+    let device = DeviceTokenLayer::new(
+        voltmx::DEVICE_TOKEN_HEADER,
+        keys.verifier(KeyKind::DeviceToken).cached(cache.clone()),
+    )
+    .realm("gateway");
+    let app = AppApiKeyLayer::new(
+        voltmx::APP_KEY_HEADER,
+        app_keys.verifier().cached(cache.clone()),
+    )
+    .realm("gateway");
     let messaging = AccessSecretLayer::new(
         keys.access_pair_verifier()
             .cached(cache.clone())
@@ -614,7 +622,7 @@ where
         .route("/healthz", get(|| async { "ok\n" }));
 
     let app_key_admin = claims
-        .responder(voltmx::errors)
+        .responder(voltmx::Errors)
         .require(Requirement::role("admin"));
     let platforms = Router::new()
         .merge(xivo::router(
@@ -629,7 +637,7 @@ where
             ),
             refresh,
         ))
-        .merge(voltmx::oauth_router(logins.clone(), keys))
+        .merge(voltmx::oauth_router(logins.clone(), AccessPairs::new(keys)))
         .merge(voltmx::app_keys_router(app_keys).route_layer(app_key_admin))
         .merge(opentact::router(
             logins,

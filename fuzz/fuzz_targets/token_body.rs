@@ -24,15 +24,15 @@ use libfuzzer_sys::fuzz_target;
 use secrecy::ExposeSecret;
 use serde_json::Value;
 use tower::ServiceExt;
-use tower_authn_axum::issuer::OpaqueTokenIssuer;
 use tower_authn_axum::login::{LoginError, LoginFields, parse_login};
-use tower_authn_axum::refresh::RefreshTokens;
 use tower_authn_axum::tokens;
 use tower_authn_core::credential::BasicCredentials;
+use tower_authn_core::issue::{OpaqueTokenIssuer, RefreshTokens};
 use tower_authn_core::memory::MemoryKeyStore;
 use tower_authn_core::schemes::parse_basic;
 use tower_authn_core::{AuthError, Principal};
 use tower_authn_fuzz::{media_essence, object_names, split_nul};
+use tower_authn_platforms::{voltmx, xivo};
 
 const CONTENT_TYPES: &[&[&str]] = &[
     &[],
@@ -191,8 +191,8 @@ fuzz_target!(|data: &[u8]| {
     };
     let auth_single = if auth_mode % 3 == 1 { auth_lines } else { None };
 
-    let _ = check(&headers, auth_single, body, LoginFields::XIVO);
-    let _ = check(&headers, auth_single, body, LoginFields::VOLTMX);
+    let _ = check(&headers, auth_single, body, xivo::LOGIN_FIELDS);
+    let _ = check(&headers, auth_single, body, voltmx::LOGIN_FIELDS);
     let generic = check(&headers, auth_single, body, LoginFields::GENERIC);
 
     let (status, answer) = call(&headers, "/login", body.to_vec());

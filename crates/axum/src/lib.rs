@@ -1,22 +1,21 @@
-//! axum glue for tower-authn: the [`Principal`] extractors, token services as routers to
-//! mount, and platform presets that answer exactly what XiVO, Volt MX, Opentact and CCAI
-//! clients send and expect.
+//! axum glue for tower-authn: the [`Principal`] extractors, generic token-service routers to
+//! mount, and what a token route of your own needs to read requests and answer them.
 //!
 //! - Extractors: [`Principal`] (401 when absent) and `Option<Principal>` (optional auth).
-//! - Issuing: [`issuer::TokenIssuer`] (opaque tokens in a key store now, JWTs from
-//!   `tower-authn-jwt`), [`refresh::RefreshTokens`] (rotation, reuse revokes the family),
-//!   [`app_keys::AppKeys`] (app API key management), [`revocation`] (logout).
-//! - [`tokens`]: a generic (non-platform) login / refresh / check / logout router.
-//! - Presets: [`xivo`], [`voltmx`], [`opentact`], [`ccai`]: routes, request parsing and
-//!   error shapes.
+//! - [`tokens`]: a generic login / refresh / check / logout router over the issuers of
+//!   `tower_authn_core::issue`; [`revocation`]: logout of issued tokens.
+//! - [`login`]: reading login and refresh requests (JSON, form or Basic); [`reply`]:
+//!   answering them (no-store JSON, failures in a responder's shape).
 //! - [`connect_info_peer`]: the peer address for `HttpsRedirectLayer` from axum's
 //!   `ConnectInfo<SocketAddr>`.
 //!
-//! Every issued secret is stored only as a digest through the store traits.
+//! The platform presets (XiVO, Volt MX, Opentact, CCAI, Wildix) are in
+//! `tower-authn-platforms`, built on these.
 //!
 //! ```
 //! use axum::Router;
-//! use tower_authn_axum::{Principal, issuer::OpaqueTokenIssuer, xivo};
+//! use tower_authn_axum::{Principal, tokens};
+//! use tower_authn_core::issue::{OpaqueTokenIssuer, RefreshTokens};
 //! use tower_authn_core::memory::{MemoryKeyStore, MemoryUserStore};
 //! use tower_authn_core::{HeaderTokenLayer, UserStoreExt};
 //!
@@ -24,11 +23,10 @@
 //!     principal.id
 //! }
 //!
-//! let users = MemoryUserStore::new();
-//! let tokens = OpaqueTokenIssuer::new(MemoryKeyStore::new());
-//! let api = HeaderTokenLayer::new("X-Auth-Token", tokens.verifier()).with_query("token").responder(xivo::errors);
-//! let sessions = xivo::Sessions::new(tokens.clone(), users.clone());
-//! let app: Router = xivo::router(users.password_verifier(), sessions)
+//! let (users, keys) = (MemoryUserStore::new(), MemoryKeyStore::new());
+//! let tokens = OpaqueTokenIssuer::new(keys.clone());
+//! let api = HeaderTokenLayer::bearer(tokens.verifier());
+//! let app: Router = tokens::router(users.password_verifier(), tokens.clone(), tokens.verifier(), RefreshTokens::new(keys))
 //!     .route("/whoami", axum::routing::get(whoami).route_layer(api));
 //! # let _ = app;
 //! ```
@@ -37,20 +35,11 @@ use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::ConnectInfo;
 
-pub mod app_keys;
-pub mod ccai;
-mod current_user;
-pub mod issuer;
 pub mod login;
-pub mod opentact;
-pub mod refresh;
-mod reply;
+pub mod reply;
 pub mod revocation;
-pub mod session;
 mod strict_json;
 pub mod tokens;
-pub mod voltmx;
-pub mod xivo;
 
 pub use tower_authn_core::Principal;
 

@@ -10,11 +10,12 @@
 //! let mut headers = HeaderMap::new();
 //! headers.insert("content-type", "application/json;charset=UTF-8;charset=UTF-8".parse().unwrap());
 //! let body = br#"{"userid": "alice", "password": "wonderland"}"#;
-//! let c = parse_login(&headers, body, LoginFields::VOLTMX).unwrap();
+//! let fields = LoginFields { user: "userid", ..LoginFields::GENERIC };
+//! let c = parse_login(&headers, body, fields).unwrap();
 //! assert_eq!((c.username.as_str(), c.password.expose_secret()), ("alice", "wonderland"));
 //!
 //! headers.insert("content-type", "application/x-www-form-urlencoded".parse().unwrap());
-//! let c = parse_login(&headers, b"userid=alice&password=won%64erland", LoginFields::VOLTMX).unwrap();
+//! let c = parse_login(&headers, b"userid=alice&password=won%64erland", fields).unwrap();
 //! assert_eq!(c.password.expose_secret(), "wonderland");
 //! ```
 
@@ -44,23 +45,6 @@ pub struct LoginFields {
 }
 
 impl LoginFields {
-    /// XiVO: JSON `{"login", "password"}` only (`Content-Type: application/json`, as XiVO
-    /// documents its login; a form or an untyped body is `415`).
-    pub const XIVO: Self = Self {
-        user: "login",
-        password: "password",
-        json: true,
-        form: false,
-        basic: false,
-    };
-    /// Volt MX: JSON or form `userid`, `password`, or Basic.
-    pub const VOLTMX: Self = Self {
-        user: "userid",
-        password: "password",
-        json: true,
-        form: true,
-        basic: true,
-    };
     /// A generic login: JSON or form `username`, `password`, or Basic.
     pub const GENERIC: Self = Self {
         user: "username",
@@ -125,14 +109,19 @@ impl std::error::Error for LoginError {}
 /// is [`BodyKind::Other`], answered `415`. A body a cross-site HTML form can send as
 /// `text/plain` or without a type is therefore never parsed as JSON.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum BodyKind {
+pub enum BodyKind {
+    /// No body, or only whitespace.
     Empty,
+    /// `application/json`.
     Json,
+    /// `application/x-www-form-urlencoded`.
     Form,
+    /// Anything else: answer 415.
     Other,
 }
 
-pub(crate) fn body_kind(headers: &HeaderMap, body: &[u8]) -> BodyKind {
+/// The [`BodyKind`] of a request with `headers` and `body`.
+pub fn body_kind(headers: &HeaderMap, body: &[u8]) -> BodyKind {
     if body.iter().all(u8::is_ascii_whitespace) {
         return BodyKind::Empty;
     }
@@ -155,7 +144,7 @@ pub(crate) fn body_kind(headers: &HeaderMap, body: &[u8]) -> BodyKind {
 }
 
 /// A JSON body as an object, every key distinct at every depth; `None` otherwise.
-pub(crate) fn json_object(body: &[u8]) -> Option<serde_json::Map<String, Value>> {
+pub fn json_object(body: &[u8]) -> Option<serde_json::Map<String, Value>> {
     match crate::strict_json::from_slice(body).ok()? {
         Value::Object(map) => Some(map),
         _ => None,
@@ -164,10 +153,7 @@ pub(crate) fn json_object(body: &[u8]) -> Option<serde_json::Map<String, Value>>
 
 /// The string fields `names` of a JSON object body; `None` when it is not an object, repeats
 /// a key, or a named field is present but not a string. Absent fields are `None` inside.
-pub(crate) fn json_fields<const N: usize>(
-    body: &[u8],
-    names: [&str; N],
-) -> Option<[Option<String>; N]> {
+pub fn json_fields<const N: usize>(body: &[u8], names: [&str; N]) -> Option<[Option<String>; N]> {
     let mut map = json_object(body)?;
     let mut out: [Option<String>; N] = std::array::from_fn(|_| None);
     for (slot, name) in out.iter_mut().zip(names) {
@@ -181,10 +167,7 @@ pub(crate) fn json_fields<const N: usize>(
 }
 
 /// The fields `names` of a form body; `None` when one is repeated.
-pub(crate) fn form_fields<const N: usize>(
-    body: &[u8],
-    names: [&str; N],
-) -> Option<[Option<String>; N]> {
+pub fn form_fields<const N: usize>(body: &[u8], names: [&str; N]) -> Option<[Option<String>; N]> {
     let mut out: [Option<String>; N] = std::array::from_fn(|_| None);
     for (k, v) in form_urlencoded::parse(body) {
         if let Some(i) = names.iter().position(|n| *n == k) {
@@ -199,7 +182,7 @@ pub(crate) fn form_fields<const N: usize>(
 
 /// Why a `refresh_token` field could not be read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum FieldError {
+pub enum FieldError {
     /// The body is neither JSON nor a form.
     UnsupportedType,
     /// The field is missing, empty, repeated, or not a string.
@@ -207,7 +190,7 @@ pub(crate) enum FieldError {
 }
 
 /// The `refresh_token` field of a JSON or form body.
-pub(crate) fn refresh_token_field(headers: &HeaderMap, body: &[u8]) -> Result<String, FieldError> {
+pub fn refresh_token_field(headers: &HeaderMap, body: &[u8]) -> Result<String, FieldError> {
     let field = match body_kind(headers, body) {
         BodyKind::Json => json_fields(body, ["refresh_token"]).map(|[t]| t),
         BodyKind::Form => form_fields(body, ["refresh_token"]).map(|[t]| t),
@@ -288,6 +271,20 @@ mod tests {
 
     use super::*;
 
+    /// XiVO's fields: JSON only.
+    const XIVO: LoginFields = LoginFields {
+        user: "login",
+        password: "password",
+        json: true,
+        form: false,
+        basic: false,
+    };
+    /// Volt MX's fields: JSON, form or Basic.
+    const VOLTMX: LoginFields = LoginFields {
+        user: "userid",
+        ..LoginFields::GENERIC
+    };
+
     fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
@@ -299,12 +296,7 @@ mod tests {
     #[test]
     fn xivo_json_only() {
         let json = headers(&[("content-type", "application/json; charset=UTF-8")]);
-        let ok = parse_login(
-            &json,
-            br#"{"login":"alice","password":"pw"}"#,
-            LoginFields::XIVO,
-        )
-        .unwrap();
+        let ok = parse_login(&json, br#"{"login":"alice","password":"pw"}"#, XIVO).unwrap();
         assert_eq!(
             (ok.username.as_str(), ok.password.expose_secret()),
             ("alice", "pw")
@@ -318,10 +310,7 @@ mod tests {
             b"",
         ] {
             assert!(
-                matches!(
-                    parse_login(&json, bad, LoginFields::XIVO),
-                    Err(LoginError::InvalidJson)
-                ),
+                matches!(parse_login(&json, bad, XIVO), Err(LoginError::InvalidJson)),
                 "{bad:?}"
             );
         }
@@ -336,21 +325,13 @@ mod tests {
             br#"{"login":"alice","password":"wonderland","extra":{"a":1,"a":2}}"#,
         ] {
             assert!(
-                matches!(
-                    parse_login(&json, body, LoginFields::XIVO),
-                    Err(LoginError::InvalidJson)
-                ),
+                matches!(parse_login(&json, body, XIVO), Err(LoginError::InvalidJson)),
                 "{}",
                 String::from_utf8_lossy(body)
             );
         }
         let dup = br#"{"userid":"bob","userid":"alice","password":"wonderland"}"#;
-        assert_eq!(
-            parse_login(&json, dup, LoginFields::VOLTMX)
-                .unwrap_err()
-                .status(),
-            400
-        );
+        assert_eq!(parse_login(&json, dup, VOLTMX).unwrap_err().status(), 400);
     }
 
     #[test]
@@ -372,7 +353,7 @@ mod tests {
                     .into_iter()
                     .collect::<Vec<_>>(),
             );
-            for fields in [LoginFields::XIVO, LoginFields::VOLTMX, LoginFields::GENERIC] {
+            for fields in [XIVO, VOLTMX, LoginFields::GENERIC] {
                 assert!(
                     matches!(
                         parse_login(&h, body, fields),
@@ -390,19 +371,14 @@ mod tests {
             ("content-type", "application/json"),
             ("content-type", "application/json"),
         ]);
-        assert_eq!(
-            parse_login(&two, body, LoginFields::XIVO)
-                .unwrap_err()
-                .status(),
-            415
-        );
+        assert_eq!(parse_login(&two, body, XIVO).unwrap_err().status(), 415);
         // XiVO documents a JSON login: a form is not one.
         let form = headers(&[("content-type", "application/x-www-form-urlencoded")]);
         assert!(matches!(
-            parse_login(&form, b"login=a&password=b", LoginFields::XIVO),
+            parse_login(&form, b"login=a&password=b", XIVO),
             Err(LoginError::UnsupportedMediaType)
         ));
-        assert!(parse_login(&form, form_body, LoginFields::VOLTMX).is_ok());
+        assert!(parse_login(&form, form_body, VOLTMX).is_ok());
     }
 
     #[test]
@@ -414,7 +390,7 @@ mod tests {
         let c = parse_login(
             &json,
             br#"{"userid":"u","password":"p","provider":"x"}"#,
-            LoginFields::VOLTMX,
+            VOLTMX,
         )
         .unwrap();
         assert_eq!(c.username, "u");
@@ -422,56 +398,43 @@ mod tests {
             "content-type",
             "application/x-www-form-urlencoded; charset=UTF-8",
         )]);
-        let c = parse_login(&form, b"userid=u%40x&password=a+b", LoginFields::VOLTMX).unwrap();
+        let c = parse_login(&form, b"userid=u%40x&password=a+b", VOLTMX).unwrap();
         assert_eq!(
             (c.username.as_str(), c.password.expose_secret()),
             ("u@x", "a b")
         );
         assert!(matches!(
-            parse_login(&form, b"userid=u&userid=v&password=p", LoginFields::VOLTMX),
+            parse_login(&form, b"userid=u&userid=v&password=p", VOLTMX),
             Err(LoginError::InvalidForm)
         ));
         assert!(matches!(
-            parse_login(&form, b"userid=u", LoginFields::VOLTMX),
+            parse_login(&form, b"userid=u", VOLTMX),
             Err(LoginError::InvalidForm)
         ));
         let basic = headers(&[("authorization", "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ==")]);
         assert_eq!(
-            parse_login(&basic, b"", LoginFields::VOLTMX)
-                .unwrap()
-                .username,
+            parse_login(&basic, b"", VOLTMX).unwrap().username,
             "Aladdin"
         );
         let bad = headers(&[("authorization", "Basic !!")]);
-        assert_eq!(
-            parse_login(&bad, b"", LoginFields::VOLTMX)
-                .unwrap_err()
-                .status(),
-            400
-        );
+        assert_eq!(parse_login(&bad, b"", VOLTMX).unwrap_err().status(), 400);
         let both = headers(&[
             ("authorization", "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="),
             ("content-type", "application/json"),
         ]);
         assert_eq!(
-            parse_login(
-                &both,
-                br#"{"userid":"u","password":"p"}"#,
-                LoginFields::VOLTMX
-            )
-            .unwrap_err()
-            .status(),
+            parse_login(&both, br#"{"userid":"u","password":"p"}"#, VOLTMX)
+                .unwrap_err()
+                .status(),
             400
         );
         assert!(matches!(
-            parse_login(&headers(&[]), b"", LoginFields::VOLTMX),
+            parse_login(&headers(&[]), b"", VOLTMX),
             Err(LoginError::Missing)
         ));
         let xml = headers(&[("content-type", "text/xml")]);
         assert_eq!(
-            parse_login(&xml, b"<a/>", LoginFields::VOLTMX)
-                .unwrap_err()
-                .status(),
+            parse_login(&xml, b"<a/>", VOLTMX).unwrap_err().status(),
             415
         );
     }
@@ -485,8 +448,8 @@ mod tests {
             b"%%%=&&=",
             b"{\"userid\":{}}",
         ] {
-            let _ = parse_login(&h, body, LoginFields::VOLTMX);
-            let _ = parse_login(&h, body, LoginFields::XIVO);
+            let _ = parse_login(&h, body, VOLTMX);
+            let _ = parse_login(&h, body, XIVO);
         }
     }
 }

@@ -1,4 +1,6 @@
-//! Small response helpers shared by the routers.
+//! Answers of token-service routes: a JSON body no cache keeps, a failure in a responder's
+//! shape, and a bounded body read. The routers of this crate and the platform presets use
+//! them; a route of your own answers the same way with them.
 
 use axum::body::Body;
 use axum::response::Response;
@@ -7,13 +9,13 @@ use http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
 use http::{HeaderValue, StatusCode};
 use serde_json::Value;
 use tower_authn_core::respond::finish;
-use tower_authn_core::{AuthError, ErrorKind};
+use tower_authn_core::{AuthError, ErrorKind, ErrorResponder};
 
 /// The largest request body a token route reads (a login is a few hundred bytes).
-pub(crate) const BODY_LIMIT: usize = 64 * 1024;
+pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// A JSON answer that no cache keeps (RFC 6749 §5.1: token responses are `no-store`).
-pub(crate) fn json(status: StatusCode, value: &Value) -> Response {
+pub fn json_reply(status: StatusCode, value: &Value) -> Response {
     let mut res = Response::new(Body::from(value.to_string()));
     *res.status_mut() = status;
     let h = res.headers_mut();
@@ -24,22 +26,19 @@ pub(crate) fn json(status: StatusCode, value: &Value) -> Response {
 }
 
 /// `415` with `value`, a platform's error body: the body is neither JSON nor a form.
-pub(crate) fn unsupported_media_type(value: &Value) -> Response {
-    json(StatusCode::UNSUPPORTED_MEDIA_TYPE, value)
+pub fn unsupported_media_type(value: &Value) -> Response {
+    json_reply(StatusCode::UNSUPPORTED_MEDIA_TYPE, value)
 }
 
 /// A failure in a platform's shape, completed like the auth layer completes its own
 /// (`Cache-Control: no-store`, `Retry-After` on a 429).
-pub(crate) fn failure(
-    responder: fn(&AuthError) -> http::Response<Bytes>,
-    error: &AuthError,
-) -> Response {
+pub fn failure(responder: &impl ErrorResponder, error: &AuthError) -> Response {
     tracing::debug!(
         code = error.code(),
         detail = error.detail(),
         "token service rejected"
     );
-    finish(responder(error), error, &[]).map(Body::from)
+    finish(responder.respond(error), error, &[]).map(Body::from)
 }
 
 /// Reads a whole request body of at most [`BODY_LIMIT`] bytes.
@@ -48,22 +47,11 @@ pub(crate) fn failure(
 ///
 /// `PayloadTooLarge` (413) when it is larger or cannot be read; each router answers it in
 /// its platform's shape.
-pub(crate) async fn read_body(body: Body) -> Result<Bytes, AuthError> {
+pub async fn read_body(body: Body) -> Result<Bytes, AuthError> {
     axum::body::to_bytes(body, BODY_LIMIT).await.map_err(|_| {
         AuthError::new(
             ErrorKind::PayloadTooLarge,
             "request body too large or unreadable",
         )
     })
-}
-
-/// Splits a display name into first and last name at the first space.
-pub(crate) fn split_name(name: Option<&str>) -> (Option<&str>, Option<&str>) {
-    match name.map(str::trim) {
-        None | Some("") => (None, None),
-        Some(n) => match n.split_once(' ') {
-            Some((first, last)) => (Some(first), Some(last.trim())),
-            None => (Some(n), None),
-        },
-    }
 }

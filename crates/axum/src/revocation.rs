@@ -7,7 +7,8 @@
 //!
 //! ```
 //! use axum::Router;
-//! use tower_authn_axum::{issuer::OpaqueTokenIssuer, refresh::RefreshTokens, revocation};
+//! use tower_authn_axum::revocation;
+//! use tower_authn_core::issue::{OpaqueTokenIssuer, RefreshTokens};
 //! use tower_authn_core::memory::MemoryKeyStore;
 //!
 //! let keys = MemoryKeyStore::new();
@@ -27,10 +28,10 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 use serde_json::json;
 use tower_authn_core::{AuthError, JsonErrors, KeyStore};
 
-use crate::issuer::TokenIssuer;
 use crate::login::{BodyKind, body_kind, form_fields, json_fields};
-use crate::refresh::RefreshTokens;
-use crate::reply::{failure, json as json_reply, read_body};
+use crate::reply::{failure, json_reply, read_body};
+use tower_authn_core::issue::RefreshTokens;
+use tower_authn_core::issue::TokenIssuer;
 
 struct Revoker<I, K> {
     issuer: I,
@@ -90,9 +91,6 @@ async fn revoke<I: TokenIssuer, K: KeyStore + Clone>(
                 .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
             res
         }
-        Err(e) => failure(
-            |e| tower_authn_core::ErrorResponder::respond(&JsonErrors, e),
-            &e,
-        ),
+        Err(e) => failure(&JsonErrors, &e),
     }
 }

@@ -13,7 +13,8 @@
 //!
 //! ```
 //! use axum::Router;
-//! use tower_authn_axum::{issuer::OpaqueTokenIssuer, refresh::RefreshTokens, tokens};
+//! use tower_authn_axum::tokens;
+//! use tower_authn_core::issue::{OpaqueTokenIssuer, RefreshTokens};
 //! use tower_authn_core::memory::{MemoryKeyStore, MemoryUserStore};
 //! use tower_authn_core::UserStoreExt;
 //!
@@ -37,23 +38,17 @@ use axum::routing::{get, post};
 use http::{HeaderMap, StatusCode};
 use serde_json::Value;
 use tower_authn_core::credential::{BasicCredentials, TokenCredential};
-use tower_authn_core::{
-    AuthError, ErrorResponder, HeaderTokenLayer, JsonErrors, KeyStore, Principal, Verifier,
-};
+use tower_authn_core::{AuthError, HeaderTokenLayer, JsonErrors, KeyStore, Principal, Verifier};
 
-use crate::issuer::{IssuedToken, TokenIssuer};
 use crate::login::{FieldError, LoginError, LoginFields, parse_login, refresh_token_field};
-use crate::refresh::{RefreshGrant, RefreshTokens};
-use crate::reply::{failure, json as json_reply, read_body, unsupported_media_type};
+use crate::reply::{failure, json_reply, read_body, unsupported_media_type};
+use tower_authn_core::issue::{IssuedToken, TokenIssuer};
+use tower_authn_core::issue::{RefreshGrant, RefreshTokens};
 
 struct Service<V, I, K> {
     passwords: V,
     issuer: I,
     refresh: RefreshTokens<K>,
-}
-
-fn errors(error: &AuthError) -> http::Response<bytes::Bytes> {
-    JsonErrors.respond(error)
 }
 
 /// `415`: the body is neither `application/json` nor a form.
@@ -131,20 +126,20 @@ where
 {
     let body = match read_body(body).await {
         Ok(b) => b,
-        Err(e) => return failure(errors, &e),
+        Err(e) => return failure(&JsonErrors, &e),
     };
     let credentials = match parse_login(&headers, &body, LoginFields::GENERIC) {
         Ok(c) => c,
-        Err(LoginError::Missing) => return failure(errors, &AuthError::missing()),
+        Err(LoginError::Missing) => return failure(&JsonErrors, &AuthError::missing()),
         Err(LoginError::UnsupportedMediaType) => return unsupported(),
-        Err(e) => return failure(errors, &AuthError::malformed(e.to_string())),
+        Err(e) => return failure(&JsonErrors, &AuthError::malformed(e.to_string())),
     };
     let result = async {
         let principal = service.passwords.verify(credentials).await?;
         let grant = service.refresh.start(&principal).await?;
         pair(&service, &grant).await
     };
-    result.await.unwrap_or_else(|e| failure(errors, &e))
+    result.await.unwrap_or_else(|e| failure(&JsonErrors, &e))
 }
 
 async fn refresh_pair<V, I, K>(
@@ -159,20 +154,23 @@ where
 {
     let body = match read_body(body).await {
         Ok(b) => b,
-        Err(e) => return failure(errors, &e),
+        Err(e) => return failure(&JsonErrors, &e),
     };
     let token = match refresh_token_field(&headers, &body) {
         Ok(t) => t,
         Err(FieldError::UnsupportedType) => return unsupported(),
         Err(FieldError::Missing) => {
-            return failure(errors, &AuthError::malformed("refresh_token is required"));
+            return failure(
+                &JsonErrors,
+                &AuthError::malformed("refresh_token is required"),
+            );
         }
     };
     let result = async {
         let grant = service.refresh.rotate(&token).await?;
         pair(&service, &grant).await
     };
-    result.await.unwrap_or_else(|e| failure(errors, &e))
+    result.await.unwrap_or_else(|e| failure(&JsonErrors, &e))
 }
 
 async fn check<V, I, K>(
@@ -184,7 +182,7 @@ where
 {
     match service.issuer.issue(&principal, None).await {
         Ok(token) => json_reply(StatusCode::OK, &Value::Object(access_fields(&token))),
-        Err(e) => failure(errors, &e),
+        Err(e) => failure(&JsonErrors, &e),
     }
 }
 
@@ -197,7 +195,7 @@ mod tests {
     use tower_authn_core::memory::{MemoryKeyStore, MemoryUserStore};
 
     use super::*;
-    use crate::issuer::OpaqueTokenIssuer;
+    use tower_authn_core::issue::OpaqueTokenIssuer;
 
     fn app() -> Router {
         let users = MemoryUserStore::new();

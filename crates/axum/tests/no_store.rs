@@ -7,10 +7,10 @@ use axum::body::Body;
 use http::{Request, StatusCode};
 use serde_json::Value;
 use tower::ServiceExt;
-use tower_authn_axum::issuer::OpaqueTokenIssuer;
-use tower_authn_axum::refresh::RefreshTokens;
 use tower_authn_axum::tokens;
 use tower_authn_core::UserStoreExt;
+use tower_authn_core::issue::OpaqueTokenIssuer;
+use tower_authn_core::issue::RefreshTokens;
 use tower_authn_core::memory::{MemoryKeyStore, MemoryUserStore};
 
 fn app() -> Router {

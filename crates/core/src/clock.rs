@@ -11,6 +11,14 @@ pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> SystemTime;
 }
 
+/// A shared clock is a clock, so `with_clock` takes a [`ManualClock`], a [`SystemClock`] or
+/// a [`SharedClock`] alike.
+impl<C: Clock + ?Sized> Clock for Arc<C> {
+    fn now(&self) -> SystemTime {
+        (**self).now()
+    }
+}
+
 /// The system's real-time clock.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SystemClock;

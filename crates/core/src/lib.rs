@@ -66,6 +66,7 @@ pub mod head;
 pub mod host;
 pub mod https_redirect;
 pub mod invalidate;
+pub mod issue;
 pub mod lifecycle;
 pub mod memory;
 pub mod principal;

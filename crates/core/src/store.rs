@@ -217,7 +217,7 @@ pub enum KeyKind {
     SharedToken,
     /// A device token (`X-Device-AuthToken`).
     DeviceToken,
-    /// An app API key (`X-VoltMX-App-API-Key`).
+    /// An app API key (Volt MX: `X-VoltMX-App-API-Key`).
     AppApiKey,
     /// The token half of an access pair (`AccessToken` + `AccessSecret`).
     AccessToken,

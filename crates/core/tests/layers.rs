@@ -365,8 +365,9 @@ async fn key_store() -> (MemoryKeyStore, String, String, String, String) {
 #[tokio::test]
 async fn device_and_app_key_matrix() {
     let (keys, device, app_key, _, _) = key_store().await;
-    let device_layer = DeviceTokenLayer::new(keys.verifier(KeyKind::DeviceToken));
-    let app_layer = AppApiKeyLayer::new(keys.verifier(KeyKind::AppApiKey));
+    let device_layer =
+        DeviceTokenLayer::new("X-Device-AuthToken", keys.verifier(KeyKind::DeviceToken));
+    let app_layer = AppApiKeyLayer::new("X-VoltMX-App-API-Key", keys.verifier(KeyKind::AppApiKey));
 
     for (layer_header, good) in [
         ("x-device-authtoken", &device),
@@ -462,6 +463,7 @@ async fn revoked_and_expired_keys() {
         .await
         .unwrap();
     let layer = AppApiKeyLayer::new(
+        "X-VoltMX-App-API-Key",
         keys.verifier(KeyKind::AppApiKey)
             .with_clock(std::sync::Arc::new(clock.clone())),
     );
@@ -712,8 +714,10 @@ const ALADDIN_SEPARATORS: [&str; 3] = [
 #[tokio::test]
 async fn a_scheme_name_without_exactly_one_space_is_malformed_even_before_a_valid_credential() {
     let (keys, device, _, _, _) = key_store().await;
-    let layer = BasicAuthLayer::new(users().password_verifier())
-        .or(DeviceTokenLayer::new(keys.verifier(KeyKind::DeviceToken)));
+    let layer = BasicAuthLayer::new(users().password_verifier()).or(DeviceTokenLayer::new(
+        "X-Device-AuthToken",
+        keys.verifier(KeyKind::DeviceToken),
+    ));
     assert_eq!(
         send(&layer, get("/", &[("x-device-authtoken", &device)]))
             .await
@@ -735,8 +739,9 @@ async fn a_scheme_name_without_exactly_one_space_is_malformed_even_before_a_vali
             "{value:?}"
         );
     }
-    let bearer = HeaderTokenLayer::bearer(SharedTokenVerifier::new("s3rver"))
-        .or(DeviceTokenLayer::new(keys.verifier(KeyKind::DeviceToken)));
+    let bearer = HeaderTokenLayer::bearer(SharedTokenVerifier::new("s3rver")).or(
+        DeviceTokenLayer::new("X-Device-AuthToken", keys.verifier(KeyKind::DeviceToken)),
+    );
     for value in ["Bearer\ts3rver", "Bearer  s3rver", "Bearers3rver"] {
         let a = send(
             &bearer,

@@ -1,6 +1,6 @@
 //! JWT verification and issuing for tower-authn: verifiers that plug into its token layers,
 //! key sets (static and remote JWKS), an issuer, and presets for Google ID tokens, Facebook
-//! user tokens, Google CCAI Platform and Opentact.
+//! user tokens (the CCAI and Opentact token formats are in `tower-authn-platforms`).
 //!
 //! ```
 //! use tower_authn_core::{credential::TokenCredential, principal::CredentialLocation, Verifier};
@@ -72,9 +72,6 @@ mod key;
 mod mapping;
 mod validation;
 mod verify;
-
-pub mod ccai;
-pub mod opentact;
 
 #[cfg(feature = "remote")]
 mod circuit;

@@ -250,13 +250,6 @@ impl<K> JwtVerifier<K> {
         self.update(|i| i.clock = Arc::new(clock))
     }
 
-    pub(crate) fn with_shared_clock(self, clock: SharedClock) -> Self
-    where
-        K: Clone,
-    {
-        self.update(|i| i.clock = clock)
-    }
-
     /// The key source.
     pub fn keys(&self) -> &K {
         &self.inner.keys

@@ -1,6 +1,5 @@
 //! Wiring: the JWT verifiers plug into core's `HeaderTokenLayer` (Bearer, `X-Auth-Token`,
-//! `X-Auth-Google-Token`) and `QueryTokenLayer` (`?jwt=`) without new layer types; the CCAI
-//! token endpoint behind an auth layer.
+//! `X-Auth-Google-Token`) and `QueryTokenLayer` (`?jwt=`) without new layer types.
 
 mod support;
 
@@ -12,10 +11,7 @@ use http_body_util::{BodyExt, Full};
 use serde_json::Value;
 use tower::{Layer, ServiceExt};
 use tower_authn_core::clock::ManualClock;
-use tower_authn_core::credential::TokenCredential;
-use tower_authn_core::{AuthError, HeaderTokenLayer, Principal, QueryTokenLayer};
-use tower_authn_jwt::ccai::{CcaiIssuer, CcaiTokenEndpoint};
-use tower_authn_jwt::opentact::{self, OpentactIssuer};
+use tower_authn_core::{HeaderTokenLayer, Principal, QueryTokenLayer};
 use tower_authn_jwt::{
     Algorithm, JwtIssuer, JwtVerifier, KeySet, SigningKey, VerifyingKey, google,
 };
@@ -128,38 +124,6 @@ async fn bearer_header_and_query() {
 }
 
 #[tokio::test]
-async fn opentact_x_auth_token_or_jwt_query() {
-    let clock = ManualClock::at_unix(NOW);
-    let issuer = OpentactIssuer::new(SECRET).unwrap().with_clock(clock);
-    let token = issuer
-        .issue("2984a1ca-fff7-4c59-a63b-3468179d7df7", "Admin")
-        .unwrap();
-    let layer =
-        || HeaderTokenLayer::new(opentact::HEADER, issuer.verifier()).with_query(opentact::QUERY);
-
-    let (status, _, body) = send(layer(), get("/rest/user", &[("x-auth-token", &token)])).await;
-    assert_eq!(status, StatusCode::OK);
-    assert_eq!(
-        body["principal"]["id"],
-        "2984a1ca-fff7-4c59-a63b-3468179d7df7"
-    );
-    assert_eq!(body["principal"]["roles"], serde_json::json!(["Admin"]));
-
-    let (status, _, _) = send(layer(), get(&format!("/rest/user?jwt={token}"), &[])).await;
-    assert_eq!(status, StatusCode::OK);
-    // Both at once is a duplicate: 400.
-    let (status, _, _) = send(
-        layer(),
-        get(
-            &format!("/rest/user?jwt={token}"),
-            &[("x-auth-token", &token)],
-        ),
-    )
-    .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-}
-
-#[tokio::test]
 async fn google_header_or_query() {
     let v = support::vector("google-id-token");
     let keys = KeySet::from_jwks(&v["jwks"].to_string()).unwrap();
@@ -189,50 +153,4 @@ async fn empty_key_set_answers_503() {
     )
     .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-}
-
-#[tokio::test]
-async fn ccai_token_endpoint_behind_an_auth_layer() {
-    let clock = ManualClock::at_unix(NOW);
-    let issuer = CcaiIssuer::new("ACME", SECRET)
-        .unwrap()
-        .with_clock(clock.clone());
-    let endpoint = CcaiTokenEndpoint::new(issuer.clone());
-
-    // The host's own session check, as any verifier.
-    let session = |t: TokenCredential| async move {
-        if t.expose() == "session-1" {
-            Ok(Principal::user("5b3c1d2e")
-                .with_name("Alice Example")
-                .with_email("alice@example.com"))
-        } else {
-            Err(AuthError::invalid("no such session"))
-        }
-    };
-    let svc = HeaderTokenLayer::new("X-Session", session).layer(endpoint.clone());
-    let res = svc
-        .clone()
-        .oneshot(get("/ccai/token", &[("x-session", "session-1")]))
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    assert_eq!(res.headers()["cache-control"], "no-store");
-    assert_eq!(res.headers()["content-type"], "application/json");
-    let body: Value =
-        serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
-    let token = body["token"].as_str().unwrap();
-    let principal = issuer.verifier().authenticate(token).unwrap();
-    assert_eq!(principal.id, "5b3c1d2e");
-    assert_eq!(principal.email.as_deref(), Some("alice@example.com"));
-
-    let res = svc
-        .oneshot(get("/ccai/token", &[("x-session", "nope")]))
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-
-    // Mounted without a layer (a mistake): no principal, 401, never a token.
-    let res = endpoint.oneshot(get("/ccai/token", &[])).await.unwrap();
-    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(res.headers()["cache-control"], "no-store");
 }

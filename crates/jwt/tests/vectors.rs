@@ -1,5 +1,5 @@
-//! The shared vectors: RFC 7515 A.1, RFC 7519's unsecured JWT, Google, Facebook, CCAI and
-//! Opentact.
+//! The shared vectors: RFC 7515 A.1, RFC 7519's unsecured JWT, Google and Facebook (CCAI
+//! and Opentact: `tower-authn-platforms`).
 
 mod support;
 
@@ -12,11 +12,8 @@ use serde_json::Value;
 use tower_authn_core::clock::ManualClock;
 use tower_authn_core::credential::TokenCredential;
 use tower_authn_core::{CredentialLocation, ErrorKind, Verifier};
-use tower_authn_jwt::ccai::CcaiIssuer;
-use tower_authn_jwt::opentact::OpentactIssuer;
 use tower_authn_jwt::{
-    Algorithm, FetchError, JwtVerifier, KeySet, Validation, VerifyingKey, ccai, facebook, google,
-    opentact,
+    Algorithm, FetchError, JwtVerifier, KeySet, Validation, VerifyingKey, facebook, google,
 };
 
 use support::vector;
@@ -256,96 +253,5 @@ async fn facebook_graph_failures_fail_closed() {
     assert_eq!(
         verifier.verify(credential("t")).await.unwrap_err().status(),
         503
-    );
-}
-
-#[test]
-fn ccai_vector_reproduces_byte_for_byte_and_verifies() {
-    let v = vector("ccai");
-    let secret = v["secret"].as_str().unwrap();
-    let p = &v["payload"];
-    let iat = p["iat"].as_u64().unwrap();
-    let clock = ManualClock::at_unix(iat);
-
-    assert!(
-        CcaiIssuer::new("ACME", secret).is_err(),
-        "the vector's secret is under 32 bytes"
-    );
-    let issuer = CcaiIssuer::with_any_length_secret(p["iss"].as_str().unwrap(), secret)
-        .unwrap()
-        .with_clock(clock.clone());
-    let token = issuer
-        .issue(
-            p["identifier"].as_str().unwrap(),
-            p["name"].as_str().unwrap(),
-            p["email"].as_str().unwrap(),
-        )
-        .unwrap();
-    assert_eq!(token, v["token_alg_typ"].as_str().unwrap());
-
-    let verifier = ccai::verifier("ACME", secret)
-        .unwrap()
-        .with_clock(clock.clone());
-    let principal = verifier.authenticate(&token).unwrap();
-    assert_eq!(principal.id, "5b3c1d2e-8f4a-4c6b-9d7e-1a2b3c4d5e6f");
-    assert_eq!(principal.name.as_deref(), Some("Alice Example"));
-    assert_eq!(principal.email.as_deref(), Some("alice@example.com"));
-    assert_eq!(principal.scheme, "ccai");
-
-    assert!(
-        ccai::verifier("OTHER", secret)
-            .unwrap()
-            .with_clock(clock.clone())
-            .authenticate(&token)
-            .is_err()
-    );
-    clock.set_unix(iat + 3600 + 60);
-    assert_eq!(
-        verifier.authenticate(&token).unwrap_err().kind(),
-        ErrorKind::Expired
-    );
-}
-
-#[test]
-fn opentact_vector_reproduces_and_verifies() {
-    let v = vector("opentact")["fixture_jwt"].clone();
-    let secret = v["secret"].as_str().unwrap();
-    let p = &v["payload"];
-    let clock = ManualClock::at_unix(p["iat"].as_u64().unwrap() + 10);
-
-    let issuer = OpentactIssuer::with_any_length_secret(secret)
-        .unwrap()
-        .with_clock(ManualClock::at_unix(p["iat"].as_u64().unwrap()));
-    let token = issuer
-        .issue(p["uuid"].as_str().unwrap(), p["role"].as_str().unwrap())
-        .unwrap();
-    assert_eq!(token, v["token"].as_str().unwrap());
-
-    let verifier = opentact::verifier(secret)
-        .unwrap()
-        .with_clock(clock.clone());
-    let principal = verifier.authenticate(&token).unwrap();
-    assert_eq!(principal.id, "2984a1ca-fff7-4c59-a63b-3468179d7df7");
-    assert_eq!(principal.roles, ["User"]);
-    assert_eq!(principal.scheme, "jwt");
-
-    clock.set_unix(p["exp"].as_u64().unwrap() + 60);
-    assert_eq!(
-        verifier.authenticate(&token).unwrap_err().kind(),
-        ErrorKind::Expired
-    );
-
-    // A 25-hour token from the same secret: longer than Opentact's 24 h.
-    let long = support::forge_hs256(
-        r#"{"alg":"HS256","typ":"JWT"}"#,
-        r#"{"uuid":"u","role":"User","iat":1700000000,"exp":1700090000}"#,
-        secret.as_bytes(),
-    );
-    let at = opentact::verifier(secret)
-        .unwrap()
-        .with_clock(ManualClock::at_unix(1_700_000_010));
-    assert_eq!(
-        at.authenticate(&long).unwrap_err().detail(),
-        "jwt: lifetime longer than allowed"
     );
 }

@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret;
 use server::RedisServer;
-use tower_authn_axum::refresh::RefreshTokens;
 use tower_authn_core::clock::{Clock, ManualClock};
 use tower_authn_core::credential::{BasicCredentials, TokenCredential};
+use tower_authn_core::issue::RefreshTokens;
 use tower_authn_core::memory::MemoryKeyStore;
 use tower_authn_core::throttle::{AttemptStore, Limit, Reservation, Throttle};
 use tower_authn_core::{

@@ -331,7 +331,7 @@ token_scheme!(
     DeviceTokenLayer
 );
 token_scheme!(
-    /// An app API key in `X-VoltMX-App-API-Key` (name configurable).
+    /// An app API key in a header of its own.
     AppApiKey,
     AppApiKeyLayer
 );
@@ -387,50 +387,48 @@ impl<V: Verifier<TokenCredential>> AuthnLayer<QueryToken<V>> {
     }
 }
 
-/// A device token in `X-Device-AuthToken` (Volt MX device-side routes).
+/// A device token in a header of its own (Volt MX's is `X-Device-AuthToken`).
 ///
 /// ```
 /// use tower_authn_core::{DeviceTokenLayer, KeyStoreExt, memory::{KeyKind, MemoryKeyStore}};
 ///
 /// let keys = MemoryKeyStore::new();
-/// let layer = DeviceTokenLayer::new(keys.verifier(KeyKind::DeviceToken));
+/// let layer = DeviceTokenLayer::new("X-Device-AuthToken", keys.verifier(KeyKind::DeviceToken));
 /// # let _ = layer;
 /// ```
 pub type DeviceTokenLayer<V> = AuthnLayer<DeviceToken<V>>;
 
 impl<V: Verifier<TokenCredential>> AuthnLayer<DeviceToken<V>> {
-    /// A device token in `X-Device-AuthToken`; scheme name `device-token`.
-    pub fn new(verifier: V) -> Self {
+    /// A device token in header `name`; scheme name `device-token`.
+    ///
+    /// # Panics
+    ///
+    /// When `name` is not a valid header name (a configuration error).
+    pub fn new(name: &str, verifier: V) -> Self {
         let mut spec = TokenSpec::new("device-token", "DeviceToken");
-        spec.headers
-            .push(HeaderName::from_static("x-device-authtoken"));
+        spec.add_header(name);
         AuthnLayer::from_scheme(DeviceToken { spec, verifier })
     }
 }
 
-/// An app API key in `X-VoltMX-App-API-Key`.
+/// An app API key in a header of its own (Volt MX's is `X-VoltMX-App-API-Key`).
 ///
 /// ```
 /// use tower_authn_core::{AppApiKeyLayer, KeyStoreExt, memory::{KeyKind, MemoryKeyStore}};
 ///
 /// let keys = MemoryKeyStore::new();
-/// let layer = AppApiKeyLayer::new(keys.verifier(KeyKind::AppApiKey));
+/// let layer = AppApiKeyLayer::new("X-App-Key", keys.verifier(KeyKind::AppApiKey));
 /// # let _ = layer;
 /// ```
 pub type AppApiKeyLayer<V> = AuthnLayer<AppApiKey<V>>;
 
 impl<V: Verifier<TokenCredential>> AuthnLayer<AppApiKey<V>> {
-    /// An app key in `X-VoltMX-App-API-Key`; scheme name `app-api-key`.
-    pub fn new(verifier: V) -> Self {
-        Self::with_header_name("X-VoltMX-App-API-Key", verifier)
-    }
-
-    /// An app key in header `name` instead.
+    /// An app key in header `name`; scheme name `app-api-key`.
     ///
     /// # Panics
     ///
     /// When `name` is not a valid header name (a configuration error).
-    pub fn with_header_name(name: &str, verifier: V) -> Self {
+    pub fn new(name: &str, verifier: V) -> Self {
         let mut spec = TokenSpec::new("app-api-key", "ApiKey");
         spec.add_header(name);
         AuthnLayer::from_scheme(AppApiKey { spec, verifier })

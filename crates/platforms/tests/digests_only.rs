@@ -11,15 +11,16 @@ use futures_util::future::BoxFuture;
 use http::Request;
 use serde_json::Value;
 use tower::ServiceExt;
-use tower_authn_axum::app_keys::AppKeys;
-use tower_authn_axum::issuer::OpaqueTokenIssuer;
-use tower_authn_axum::refresh::RefreshTokens;
-use tower_authn_axum::session::Sessions;
-use tower_authn_axum::{tokens, voltmx, xivo};
+use tower_authn_axum::tokens;
+use tower_authn_core::issue::AppKeys;
+use tower_authn_core::issue::OpaqueTokenIssuer;
+use tower_authn_core::issue::RefreshTokens;
+use tower_authn_core::issue::Sessions;
 use tower_authn_core::memory::{MemoryKeyStore, MemoryUserStore};
 use tower_authn_core::{
     KeyDigest, KeyHasher, KeyKind, KeyRecord, KeyStore, StoreError, UserStoreExt,
 };
+use tower_authn_platforms::{voltmx, xivo};
 
 /// A memory key store that keeps a printout of every record written to it.
 #[derive(Clone)]
@@ -137,7 +138,7 @@ async fn no_issued_secret_is_written_to_the_store() {
         ))
         .merge(voltmx::oauth_router(
             users.password_verifier(),
-            store.clone(),
+            tower_authn_core::issue::AccessPairs::new(store.clone()),
         ))
         .merge(voltmx::app_keys_router(AppKeys::new(store.clone())));
 

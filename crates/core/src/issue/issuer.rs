@@ -1,40 +1,15 @@
-//! [`TokenIssuer`]: what a login (or a refresh, or a token endpoint) hands out.
-//!
-//! The routers are generic over it, so an opaque token ([`OpaqueTokenIssuer`], stored as a
-//! digest in a [`KeyStore`]) and a JWT (the `tower-authn-jwt` issuer, or any closure through
-//! [`issuer_fn`]) plug into the same routes.
-//!
-//! ```
-//! use std::time::Duration;
-//! use tower_authn_axum::issuer::{OpaqueTokenIssuer, TokenIssuer};
-//! use tower_authn_core::credential::TokenCredential;
-//! use tower_authn_core::memory::MemoryKeyStore;
-//! use tower_authn_core::{CredentialLocation, Principal, Verifier};
-//!
-//! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! let issuer = OpaqueTokenIssuer::new(MemoryKeyStore::new()).ttl(Duration::from_secs(3600));
-//! let issued = issuer.issue(&Principal::user("alice"), None).await.unwrap();
-//! assert_eq!(issued.ttl_secs(), 3600);
-//!
-//! // The matching verifier finds it by digest.
-//! let presented = TokenCredential::new(issued.expose(), CredentialLocation::Query("token".into()));
-//! let who = issuer.verifier().verify(presented).await.unwrap();
-//! assert_eq!(who.id, "alice");
-//! # }
-//! ```
+//! What a login hands out ([`TokenIssuer`], [`OpaqueTokenIssuer`]).
 
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::clock::{SharedClock, SystemClock};
+use crate::store::generate_key;
+use crate::{AuthError, KeyKind, KeyRecord, KeyStore, KeyVerifier, Principal, new_key_id};
 use futures_util::future::{BoxFuture, FutureExt, ready};
 use secrecy::{ExposeSecret, SecretString};
-use tower_authn_core::clock::{SharedClock, SystemClock};
-use tower_authn_core::store::generate_key;
-use tower_authn_core::{
-    AuthError, KeyKind, KeyRecord, KeyStore, KeyVerifier, Principal, new_key_id,
-};
 
 /// A token just issued: the secret (shown to the client this once) and when it expires.
 pub struct IssuedToken {
@@ -58,7 +33,7 @@ impl IssuedToken {
     /// [`issuer_fn`].
     ///
     /// ```
-    /// use tower_authn_axum::issuer::IssuedToken;
+    /// use tower_authn_core::issue::IssuedToken;
     ///
     /// // {"alg":"HS256","typ":"JWT"} . {"iat":1700000000,"exp":1700003600} . signature
     /// let jwt = "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJpYXQiOjE3MDAwMDAwMDAsImV4cCI6MTcwMDAwMzYwMH0.sig";
@@ -129,6 +104,31 @@ impl fmt::Debug for IssuedToken {
 ///
 /// Implemented by [`OpaqueTokenIssuer`], by closures through [`issuer_fn`], and (in
 /// `tower-authn-jwt`) by the JWT issuers.
+///
+/// [`TokenIssuer`]: what a login (or a refresh, or a token endpoint) hands out.
+///
+/// The routers are generic over it, so an opaque token ([`OpaqueTokenIssuer`], stored as a
+/// digest in a [`KeyStore`]) and a JWT (the `tower-authn-jwt` issuer, or any closure through
+/// [`issuer_fn`]) plug into the same routes.
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_authn_core::issue::{OpaqueTokenIssuer, TokenIssuer};
+/// use tower_authn_core::credential::TokenCredential;
+/// use tower_authn_core::memory::MemoryKeyStore;
+/// use tower_authn_core::{CredentialLocation, Principal, Verifier};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let issuer = OpaqueTokenIssuer::new(MemoryKeyStore::new()).ttl(Duration::from_secs(3600));
+/// let issued = issuer.issue(&Principal::user("alice"), None).await.unwrap();
+/// assert_eq!(issued.ttl_secs(), 3600);
+///
+/// // The matching verifier finds it by digest.
+/// let presented = TokenCredential::new(issued.expose(), CredentialLocation::Query("token".into()));
+/// let who = issuer.verifier().verify(presented).await.unwrap();
+/// assert_eq!(who.id, "alice");
+/// # }
+/// ```
 pub trait TokenIssuer: Send + Sync + 'static {
     /// Issues a token for `principal`. `family` is the refresh-token family the token
     /// belongs to, if any, so revoking the family can revoke it too.
@@ -172,7 +172,7 @@ impl<T: TokenIssuer + ?Sized> TokenIssuer for Arc<T> {
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
-/// use tower_authn_axum::issuer::{IssuedToken, issuer_fn};
+/// use tower_authn_core::issue::{IssuedToken, issuer_fn};
 ///
 /// let issuer = issuer_fn(|p: &tower_authn_core::Principal| {
 ///     Ok(IssuedToken::new(format!("demo-token-for-{}", p.id), SystemTime::now(), Duration::from_secs(60)))
@@ -211,12 +211,12 @@ where
 
 /// A [`TokenIssuer`] from a synchronous closure that also receives the refresh-token
 /// family the token is minted in (at login and at each refresh), so a JWT can carry it in
-/// [`FAMILY_CLAIM`](crate::refresh::FAMILY_CLAIM) for
-/// [`RefreshTokens::guard`](crate::refresh::RefreshTokens::guard) to check.
+/// [`FAMILY_CLAIM`](super::refresh::FAMILY_CLAIM) for
+/// [`RefreshTokens::guard`](super::refresh::RefreshTokens::guard) to check.
 ///
 /// ```
 /// use std::time::{Duration, SystemTime};
-/// use tower_authn_axum::issuer::{IssuedToken, family_issuer_fn};
+/// use tower_authn_core::issue::{IssuedToken, family_issuer_fn};
 ///
 /// let issuer = family_issuer_fn(|p: &tower_authn_core::Principal, family: Option<&str>| {
 ///     let claims = serde_json::json!({ "sub": p.id, "fam": family });
@@ -433,10 +433,10 @@ pub(crate) async fn delete_oldest_of_family<K: KeyStore>(
 
 #[cfg(test)]
 mod tests {
-    use tower_authn_core::clock::ManualClock;
-    use tower_authn_core::credential::TokenCredential;
-    use tower_authn_core::memory::MemoryKeyStore;
-    use tower_authn_core::{CredentialLocation, Verifier};
+    use crate::clock::ManualClock;
+    use crate::credential::TokenCredential;
+    use crate::memory::MemoryKeyStore;
+    use crate::{CredentialLocation, Verifier};
 
     use super::*;
 

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use tower_authn_core::{AuthError, Principal, PrincipalKind, UserStore};
+use crate::{AuthError, Principal, PrincipalKind, UserStore};
 
 /// A user store behind a pointer, so the services need no extra type parameter.
 pub(crate) type SharedUsers = Arc<dyn UserStore>;
@@ -49,8 +49,8 @@ pub(crate) async fn current(
 
 #[cfg(test)]
 mod tests {
-    use tower_authn_core::UserRecord;
-    use tower_authn_core::memory::MemoryUserStore;
+    use crate::UserRecord;
+    use crate::memory::MemoryUserStore;
 
     use super::*;
 

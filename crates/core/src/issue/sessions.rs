@@ -1,48 +1,17 @@
-//! XiVO sessions: what a login starts and every `auth/check` renewal continues.
-//!
-//! A login starts a session (a marker record with the session's absolute end) and issues
-//! its first token. A renewal issues a new token of the same session, never past the
-//! session's end ([`Sessions::max_lifetime`], default 24 h, however often it is renewed),
-//! keeps at most [`Sessions::max_live_tokens`] live tokens per session (the oldest are
-//! deleted), and re-reads the user: one deleted or disabled since gets nothing (and the
-//! session ends), one whose roles changed gets a token with the new roles. Logout ends the
-//! session: every token of it stops at once.
-//!
-//! ```
-//! use std::time::Duration;
-//! use tower_authn_axum::issuer::OpaqueTokenIssuer;
-//! use tower_authn_axum::session::Sessions;
-//! use tower_authn_core::memory::{MemoryKeyStore, MemoryUserStore};
-//! use tower_authn_core::{Principal, UserStoreExt, Verifier};
-//! use tower_authn_core::credential::TokenCredential;
-//! use tower_authn_core::CredentialLocation;
-//!
-//! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! let users = MemoryUserStore::new();
-//! users.add_user("alice", "wonderland", |u| u.with_roles(["admin"])).unwrap();
-//! let sessions = Sessions::new(OpaqueTokenIssuer::new(MemoryKeyStore::new()), users)
-//!     .max_lifetime(Duration::from_secs(8 * 3600));
-//! let first = sessions.start(&Principal::user("alice")).await.unwrap();
-//! let presented = TokenCredential::new(first.expose(), CredentialLocation::Query("token".into()));
-//! let who = sessions.verifier().verify(presented).await.unwrap();
-//! let renewed = sessions.renew(&who).await.unwrap();
-//! assert_eq!(renewed.ttl_secs(), 3600);
-//! sessions.end(&who).await.unwrap(); // logout: both tokens stop working
-//! # }
-//! ```
+//! Login sessions renewed by their own token ([`Sessions`]).
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use tower_authn_core::store::generate_key;
-use tower_authn_core::{
+use crate::store::generate_key;
+use crate::{
     AuthError, ErrorKind, KeyKind, KeyRecord, KeyStore, KeyVerifier, Principal, UserStore,
     new_key_id,
 };
 
-use crate::current_user::{SharedUsers, current};
-use crate::issuer::{IssuedToken, OpaqueTokenIssuer, delete_oldest_of_family, stored_principal};
+use super::current_user::{SharedUsers, current};
+use super::issuer::{IssuedToken, OpaqueTokenIssuer, delete_oldest_of_family, stored_principal};
 
 /// The default absolute session lifetime (the gateway's `GATEWAY_SESSION_MAX_SECS`).
 pub const DEFAULT_MAX_LIFETIME: Duration = Duration::from_secs(24 * 3600);
@@ -54,7 +23,38 @@ fn marker_id(session: &str) -> String {
     format!("session:{session}")
 }
 
-/// XiVO sessions over an [`OpaqueTokenIssuer`]. See the [module docs](self).
+/// XiVO sessions: what a login starts and every `auth/check` renewal continues.
+///
+/// A login starts a session (a marker record with the session's absolute end) and issues
+/// its first token. A renewal issues a new token of the same session, never past the
+/// session's end ([`Sessions::max_lifetime`], default 24 h, however often it is renewed),
+/// keeps at most [`Sessions::max_live_tokens`] live tokens per session (the oldest are
+/// deleted), and re-reads the user: one deleted or disabled since gets nothing (and the
+/// session ends), one whose roles changed gets a token with the new roles. Logout ends the
+/// session: every token of it stops at once.
+///
+/// ```
+/// use std::time::Duration;
+/// use tower_authn_core::issue::OpaqueTokenIssuer;
+/// use tower_authn_core::issue::Sessions;
+/// use tower_authn_core::memory::{MemoryKeyStore, MemoryUserStore};
+/// use tower_authn_core::{Principal, UserStoreExt, Verifier};
+/// use tower_authn_core::credential::TokenCredential;
+/// use tower_authn_core::CredentialLocation;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let users = MemoryUserStore::new();
+/// users.add_user("alice", "wonderland", |u| u.with_roles(["admin"])).unwrap();
+/// let sessions = Sessions::new(OpaqueTokenIssuer::new(MemoryKeyStore::new()), users)
+///     .max_lifetime(Duration::from_secs(8 * 3600));
+/// let first = sessions.start(&Principal::user("alice")).await.unwrap();
+/// let presented = TokenCredential::new(first.expose(), CredentialLocation::Query("token".into()));
+/// let who = sessions.verifier().verify(presented).await.unwrap();
+/// let renewed = sessions.renew(&who).await.unwrap();
+/// assert_eq!(renewed.ttl_secs(), 3600);
+/// sessions.end(&who).await.unwrap(); // logout: both tokens stop working
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct Sessions<K> {
     tokens: OpaqueTokenIssuer<K>,
@@ -258,10 +258,10 @@ impl<K: KeyStore + Clone> Sessions<K> {
 
 #[cfg(test)]
 mod tests {
-    use tower_authn_core::clock::{Clock, ManualClock};
-    use tower_authn_core::credential::TokenCredential;
-    use tower_authn_core::memory::{MemoryKeyStore, MemoryUserStore};
-    use tower_authn_core::{CredentialLocation, UserRecord, Verifier};
+    use crate::clock::{Clock, ManualClock};
+    use crate::credential::TokenCredential;
+    use crate::memory::{MemoryKeyStore, MemoryUserStore};
+    use crate::{CredentialLocation, UserRecord, Verifier};
 
     use super::*;
 

@@ -10,13 +10,14 @@ use axum::body::Body;
 use http::{Request, StatusCode};
 use serde_json::Value;
 use tower::ServiceExt;
-use tower_authn_axum::issuer::OpaqueTokenIssuer;
-use tower_authn_axum::refresh::RefreshTokens;
-use tower_authn_axum::xivo::Sessions;
-use tower_authn_axum::{tokens, xivo};
+use tower_authn_axum::tokens;
+use tower_authn_core::issue::OpaqueTokenIssuer;
+use tower_authn_core::issue::RefreshTokens;
+use tower_authn_core::issue::Sessions;
 use tower_authn_core::memory::{MemoryKeyStore, MemoryUserStore};
 use tower_authn_core::password::HashPool;
 use tower_authn_core::{UserRecord, UserStoreExt};
+use tower_authn_platforms::xivo;
 
 /// argon2id of "wonderland", m=64 KiB, t=1: cheap, the pool is what is under test.
 const CHEAP: &str = "$argon2id$v=19$m=64,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$Cuua17cl2YubVybYBtlHu2NsplWnQizG438vZAwK+QI";

@@ -20,7 +20,8 @@
 //!
 //! ```
 //! use axum::Router;
-//! use tower_authn_axum::{app_keys::AppKeys, issuer::OpaqueTokenIssuer, refresh::RefreshTokens, voltmx};
+//! use tower_authn_core::issue::{AccessPairs, AppKeys, OpaqueTokenIssuer, RefreshTokens};
+//! use tower_authn_platforms::voltmx;
 //! use tower_authn_core::memory::{MemoryKeyStore, MemoryUserStore};
 //! use tower_authn_core::{Requirement, UserStoreExt};
 //!
@@ -29,13 +30,13 @@
 //! let admin = voltmx::claims_layer(claims.verifier()).require(Requirement::role("admin"));
 //! let app: Router = Router::new()
 //!     .merge(voltmx::accounts_router(users.password_verifier(), claims.clone(), RefreshTokens::new(keys.clone())))
-//!     .merge(voltmx::oauth_router(users.password_verifier(), keys.clone()))
+//!     .merge(voltmx::oauth_router(users.password_verifier(), AccessPairs::new(keys.clone())))
 //!     .merge(voltmx::app_keys_router(AppKeys::new(keys.clone())).route_layer(admin));
 //! # let _ = app;
 //! ```
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::Body;
@@ -50,17 +51,19 @@ use serde_json::{Map, Value, json};
 use tower_authn_core::credential::{BasicCredentials, TokenCredential};
 use tower_authn_core::respond::json_response;
 use tower_authn_core::{
-    AuthError, BasicAuthLayer, ErrorKind, HeaderTokenLayer, KeyRecord, KeyStore, KeyStoreExt,
-    Principal, Verifier,
+    AppApiKeyLayer, AuthError, BasicAuthLayer, DeviceTokenLayer, ErrorKind, ErrorResponder,
+    HeaderTokenLayer, KeyRecord, KeyStore, Principal, Verifier,
 };
 
-use crate::app_keys::{AppKeys, Expiry, KeyChanges, format_voltmx_time, parse_voltmx_time};
-use crate::issuer::{TokenIssuer, stored_principal};
-use crate::login::{
+use tower_authn_axum::login::{
     BodyKind, FieldError, LoginFields, body_kind, json_object, parse_login, refresh_token_field,
 };
-use crate::refresh::{RefreshGrant, RefreshTokens};
-use crate::reply::{failure, json as json_reply, read_body, split_name};
+use tower_authn_axum::reply::{failure, json_reply, read_body};
+use tower_authn_core::issue::{
+    AccessPairs, AppKeys, Expiry, KeyChanges, RefreshGrant, RefreshTokens, TokenIssuer,
+};
+
+use crate::split_name;
 
 /// The login route.
 pub const LOGIN_PATH: &str = "/authService/accounts/login";
@@ -72,6 +75,18 @@ pub const ACCESS_TOKEN_PATH: &str = "/api/v1/oauth/accesstoken";
 pub const APP_KEYS_PATH: &str = "/api/v1/applications/key";
 /// The header that carries the claims token.
 pub const CLAIMS_HEADER: &str = "X-VoltMX-Authorization";
+/// The header that carries an app API key.
+pub const APP_KEY_HEADER: &str = "X-VoltMX-App-API-Key";
+/// The header that carries a device token.
+pub const DEVICE_TOKEN_HEADER: &str = "X-Device-AuthToken";
+/// The login request's fields: JSON or form `userid`, `password`, or Basic.
+pub const LOGIN_FIELDS: LoginFields = LoginFields {
+    user: "userid",
+    password: "password",
+    json: true,
+    form: true,
+    basic: true,
+};
 
 fn shape(status: StatusCode, code: &str, message: &str) -> http::Response<Bytes> {
     json_response(
@@ -80,9 +95,14 @@ fn shape(status: StatusCode, code: &str, message: &str) -> http::Response<Bytes>
     )
 }
 
-/// The Volt MX error shape: use as `.responder(voltmx::errors)`.
-pub fn errors(error: &AuthError) -> http::Response<Bytes> {
-    shape(error.status(), error.code(), error.message())
+/// The Volt MX error shape: `.responder(voltmx::Errors)`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Errors;
+
+impl ErrorResponder for Errors {
+    fn respond(&self, error: &AuthError) -> http::Response<Bytes> {
+        shape(error.status(), error.code(), error.message())
+    }
 }
 
 fn reject(status: StatusCode, code: &str, message: &str) -> Response {
@@ -99,7 +119,17 @@ pub fn claims_layer<C: Verifier<TokenCredential>>(verifier: C) -> HeaderTokenLay
     HeaderTokenLayer::new(CLAIMS_HEADER, verifier)
         .scheme_name("claims")
         .challenge_scheme("Claims")
-        .responder(errors)
+        .responder(Errors)
+}
+
+/// An app API key in `X-VoltMX-App-API-Key` with the Volt MX error shape.
+pub fn app_key_layer<C: Verifier<TokenCredential>>(verifier: C) -> AppApiKeyLayer<C> {
+    AppApiKeyLayer::new(APP_KEY_HEADER, verifier).responder(Errors)
+}
+
+/// A device token in `X-Device-AuthToken` with the Volt MX error shape.
+pub fn device_token_layer<C: Verifier<TokenCredential>>(verifier: C) -> DeviceTokenLayer<C> {
+    DeviceTokenLayer::new(DEVICE_TOKEN_HEADER, verifier).responder(Errors)
 }
 
 /// Volt MX's `profile`: `email`, `userid`, `firstname`, `lastname` (from the principal's
@@ -169,9 +199,9 @@ where
 {
     let body = match read_body(body).await {
         Ok(b) => b,
-        Err(e) => return failure(errors, &e),
+        Err(e) => return failure(&Errors, &e),
     };
-    let credentials = match parse_login(&headers, &body, LoginFields::VOLTMX) {
+    let credentials = match parse_login(&headers, &body, LOGIN_FIELDS) {
         Ok(c) => c,
         Err(e) => {
             return reject(
@@ -190,7 +220,7 @@ where
         let grant = accounts.refresh.start(&principal).await?;
         pair(&accounts, &grant).await
     };
-    result.await.unwrap_or_else(|e| failure(errors, &e))
+    result.await.unwrap_or_else(|e| failure(&Errors, &e))
 }
 
 /// Reads `refresh_token` from a JSON or form body.
@@ -223,7 +253,7 @@ where
 {
     let body = match read_body(body).await {
         Ok(b) => b,
-        Err(e) => return failure(errors, &e),
+        Err(e) => return failure(&Errors, &e),
     };
     let token = match refresh_field(&headers, &body) {
         Ok(t) => t,
@@ -233,54 +263,32 @@ where
         let grant = accounts.refresh.rotate(&token).await?;
         pair(&accounts, &grant).await
     };
-    result.await.unwrap_or_else(|e| failure(errors, &e))
-}
-
-struct Pairs<K> {
-    store: K,
-    ttl: Duration,
+    result.await.unwrap_or_else(|e| failure(&Errors, &e))
 }
 
 /// `GET /api/v1/oauth/accesstoken` with Basic credentials checked by `passwords`: issues an
-/// `AccessToken` + `AccessSecret` pair in `store`, valid one hour (see
-/// [`oauth_router_with_ttl`]).
-pub fn oauth_router<V, K>(passwords: V, store: K) -> Router
+/// `AccessToken` + `AccessSecret` pair from `pairs` (its store, lifetime and clock).
+pub fn oauth_router<V, K>(passwords: V, pairs: AccessPairs<K>) -> Router
 where
     V: Verifier<BasicCredentials>,
     K: KeyStore + Clone,
 {
-    oauth_router_with_ttl(passwords, store, Duration::from_secs(3600))
-}
-
-/// [`oauth_router`] with pairs valid for `ttl`.
-pub fn oauth_router_with_ttl<V, K>(passwords: V, store: K, ttl: Duration) -> Router
-where
-    V: Verifier<BasicCredentials>,
-    K: KeyStore + Clone,
-{
-    let basic = BasicAuthLayer::new(passwords).responder(errors);
+    let basic = BasicAuthLayer::new(passwords).responder(Errors);
     Router::new()
         .route(ACCESS_TOKEN_PATH, get(access_token::<K>).route_layer(basic))
-        .with_state(Arc::new(Pairs { store, ttl }))
+        .with_state(Arc::new(pairs))
 }
 
 async fn access_token<K: KeyStore + Clone>(
-    State(pairs): State<Arc<Pairs<K>>>,
+    State(pairs): State<Arc<AccessPairs<K>>>,
     principal: Principal,
 ) -> Response {
-    let expires_at = std::time::SystemTime::now() + pairs.ttl;
-    // The verifier names the scheme (`access-secret`) when the pair is used.
-    let stored = stored_principal(&principal, "", expires_at);
-    match pairs
-        .store
-        .issue_access_pair(stored, Some(expires_at))
-        .await
-    {
-        Ok((_, token, secret)) => json_reply(
+    match pairs.issue(&principal).await {
+        Ok(pair) => json_reply(
             StatusCode::OK,
-            &json!({ "AccessToken": token, "AccessSecret": secret }),
+            &json!({ "AccessToken": pair.token.expose_secret(), "AccessSecret": pair.secret.expose_secret() }),
         ),
-        Err(e) => failure(errors, &e.into()),
+        Err(e) => failure(&Errors, &e),
     }
 }
 
@@ -317,7 +325,7 @@ fn store_failure(e: &AuthError) -> Rejected {
         // Validation failures from AppKeys: the detail is safe and useful (no secret in it).
         return invalid(e.detail());
     }
-    Box::new(failure(errors, e))
+    Box::new(failure(&Errors, e))
 }
 
 /// The fields of a key request body (form or JSON), as JSON values.
@@ -382,7 +390,7 @@ fn expiry_fields(map: &Map<String, Value>) -> Result<Option<Expiry>, Rejected> {
 async fn body_map(headers: &HeaderMap, body: Body) -> Result<Map<String, Value>, Rejected> {
     let body = read_body(body)
         .await
-        .map_err(|e| Box::new(failure(errors, &e)))?;
+        .map_err(|e| Box::new(failure(&Errors, &e)))?;
     key_fields(headers, &body)
 }
 
@@ -462,7 +470,7 @@ async fn key_details<K: KeyStore + Clone>(
             &json!({ "status": 200, "result": details(&r) }),
         ),
         Ok(None) => *not_found(),
-        Err(e) => failure(errors, &e),
+        Err(e) => failure(&Errors, &e),
     }
 }
 
@@ -511,6 +519,156 @@ async fn delete_key<K: KeyStore + Clone>(
             &json!({ "id": r.hint.unwrap_or_default(), "message": "App API key deleted successfully" }),
         ),
         Ok(None) => *not_found(),
-        Err(e) => failure(errors, &e),
+        Err(e) => failure(&Errors, &e),
+    }
+}
+
+/// Days since 1970-01-01 of a civil date (proleptic Gregorian; H. Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = i64::from((m + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The civil date of a day count since 1970-01-01.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
+    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
+    (yoe + era * 400 + i64::from(m <= 2), m, d)
+}
+
+/// Formats `t` as Volt MX does, `mm/dd/yyyy hh:mm:ss`, in UTC.
+///
+/// ```
+/// use std::time::{Duration, UNIX_EPOCH};
+/// use tower_authn_platforms::voltmx::{format_voltmx_time, parse_voltmx_time};
+///
+/// let t = UNIX_EPOCH + Duration::from_secs(1_408_953_838);
+/// assert_eq!(format_voltmx_time(t), "08/25/2014 08:03:58");
+/// assert_eq!(parse_voltmx_time("08/25/2014 08:03:58"), Some(t));
+/// assert_eq!(parse_voltmx_time("2014-08-25 08:03:58"), None);
+/// ```
+pub fn format_voltmx_time(t: SystemTime) -> String {
+    let secs = i64::try_from(t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()))
+        .unwrap_or(i64::MAX / 2);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{m:02}/{d:02}/{y:04} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+/// Parses `mm/dd/yyyy hh:mm:ss` (UTC) strictly: two-digit fields, a real date, 24-hour time.
+/// `None` for anything else. Never panics.
+pub fn parse_voltmx_time(text: &str) -> Option<SystemTime> {
+    let b = text.trim().as_bytes();
+    if b.len() != 19
+        || b[2] != b'/'
+        || b[5] != b'/'
+        || b[10] != b' '
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        let s = b.get(r)?;
+        if !s.iter().all(u8::is_ascii_digit) {
+            return None;
+        }
+        std::str::from_utf8(s).ok()?.parse().ok()
+    };
+    let (m, d, y) = (num(0..2)?, num(3..5)?, num(6..10)?);
+    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&m) || hh > 23 || mm > 59 || ss > 59 || y < 1970 {
+        return None;
+    }
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if d == 0 || d > month_days[usize::try_from(m - 1).ok()?] {
+        return None;
+    }
+    let days = days_from_civil(i64::from(y), m, d);
+    let secs = u64::try_from(days * 86_400 + i64::from(hh * 3600 + mm * 60 + ss)).ok()?;
+    Some(UNIX_EPOCH + Duration::from_secs(secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use super::*;
+
+    #[test]
+    fn voltmx_vectors_round_trip() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/vectors/voltmx.json"
+        );
+        // A missing vector file fails the test: it never silently checks half.
+        let text = std::fs::read_to_string(path)
+            .unwrap_or_else(|e| panic!("the Volt MX vectors must be at {path}: {e}"));
+        {
+            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let cases = v["claims_exp_ms_to_utc"].as_object().unwrap();
+            assert!(!cases.is_empty(), "no vectors in {path}");
+            for (ms, iso) in cases {
+                let t = UNIX_EPOCH + Duration::from_millis(ms.parse().unwrap());
+                let iso = iso.as_str().unwrap();
+                // 2014-08-25T08:03:58+00:00 → 08/25/2014 08:03:58
+                let expected = format!(
+                    "{}/{}/{} {}",
+                    &iso[5..7],
+                    &iso[8..10],
+                    &iso[0..4],
+                    &iso[11..19]
+                );
+                assert_eq!(format_voltmx_time(t), expected);
+                assert_eq!(parse_voltmx_time(&expected), Some(t));
+            }
+        }
+        assert_eq!(
+            parse_voltmx_time("02/29/2024 00:00:00")
+                .map(format_voltmx_time)
+                .as_deref(),
+            Some("02/29/2024 00:00:00")
+        );
+        for bad in [
+            "02/29/2023 00:00:00",
+            "13/01/2024 00:00:00",
+            "1/01/2024 00:00:00",
+            "01/01/2024 24:00:00",
+            "",
+            "01/01/2024T00:00:00",
+            "０1/01/2024 00:00:00",
+        ] {
+            assert_eq!(parse_voltmx_time(bad), None, "{bad}");
+        }
     }
 }

@@ -1,15 +1,18 @@
-//! Google CCAI Platform: the token endpoint a host serves to its embedded SDKs, and the
-//! matching verifier.
+//! Google CCAI Platform: the token endpoint a host serves to its embedded SDKs,
+//! `GET /auth/token` → `{"token": "<JWT>"}` (`Cache-Control: no-store`), and the matching
+//! verifier.
 //!
 //! The token is HS256 with the company secret, header `{"alg":"HS256","typ":"JWT"}`, claims
 //! exactly `iss` (the company), `iat`, `exp = iat + 3600`, `identifier`, `name`, `email`, in
-//! that order. [`CcaiTokenEndpoint`] is a tower `Service` to mount behind an auth layer: it
-//! reads the [`Principal`] from the request extensions and answers `200 {"token": "..."}`
-//! with `Cache-Control: no-store`, or 401 when no principal is there.
+//! that order ([`CcaiIssuer`]). The route carries no auth of its own: put the user schemes
+//! of your site in front of it with `route_layer`. Errors have the default JSON shape
+//! ([`Errors`]).
 //!
 //! ```
+//! use axum::Router;
 //! use tower_authn_core::clock::ManualClock;
-//! use tower_authn_jwt::ccai::CcaiIssuer;
+//! use tower_authn_core::{BasicAuthLayer, UserStoreExt, memory::MemoryUserStore};
+//! use tower_authn_platforms::ccai::{self, CcaiIssuer};
 //!
 //! let issuer = CcaiIssuer::new("ACME", "a company secret of 32 bytes or more")?
 //!     .with_clock(ManualClock::at_unix(1_700_000_000));
@@ -17,40 +20,50 @@
 //! let principal = issuer.verifier().authenticate(&token).unwrap();
 //! assert_eq!(principal.id, "5b3c1d2e");
 //! assert_eq!(principal.scheme, "ccai");
-//! // axum: .route_service("/ccai/token", CcaiTokenEndpoint::new(issuer)) behind an auth layer
+//!
+//! let users = MemoryUserStore::new();
+//! let app: Router = ccai::router(issuer).route_layer(BasicAuthLayer::new(users.password_verifier()));
+//! # let _ = app;
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::convert::Infallible;
 use std::fmt;
-use std::future::{Ready, ready};
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
-use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
-use http::{HeaderValue, StatusCode};
-use http_body_util::Full;
+use axum::Router;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use http::StatusCode;
+use serde_json::json;
+use tower_authn_axum::reply::{failure, json_reply};
 use tower_authn_core::clock::{Clock, SharedClock, SystemClock, unix_secs};
+use tower_authn_core::issue::{IssuedToken, TokenIssuer};
 use tower_authn_core::{AuthError, Principal};
-use tower_service::Service;
+use tower_authn_jwt::{
+    Algorithm, Claims, ClaimsMapping, IssueError, JwtIssuer, JwtVerifier, KeyError, KeySet,
+    SigningKey, Validation, VerifyingKey,
+};
 
-use crate::algorithm::Algorithm;
-use crate::issue::{Claims, IssueError, sign};
-use crate::key::{KeyError, KeySet, SigningKey, VerifyingKey};
-use crate::mapping::ClaimsMapping;
-use crate::validation::Validation;
-use crate::verify::JwtVerifier;
-
+/// The token route.
+pub const TOKEN_PATH: &str = "/auth/token";
 /// A CCAI token lives one hour.
 pub const LIFETIME: Duration = Duration::from_secs(3600);
+/// The scheme name on a verified CCAI principal.
+pub const SCHEME: &str = "ccai";
 
-/// Signs CCAI Platform tokens for one company.
+/// CCAI's error shape: the default JSON body.
+pub use tower_authn_core::JsonErrors as Errors;
+
+/// Signs CCAI Platform tokens for one company; as a [`TokenIssuer`] it mints them for
+/// [`router`].
 #[derive(Clone)]
 pub struct CcaiIssuer {
     company: String,
-    key: SigningKey,
+    jwt: JwtIssuer,
     secret: Arc<VerifyingKey>,
     clock: SharedClock,
 }
@@ -59,7 +72,7 @@ impl fmt::Debug for CcaiIssuer {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CcaiIssuer")
             .field("company", &self.company)
-            .field("key", &self.key)
+            .field("key", self.jwt.key())
             .finish_non_exhaustive()
     }
 }
@@ -92,7 +105,7 @@ impl CcaiIssuer {
         let verifying = VerifyingKey::hmac(secret)?.with_algorithms([Algorithm::HS256])?;
         Ok(Self {
             company,
-            key,
+            jwt: JwtIssuer::new(key).with_type(Some("JWT")),
             secret: Arc::new(verifying),
             clock: Arc::new(SystemClock),
         })
@@ -124,7 +137,7 @@ impl CcaiIssuer {
             .with("identifier", identifier)
             .with("name", name)
             .with("email", email);
-        sign(&self.key, Some("JWT"), &claims)
+        self.jwt.sign(&claims)
     }
 
     /// A token for `principal`: its id, name and email (empty when unset).
@@ -140,8 +153,24 @@ impl CcaiIssuer {
 
     /// The verifier of this company's tokens (same clock).
     pub fn verifier(&self) -> JwtVerifier {
-        verifier_with_key(&self.company, (*self.secret).clone())
-            .with_shared_clock(Arc::clone(&self.clock))
+        verifier_with_key(&self.company, (*self.secret).clone()).with_clock(Arc::clone(&self.clock))
+    }
+}
+
+impl TokenIssuer for CcaiIssuer {
+    fn issue<'a>(
+        &'a self,
+        principal: &'a Principal,
+        _family: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<IssuedToken, AuthError>> {
+        let issued = self
+            .issue_for(principal)
+            .map_err(|e| {
+                tracing::error!(error = %e, "ccai: cannot issue a token");
+                AuthError::unavailable("cannot sign a CCAI token")
+            })
+            .and_then(IssuedToken::from_jwt);
+        futures_util::future::ready(issued).boxed()
     }
 }
 
@@ -156,7 +185,7 @@ fn verifier_with_key(company: &str, key: VerifyingKey) -> JwtVerifier {
         )
         .with_mapping(
             ClaimsMapping::new()
-                .with_scheme("ccai")
+                .with_scheme(SCHEME)
                 .with_subject("identifier")
                 .without_roles()
                 .without_scopes(),
@@ -174,64 +203,17 @@ pub fn verifier(company: &str, secret: impl AsRef<[u8]>) -> Result<JwtVerifier, 
     Ok(verifier_with_key(company, key))
 }
 
-/// The token endpoint: `200 {"token": JWT}` for the authenticated [`Principal`] in the
-/// request extensions, `401` without one. Never cached (`Cache-Control: no-store`).
-#[derive(Clone, Debug)]
-pub struct CcaiTokenEndpoint {
-    issuer: CcaiIssuer,
+/// `GET /auth/token` answering `{"token"}` from `issuer` (a [`CcaiIssuer`], or any
+/// [`TokenIssuer`]) for the authenticated principal (401 without one).
+pub fn router<I: TokenIssuer>(issuer: I) -> Router {
+    Router::new()
+        .route(TOKEN_PATH, get(token::<I>))
+        .with_state(Arc::new(issuer))
 }
 
-impl CcaiTokenEndpoint {
-    /// An endpoint issuing with `issuer`.
-    pub fn new(issuer: CcaiIssuer) -> Self {
-        Self { issuer }
-    }
-
-    /// The issuer.
-    pub fn issuer(&self) -> &CcaiIssuer {
-        &self.issuer
-    }
-}
-
-fn json(status: StatusCode, body: &serde_json::Value) -> http::Response<Full<Bytes>> {
-    let mut response = http::Response::new(Full::new(Bytes::from(body.to_string())));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(PRAGMA, HeaderValue::from_static("no-cache"));
-    response
-}
-
-impl<B> Service<http::Request<B>> for CcaiTokenEndpoint {
-    type Response = http::Response<Full<Bytes>>;
-    type Error = Infallible;
-    type Future = Ready<Result<Self::Response, Infallible>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let response = match request.extensions().get::<Principal>() {
-            None => {
-                let e = AuthError::missing();
-                json(
-                    StatusCode::UNAUTHORIZED,
-                    &serde_json::json!({"error": e.code(), "message": e.message()}),
-                )
-            }
-            Some(principal) => match self.issuer.issue_for(principal) {
-                Ok(token) => json(StatusCode::OK, &serde_json::json!({ "token": token })),
-                Err(e) => {
-                    tracing::error!(error = %e, "ccai: cannot issue a token");
-                    json(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        &serde_json::json!({"error": "internal_error"}),
-                    )
-                }
-            },
-        };
-        ready(Ok(response))
+async fn token<I: TokenIssuer>(State(issuer): State<Arc<I>>, principal: Principal) -> Response {
+    match issuer.issue(&principal, None).await {
+        Ok(t) => json_reply(StatusCode::OK, &json!({ "token": t.expose() })),
+        Err(e) => failure(&Errors, &e),
     }
 }

@@ -1,58 +1,18 @@
-//! Refresh tokens with rotation: each one works once, and presenting a used one again
-//! revokes its whole family, the newest token included (OAuth 2.0 Security BCP §4.14).
-//!
-//! A family starts at login and gets a marker record; every rotation checks the marker, so
-//! revoking a family is one write that no in-flight rotation can outrun. Tokens are stored
-//! as [`KeyKind::RefreshToken`] digests; opaque access tokens issued in the family
-//! ([`KeyKind::IssuedToken`] records of the same store) are revoked with it.
-//!
-//! ```
-//! use tower_authn_axum::refresh::RefreshTokens;
-//! use tower_authn_core::memory::MemoryKeyStore;
-//! use tower_authn_core::Principal;
-//! use secrecy::ExposeSecret;
-//!
-//! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! let refresh = RefreshTokens::new(MemoryKeyStore::new());
-//! let first = refresh.start(&Principal::user("alice")).await.unwrap();
-//! let second = refresh.rotate(first.token.expose_secret()).await.unwrap();
-//! assert_eq!(second.principal.id, "alice");
-//!
-//! // The first token was used: presenting it again revokes the family, the second included.
-//! // A spent, revoked, expired or unknown token all get the same public answer.
-//! assert_eq!(refresh.rotate(first.token.expose_secret()).await.unwrap_err().code(), "invalid_credentials");
-//! assert_eq!(refresh.rotate(second.token.expose_secret()).await.unwrap_err().code(), "invalid_credentials");
-//! assert_eq!(refresh.rotate("never-issued").await.unwrap_err().code(), "invalid_credentials");
-//! # }
-//! ```
-//!
-//! What a family mints dies with it: an opaque access token is a record of the family,
-//! revoked with it; a JWT carries the family id in its [`FAMILY_CLAIM`] claim, and
-//! [`RefreshTokens::guard`] wraps its verifier so that every verification checks the
-//! family is still live. Give the store of users with [`RefreshTokens::with_users`] and a
-//! refresh re-reads the user: a user deleted or disabled since gets nothing (and the family
-//! is revoked), and what is minted carries the user's current roles.
-//!
-//! A family lives at most [`RefreshTokens::family_life`] (90 days by default) from its
-//! login, however often it rotates: no token of it expires later, and its marker expires
-//! then too, so a store holds nothing of a family past its end (plus the store's
-//! retention).
+//! Refresh tokens with rotation ([`RefreshTokens`]).
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::clock::{SharedClock, SystemClock};
+use crate::store::generate_key;
+use crate::{AuthError, KeyKind, KeyRecord, KeyStore, Principal, UserStore, Verifier, new_key_id};
 use futures_util::future::{BoxFuture, FutureExt};
 use secrecy::SecretString;
 use serde_json::Value;
-use tower_authn_core::clock::{SharedClock, SystemClock};
-use tower_authn_core::store::generate_key;
-use tower_authn_core::{
-    AuthError, KeyKind, KeyRecord, KeyStore, Principal, UserStore, Verifier, new_key_id,
-};
 
-use crate::current_user::{SharedUsers, current};
-use crate::issuer::{delete_oldest_of_family, stored_principal};
+use super::current_user::{SharedUsers, current};
+use super::issuer::{delete_oldest_of_family, stored_principal};
 
 /// The claim (and [`Principal::attributes`] key) that names the refresh-token family a
 /// JWT was minted in; [`RefreshTokens::guard`] checks it on every verification.
@@ -84,7 +44,45 @@ impl fmt::Debug for RefreshGrant {
     }
 }
 
-/// Issues and rotates refresh tokens in a [`KeyStore`]. See the [module docs](self).
+/// Refresh tokens with rotation: each one works once, and presenting a used one again
+/// revokes its whole family, the newest token included (OAuth 2.0 Security BCP §4.14).
+///
+/// A family starts at login and gets a marker record; every rotation checks the marker, so
+/// revoking a family is one write that no in-flight rotation can outrun. Tokens are stored
+/// as [`KeyKind::RefreshToken`] digests; opaque access tokens issued in the family
+/// ([`KeyKind::IssuedToken`] records of the same store) are revoked with it.
+///
+/// ```
+/// use tower_authn_core::issue::RefreshTokens;
+/// use tower_authn_core::memory::MemoryKeyStore;
+/// use tower_authn_core::Principal;
+/// use secrecy::ExposeSecret;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let refresh = RefreshTokens::new(MemoryKeyStore::new());
+/// let first = refresh.start(&Principal::user("alice")).await.unwrap();
+/// let second = refresh.rotate(first.token.expose_secret()).await.unwrap();
+/// assert_eq!(second.principal.id, "alice");
+///
+/// // The first token was used: presenting it again revokes the family, the second included.
+/// // A spent, revoked, expired or unknown token all get the same public answer.
+/// assert_eq!(refresh.rotate(first.token.expose_secret()).await.unwrap_err().code(), "invalid_credentials");
+/// assert_eq!(refresh.rotate(second.token.expose_secret()).await.unwrap_err().code(), "invalid_credentials");
+/// assert_eq!(refresh.rotate("never-issued").await.unwrap_err().code(), "invalid_credentials");
+/// # }
+/// ```
+///
+/// What a family mints dies with it: an opaque access token is a record of the family,
+/// revoked with it; a JWT carries the family id in its [`FAMILY_CLAIM`] claim, and
+/// [`RefreshTokens::guard`] wraps its verifier so that every verification checks the
+/// family is still live. Give the store of users with [`RefreshTokens::with_users`] and a
+/// refresh re-reads the user: a user deleted or disabled since gets nothing (and the family
+/// is revoked), and what is minted carries the user's current roles.
+///
+/// A family lives at most [`RefreshTokens::family_life`] (90 days by default) from its
+/// login, however often it rotates: no token of it expires later, and its marker expires
+/// then too, so a store holds nothing of a family past its end (plus the store's
+/// retention).
 #[derive(Clone)]
 pub struct RefreshTokens<K> {
     store: K,
@@ -277,7 +275,7 @@ impl<K: KeyStore + Clone> RefreshTokens<K> {
         let principal = match &self.users {
             Some(users) => match current(users.as_ref(), &record.principal).await {
                 Ok(p) => p,
-                Err(e) if e.kind() == tower_authn_core::ErrorKind::InvalidCredentials => {
+                Err(e) if e.kind() == crate::ErrorKind::InvalidCredentials => {
                     self.revoke_family_of(&record.principal, &family).await?;
                     return Err(unusable(format!("{}: family {family} revoked", e.detail())));
                 }
@@ -447,14 +445,14 @@ where
 
 #[cfg(test)]
 mod tests {
+    use crate::clock::{Clock, ManualClock};
+    use crate::credential::TokenCredential;
+    use crate::memory::{MemoryKeyStore, MemoryUserStore};
+    use crate::{CredentialLocation, UserRecord};
     use secrecy::ExposeSecret;
-    use tower_authn_core::clock::{Clock, ManualClock};
-    use tower_authn_core::credential::TokenCredential;
-    use tower_authn_core::memory::{MemoryKeyStore, MemoryUserStore};
-    use tower_authn_core::{CredentialLocation, UserRecord};
 
     use super::*;
-    use crate::issuer::{OpaqueTokenIssuer, TokenIssuer};
+    use crate::issue::{OpaqueTokenIssuer, TokenIssuer};
 
     async fn code(refresh: &RefreshTokens<MemoryKeyStore>, token: &SecretString) -> String {
         refresh

@@ -16,13 +16,12 @@
 //! body that is not `application/json`), `InvalidToken` (401, or 400 when malformed),
 //! `TokenExpired` (401), `NotAllowed` (403), `TooManyAttempts` (429), `UnhandledError`
 //! (503). The issued tokens work on other routes with `X-Auth-Token` or `?token=` through
-//! `HeaderTokenLayer::new("X-Auth-Token", verifier).with_query("token").responder(xivo::errors)`.
+//! [`token_layer`].
 //!
 //! ```
 //! use axum::Router;
-//! use tower_authn_axum::issuer::OpaqueTokenIssuer;
-//! use tower_authn_axum::session::Sessions;
-//! use tower_authn_axum::xivo;
+//! use tower_authn_core::issue::{OpaqueTokenIssuer, Sessions};
+//! use tower_authn_platforms::xivo;
 //! use tower_authn_core::memory::{MemoryKeyStore, MemoryUserStore};
 //! use tower_authn_core::UserStoreExt;
 //!
@@ -43,14 +42,15 @@ use bytes::Bytes;
 use http::header::{CACHE_CONTROL, PRAGMA};
 use http::{HeaderMap, HeaderValue, StatusCode};
 use serde_json::json;
-use tower_authn_core::credential::BasicCredentials;
+use tower_authn_axum::login::{LoginError, LoginFields, parse_login};
+use tower_authn_axum::reply::{failure, json_reply, read_body, unsupported_media_type};
+use tower_authn_core::credential::{BasicCredentials, TokenCredential};
+use tower_authn_core::issue::IssuedToken;
+pub use tower_authn_core::issue::Sessions;
 use tower_authn_core::respond::json_response;
-use tower_authn_core::{AuthError, ErrorKind, HeaderTokenLayer, KeyStore, Principal, Verifier};
-
-use crate::issuer::IssuedToken;
-use crate::login::{LoginError, LoginFields, parse_login};
-use crate::reply::{failure, json as json_reply, read_body, unsupported_media_type};
-pub use crate::session::Sessions;
+use tower_authn_core::{
+    AuthError, ErrorKind, ErrorResponder, HeaderTokenLayer, KeyStore, Principal, Verifier,
+};
 
 /// The login route.
 pub const LOGIN_PATH: &str = "/xuc/api/2.0/auth/login";
@@ -58,6 +58,21 @@ pub const LOGIN_PATH: &str = "/xuc/api/2.0/auth/login";
 pub const CHECK_PATH: &str = "/xuc/api/2.0/auth/check";
 /// The logout route (ours: XiVO documents none).
 pub const LOGOUT_PATH: &str = "/xuc/api/2.0/auth/logout";
+/// The header XiVO clients send their token in.
+pub const TOKEN_HEADER: &str = "X-Auth-Token";
+/// The query parameter XiVO clients send their token in.
+pub const TOKEN_QUERY: &str = "token";
+/// The environment variable holding XiVO's shared server token
+/// (`SharedTokenVerifier::from_env(xivo::PLAY_AUTH_TOKEN)`).
+pub const PLAY_AUTH_TOKEN: &str = "PLAY_AUTH_TOKEN";
+/// The login request's fields: `{"login", "password"}`, JSON only.
+pub const LOGIN_FIELDS: LoginFields = LoginFields {
+    user: "login",
+    password: "password",
+    json: true,
+    form: false,
+    basic: false,
+};
 
 /// XiVO's error code for a failure on a token-protected route.
 pub fn token_error_code(kind: ErrorKind) -> &'static str {
@@ -95,14 +110,33 @@ fn shape(code: &str, error: &AuthError) -> http::Response<Bytes> {
     )
 }
 
-/// The XiVO error shape for token-protected routes: use as `.responder(xivo::errors)`.
-pub fn errors(error: &AuthError) -> http::Response<Bytes> {
-    shape(token_error_code(error.kind()), error)
+/// The XiVO error shape for token-protected routes: `.responder(xivo::Errors)`.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Errors;
+
+impl ErrorResponder for Errors {
+    fn respond(&self, error: &AuthError) -> http::Response<Bytes> {
+        shape(token_error_code(error.kind()), error)
+    }
 }
 
 /// The XiVO error shape for the login route.
-pub fn login_errors(error: &AuthError) -> http::Response<Bytes> {
-    shape(login_error_code(error.kind()), error)
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LoginErrors;
+
+impl ErrorResponder for LoginErrors {
+    fn respond(&self, error: &AuthError) -> http::Response<Bytes> {
+        shape(login_error_code(error.kind()), error)
+    }
+}
+
+/// XiVO's API tokens on any route: `X-Auth-Token` or `?token=`, in the XiVO error shape
+/// (the shared server token, [`PLAY_AUTH_TOKEN`], or a login's token from
+/// [`Sessions::verifier`]).
+pub fn token_layer<C: Verifier<TokenCredential>>(verifier: C) -> HeaderTokenLayer<C> {
+    HeaderTokenLayer::new(TOKEN_HEADER, verifier)
+        .with_query(TOKEN_QUERY)
+        .responder(Errors)
 }
 
 struct Shared<V, K> {
@@ -118,7 +152,7 @@ where
     V: Verifier<BasicCredentials>,
     K: KeyStore + Clone,
 {
-    let bearer = HeaderTokenLayer::bearer(sessions.verifier()).responder(errors);
+    let bearer = HeaderTokenLayer::bearer(sessions.verifier()).responder(Errors);
     Router::new()
         .route(LOGIN_PATH, post(login::<V, K>))
         .route(CHECK_PATH, get(check::<V, K>).route_layer(bearer.clone()))
@@ -147,9 +181,9 @@ where
 {
     let body = match read_body(body).await {
         Ok(b) => b,
-        Err(e) => return failure(login_errors, &e),
+        Err(e) => return failure(&LoginErrors, &e),
     };
-    let credentials = match parse_login(&headers, &body, LoginFields::XIVO) {
+    let credentials = match parse_login(&headers, &body, LOGIN_FIELDS) {
         Ok(c) => c,
         Err(LoginError::UnsupportedMediaType) => {
             return unsupported_media_type(&json!({
@@ -159,18 +193,18 @@ where
         }
         Err(e) => {
             return failure(
-                login_errors,
+                &LoginErrors,
                 &AuthError::malformed(format!("xivo login: {e}")),
             );
         }
     };
     let principal = match shared.passwords.verify(credentials).await {
         Ok(p) => p,
-        Err(e) => return failure(login_errors, &e),
+        Err(e) => return failure(&LoginErrors, &e),
     };
     match shared.sessions.start(&principal).await {
         Ok(token) => answer(&principal, &token),
-        Err(e) => failure(login_errors, &e),
+        Err(e) => failure(&LoginErrors, &e),
     }
 }
 
@@ -181,7 +215,7 @@ where
 {
     match shared.sessions.renew(&principal).await {
         Ok(token) => answer(&principal, &token),
-        Err(e) => failure(errors, &e),
+        Err(e) => failure(&Errors, &e),
     }
 }
 
@@ -199,6 +233,6 @@ where
             h.insert(PRAGMA, HeaderValue::from_static("no-cache"));
             res
         }
-        Err(e) => failure(errors, &e),
+        Err(e) => failure(&Errors, &e),
     }
 }

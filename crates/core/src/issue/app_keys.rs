@@ -1,32 +1,15 @@
-//! App API keys (Volt MX `X-VoltMX-App-API-Key`): add, list, details, modify / renew,
-//! delete. The key is its own id, as in Volt MX: clients name it in the URL, the store finds
-//! it by digest. Its plaintext is shown once, when it is created (or regenerated); listings
-//! show a masked hint.
-//!
-//! ```
-//! use tower_authn_axum::app_keys::{AppKeys, Expiry};
-//! use tower_authn_core::memory::MemoryKeyStore;
-//! use secrecy::ExposeSecret;
-//!
-//! # #[tokio::main(flavor = "current_thread")] async fn main() {
-//! let keys = AppKeys::new(MemoryKeyStore::new());
-//! let (record, key) = keys.add("demo-app", Expiry::Never, Some("push".into())).await.unwrap();
-//! assert_eq!(record.principal.app_id.as_deref(), Some("demo-app"));
-//! assert!(keys.find(key.expose_secret()).await.unwrap().is_some());
-//! assert!(!record.hint.as_deref().unwrap().contains(&key.expose_secret()[4..12]));
-//! # }
-//! ```
+//! App API keys ([`AppKeys`]).
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
-use secrecy::{ExposeSecret, SecretString};
-use tower_authn_core::clock::{SharedClock, SystemClock};
-use tower_authn_core::store::generate_key;
-use tower_authn_core::{
+use crate::clock::{SharedClock, SystemClock};
+use crate::store::generate_key;
+use crate::{
     AuthError, KeyKind, KeyRecord, KeyStore, KeyVerifier, Principal, PrincipalKind, new_key_id,
 };
+use secrecy::{ExposeSecret, SecretString};
 
 /// The longest description Volt MX accepts, in characters.
 pub const MAX_DESCRIPTION: usize = 100;
@@ -77,6 +60,25 @@ pub fn mask_key(key: &str) -> String {
 }
 
 /// App API key management over a [`KeyStore`] ([`KeyKind::AppApiKey`] records).
+///
+/// App API keys (Volt MX `X-VoltMX-App-API-Key`): add, list, details, modify / renew,
+/// delete. The key is its own id, as in Volt MX: clients name it in the URL, the store finds
+/// it by digest. Its plaintext is shown once, when it is created (or regenerated); listings
+/// show a masked hint.
+///
+/// ```
+/// use tower_authn_core::issue::{AppKeys, Expiry};
+/// use tower_authn_core::memory::MemoryKeyStore;
+/// use secrecy::ExposeSecret;
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let keys = AppKeys::new(MemoryKeyStore::new());
+/// let (record, key) = keys.add("demo-app", Expiry::Never, Some("push".into())).await.unwrap();
+/// assert_eq!(record.principal.app_id.as_deref(), Some("demo-app"));
+/// assert!(keys.find(key.expose_secret()).await.unwrap().is_some());
+/// assert!(!record.hint.as_deref().unwrap().contains(&key.expose_secret()[4..12]));
+/// # }
+/// ```
 #[derive(Clone)]
 pub struct AppKeys<K> {
     store: K,
@@ -132,7 +134,7 @@ pub fn check_description(d: &str) -> Result<(), AuthError> {
 /// characters, nothing a listing or a log could render as something else).
 ///
 /// ```
-/// use tower_authn_axum::app_keys::check_app_id;
+/// use tower_authn_core::issue::check_app_id;
 ///
 /// assert!(check_app_id("demo-app").is_ok());
 /// assert!(check_app_id("evil\u{202e}ppa").is_err());
@@ -316,160 +318,19 @@ impl<K: KeyStore + Clone> AppKeys<K> {
     }
 }
 
-/// Days since 1970-01-01 of a civil date (proleptic Gregorian; H. Hinnant's algorithm).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = i64::from((m + 9) % 12);
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// The civil date of a day count since 1970-01-01.
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = u32::try_from(doy - (153 * mp + 2) / 5 + 1).unwrap_or(1);
-    let m = u32::try_from(if mp < 10 { mp + 3 } else { mp - 9 }).unwrap_or(1);
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
-/// Formats `t` as Volt MX does, `mm/dd/yyyy hh:mm:ss`, in UTC.
-///
-/// ```
-/// use std::time::{Duration, UNIX_EPOCH};
-/// use tower_authn_axum::app_keys::{format_voltmx_time, parse_voltmx_time};
-///
-/// let t = UNIX_EPOCH + Duration::from_secs(1_408_953_838);
-/// assert_eq!(format_voltmx_time(t), "08/25/2014 08:03:58");
-/// assert_eq!(parse_voltmx_time("08/25/2014 08:03:58"), Some(t));
-/// assert_eq!(parse_voltmx_time("2014-08-25 08:03:58"), None);
-/// ```
-pub fn format_voltmx_time(t: SystemTime) -> String {
-    let secs = i64::try_from(t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs()))
-        .unwrap_or(i64::MAX / 2);
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{m:02}/{d:02}/{y:04} {:02}:{:02}:{:02}",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60
-    )
-}
-
-/// Parses `mm/dd/yyyy hh:mm:ss` (UTC) strictly: two-digit fields, a real date, 24-hour time.
-/// `None` for anything else. Never panics.
-pub fn parse_voltmx_time(text: &str) -> Option<SystemTime> {
-    let b = text.trim().as_bytes();
-    if b.len() != 19
-        || b[2] != b'/'
-        || b[5] != b'/'
-        || b[10] != b' '
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<u32> {
-        let s = b.get(r)?;
-        if !s.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        std::str::from_utf8(s).ok()?.parse().ok()
-    };
-    let (m, d, y) = (num(0..2)?, num(3..5)?, num(6..10)?);
-    let (hh, mm, ss) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&m) || hh > 23 || mm > 59 || ss > 59 || y < 1970 {
-        return None;
-    }
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let month_days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    if d == 0 || d > month_days[usize::try_from(m - 1).ok()?] {
-        return None;
-    }
-    let days = days_from_civil(i64::from(y), m, d);
-    let secs = u64::try_from(days * 86_400 + i64::from(hh * 3600 + mm * 60 + ss)).ok()?;
-    Some(UNIX_EPOCH + Duration::from_secs(secs))
-}
-
 #[cfg(test)]
 mod tests {
-    use tower_authn_core::clock::{Clock, ManualClock};
-    use tower_authn_core::credential::TokenCredential;
-    use tower_authn_core::memory::MemoryKeyStore;
-    use tower_authn_core::{CredentialLocation, Verifier};
+    use std::time::{Duration, UNIX_EPOCH};
+
+    use crate::clock::{Clock, ManualClock};
+    use crate::credential::TokenCredential;
+    use crate::memory::MemoryKeyStore;
+    use crate::{CredentialLocation, Verifier};
 
     use super::*;
 
     fn cred(k: &str) -> TokenCredential {
         TokenCredential::new(k, CredentialLocation::Query("k".into()))
-    }
-
-    #[test]
-    fn voltmx_vectors_round_trip() {
-        let path = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/../../tests/vectors/voltmx.json"
-        );
-        // A missing vector file fails the test: it never silently checks half.
-        let text = std::fs::read_to_string(path)
-            .unwrap_or_else(|e| panic!("the Volt MX vectors must be at {path}: {e}"));
-        {
-            let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-            let cases = v["claims_exp_ms_to_utc"].as_object().unwrap();
-            assert!(!cases.is_empty(), "no vectors in {path}");
-            for (ms, iso) in cases {
-                let t = UNIX_EPOCH + Duration::from_millis(ms.parse().unwrap());
-                let iso = iso.as_str().unwrap();
-                // 2014-08-25T08:03:58+00:00 → 08/25/2014 08:03:58
-                let expected = format!(
-                    "{}/{}/{} {}",
-                    &iso[5..7],
-                    &iso[8..10],
-                    &iso[0..4],
-                    &iso[11..19]
-                );
-                assert_eq!(format_voltmx_time(t), expected);
-                assert_eq!(parse_voltmx_time(&expected), Some(t));
-            }
-        }
-        assert_eq!(
-            parse_voltmx_time("02/29/2024 00:00:00")
-                .map(format_voltmx_time)
-                .as_deref(),
-            Some("02/29/2024 00:00:00")
-        );
-        for bad in [
-            "02/29/2023 00:00:00",
-            "13/01/2024 00:00:00",
-            "1/01/2024 00:00:00",
-            "01/01/2024 24:00:00",
-            "",
-            "01/01/2024T00:00:00",
-            "０1/01/2024 00:00:00",
-        ] {
-            assert_eq!(parse_voltmx_time(bad), None, "{bad}");
-        }
     }
 
     #[tokio::test]
