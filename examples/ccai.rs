@@ -9,35 +9,16 @@
 
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a demo server prints how to use it
 
-use std::net::SocketAddr;
+pub mod demo;
+
+use demo::whoami;
 
 use axum::Router;
 use axum::routing::get;
 use tower_authn::clock::{Clock, SystemClock};
 use tower_authn::memory::MemoryUserStore;
 use tower_authn::platforms::ccai::{self, CcaiIssuer};
-use tower_authn::{BasicAuthLayer, HeaderTokenLayer, Principal, UserStoreExt};
-
-/// Every protected route answers with the principal as JSON.
-async fn whoami(principal: Principal) -> axum::Json<Principal> {
-    axum::Json(principal)
-}
-
-/// The demo users (argon2id hashes, even here).
-pub fn demo_users() -> Result<MemoryUserStore, Box<dyn std::error::Error>> {
-    let users = MemoryUserStore::new();
-    users.add_user("alice", "wonderland", |u| {
-        u.with_name("Alice Liddell")
-            .with_email("alice@example.com")
-            .with_roles(["admin"])
-    })?;
-    users.add_user("bob@example.com", "builder", |u| {
-        u.with_name("Bob Builder")
-            .with_email("bob@example.com")
-            .with_roles(["user"])
-    })?;
-    Ok(users)
-}
+use tower_authn::{BasicAuthLayer, HeaderTokenLayer, UserStoreExt};
 
 /// The server: the token endpoint behind the site's login, and `/ccai/whoami`, which
 /// accepts the CCAI token back as `Authorization: Bearer` (what the platform verifies).
@@ -67,11 +48,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("warning: CCAI_COMPANY_SECRET is unset: a random secret signs this run's tokens");
         tower_authn::store::generate_key()
     });
-    let addr: SocketAddr = std::env::var("GATEWAY_ADDR")
-        .unwrap_or_else(|_| "127.0.0.1:8080".into())
-        .parse()?;
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let addr = listener.local_addr()?;
+    let (listener, addr) = demo::listen("GATEWAY_ADDR", "127.0.0.1:8080").await?;
     println!("listening on http://{addr}");
     println!("try:");
     println!("  curl -u alice:wonderland http://{addr}/auth/token");
@@ -79,11 +56,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "  curl -H \"Authorization: Bearer $(curl -s -u alice:wonderland http://{addr}/auth/token | cut -d'\"' -f4)\" http://{addr}/ccai/whoami"
     );
     println!("  curl -i http://{addr}/auth/token   # 401 with a Basic challenge");
-    let app = app(demo_users()?, &company, &secret, SystemClock)?;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
-    Ok(())
+    let app = app(demo::users()?, &company, &secret, SystemClock)?;
+    demo::serve(listener, app).await
 }

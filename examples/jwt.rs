@@ -17,6 +17,9 @@
 // A demo server talks to whoever runs it.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
+pub mod demo;
+
+use demo::whoami;
 use std::net::SocketAddr;
 
 use axum::Router;
@@ -48,10 +51,6 @@ fn secret(var: &str, demo: &str) -> String {
         eprintln!("warning: {var} is unset; using a demo secret");
         demo.to_owned()
     })
-}
-
-async fn whoami(principal: Principal) -> axum::Json<Principal> {
-    axum::Json(principal)
 }
 
 async fn opentact_login(
@@ -134,11 +133,7 @@ fn app(addr: SocketAddr) -> Result<Router, Box<dyn std::error::Error>> {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let addr: SocketAddr = std::env::var("JWT_EXAMPLE_ADDR")
-        .unwrap_or_else(|_| "127.0.0.1:8081".into())
-        .parse()?;
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let addr = listener.local_addr()?;
+    let (listener, addr) = demo::listen("JWT_EXAMPLE_ADDR", "127.0.0.1:8081").await?;
     println!("listening on http://{addr}");
     println!("try:");
     println!("  T=$(curl -s -u alice:wonderland http://{addr}/rest/auth | jq -r .payload.token)");
@@ -146,10 +141,5 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("  curl \"http://{addr}/rest/user?jwt=$T\"");
     println!("  A=$(curl -s -u alice:wonderland http://{addr}/api/token | jq -r .access_token)");
     println!("  curl -H \"Authorization: Bearer $A\" http://{addr}/api/me");
-    axum::serve(listener, app(addr)?)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
-    Ok(())
+    demo::serve(listener, app(addr)?).await
 }

@@ -11,7 +11,9 @@
 // An example server talks to its terminal.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::net::SocketAddr;
+pub mod demo;
+
+use demo::whoami;
 use std::sync::Arc;
 
 use axum::Router;
@@ -21,34 +23,7 @@ use tower_authn::clock::Clock;
 use tower_authn::https_redirect::{HttpsOrigin, TrustedProxy};
 use tower_authn::memory::{MemoryKeyStore, MemoryUserStore};
 use tower_authn::platforms::opentact::{self, OpentactIssuer};
-use tower_authn::{Ha1bVerifier, HttpsRedirectLayer, Principal, UserStore, UserStoreExt};
-
-/// The SIP domain of the demo users' HA1B.
-pub const SIP_DOMAIN: &str = "sip.example.com";
-
-/// Every protected route answers with the principal as JSON.
-async fn whoami(principal: Principal) -> axum::Json<Principal> {
-    axum::Json(principal)
-}
-
-/// The demo users (argon2id hashes, even here); alice also has an HA1B for her SIP domain.
-pub fn demo_users() -> Result<MemoryUserStore, Box<dyn std::error::Error>> {
-    let users = MemoryUserStore::new();
-    let ha1b = tower_authn::password::ha1b("alice", SIP_DOMAIN, "wonderland");
-    users.add_user("alice", "wonderland", |u| {
-        u.with_name("Alice Liddell")
-            .with_email("alice@example.com")
-            .with_roles(["admin"])
-            .with_attribute("sip_domain", SIP_DOMAIN)
-            .with_ha1b(ha1b)
-    })?;
-    users.add_user("bob@example.com", "builder", |u| {
-        u.with_name("Bob Builder")
-            .with_email("bob@example.com")
-            .with_roles(["user"])
-    })?;
-    Ok(users)
-}
+use tower_authn::{Ha1bVerifier, HttpsRedirectLayer, UserStore, UserStoreExt};
 
 /// The server. `trusted` are the proxies whose `X-Forwarded-Proto` counts; plain HTTP is
 /// redirected to `origin` (never to the client's `Host`).
@@ -87,11 +62,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("warning: OPENTACT_JWT_SECRET is unset: a random key signs this run's tokens");
         tower_authn::store::generate_key()
     });
-    let addr: SocketAddr = std::env::var("GATEWAY_ADDR")
-        .unwrap_or_else(|_| "127.0.0.1:8080".into())
-        .parse()?;
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let addr = listener.local_addr()?;
+    let (listener, addr) = demo::listen("GATEWAY_ADDR", "127.0.0.1:8080").await?;
     println!("listening on http://{addr}");
     println!("try:");
     println!("  curl -i http://{addr}/rest/auth   # 302 to https://");
@@ -105,7 +76,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "  curl -H 'X-Forwarded-Proto: https' 'http://{addr}/rest/whoami?jwt=<payload.token>'"
     );
     println!(
-        "  HA1B=$(printf 'alice@{SIP_DOMAIN}:{SIP_DOMAIN}:wonderland' | md5sum | cut -d' ' -f1)"
+        "  HA1B=$(printf 'alice@{sip}:{sip}:wonderland' | md5sum | cut -d' ' -f1)",
+        sip = demo::SIP_DOMAIN
     );
     println!(
         "  curl -H 'X-Forwarded-Proto: https' -H \"X-Auth-HA1B-Token: $HA1B\" http://{addr}/rest/whoami"
@@ -116,7 +88,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let loopback = ["127.0.0.1".parse()?, "::1".parse()?];
     let app = app(
-        demo_users()?,
+        demo::users()?,
         &secret,
         tower_authn::clock::SystemClock,
         loopback.into(),
@@ -126,13 +98,5 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .parse()?,
     )
     .await?;
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
-    Ok(())
+    demo::serve(listener, app).await
 }

@@ -10,7 +10,9 @@
 // An example server talks to its terminal.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::net::SocketAddr;
+pub mod demo;
+
+use demo::whoami;
 use std::sync::Arc;
 
 use axum::Router;
@@ -23,27 +25,6 @@ use tower_authn::platforms::voltmx;
 use tower_authn::{
     AccessSecretLayer, BasicAuthLayer, KeyStoreExt, Principal, Requirement, UserStoreExt,
 };
-
-/// Every protected route answers with the principal as JSON.
-async fn whoami(principal: Principal) -> axum::Json<Principal> {
-    axum::Json(principal)
-}
-
-/// The demo users (argon2id hashes, even here).
-pub fn demo_users() -> Result<MemoryUserStore, Box<dyn std::error::Error>> {
-    let users = MemoryUserStore::new();
-    users.add_user("alice", "wonderland", |u| {
-        u.with_name("Alice Liddell")
-            .with_email("alice@example.com")
-            .with_roles(["admin"])
-    })?;
-    users.add_user("bob@example.com", "builder", |u| {
-        u.with_name("Bob Builder")
-            .with_email("bob@example.com")
-            .with_roles(["user"])
-    })?;
-    Ok(users)
-}
 
 /// The server, with the demo app key `demo-app-key-1` and device token `demo-device-token`.
 pub async fn app(
@@ -109,11 +90,7 @@ pub async fn app(
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let addr: SocketAddr = std::env::var("GATEWAY_ADDR")
-        .unwrap_or_else(|_| "127.0.0.1:8080".into())
-        .parse()?;
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let addr = listener.local_addr()?;
+    let (listener, addr) = demo::listen("GATEWAY_ADDR", "127.0.0.1:8080").await?;
     println!("listening on http://{addr}");
     println!("try:");
     println!(
@@ -149,11 +126,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!(
         "  curl -X DELETE -H 'X-VoltMX-Authorization: <claims of alice>' http://{addr}/api/v1/applications/key/<key>"
     );
-    let app = app(demo_users()?, Arc::new(SystemClock)).await?;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
-    Ok(())
+    let app = app(demo::users()?, Arc::new(SystemClock)).await?;
+    demo::serve(listener, app).await
 }

@@ -8,7 +8,9 @@
 // An example server talks to its terminal.
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-use std::net::SocketAddr;
+pub mod demo;
+
+use demo::whoami;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -18,28 +20,7 @@ use tower_authn::clock::{SharedClock, SystemClock};
 use tower_authn::issue::OpaqueTokenIssuer;
 use tower_authn::memory::{MemoryKeyStore, MemoryUserStore};
 use tower_authn::platforms::xivo;
-use tower_authn::{Principal, SharedTokenVerifier, UserStoreExt, VerifierExt};
-
-/// Every protected route answers with the principal as JSON.
-async fn whoami(principal: Principal) -> axum::Json<Principal> {
-    axum::Json(principal)
-}
-
-/// The demo users (argon2id hashes, even here).
-pub fn demo_users() -> Result<MemoryUserStore, Box<dyn std::error::Error>> {
-    let users = MemoryUserStore::new();
-    users.add_user("alice", "wonderland", |u| {
-        u.with_name("Alice Liddell")
-            .with_email("alice@example.com")
-            .with_roles(["admin"])
-    })?;
-    users.add_user("bob@example.com", "builder", |u| {
-        u.with_name("Bob Builder")
-            .with_email("bob@example.com")
-            .with_roles(["user"])
-    })?;
-    Ok(users)
-}
+use tower_authn::{SharedTokenVerifier, UserStoreExt, VerifierExt};
 
 /// The server: XiVO's login and check, a token-protected `/whoami`, and logout.
 pub fn app(users: MemoryUserStore, shared: SharedTokenVerifier, clock: SharedClock) -> Router {
@@ -64,11 +45,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if !shared.is_configured() {
         eprintln!("warning: PLAY_AUTH_TOKEN is unset: shared-token auth rejects everything");
     }
-    let addr: SocketAddr = std::env::var("GATEWAY_ADDR")
-        .unwrap_or_else(|_| "127.0.0.1:8080".into())
-        .parse()?;
-    let listener = tokio::net::TcpListener::bind(addr).await?;
-    let addr = listener.local_addr()?;
+    let (listener, addr) = demo::listen("GATEWAY_ADDR", "127.0.0.1:8080").await?;
     println!("listening on http://{addr}");
     println!("try:");
     println!(
@@ -89,11 +66,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "  curl -i -d '{{\"login\":\"alice\",\"password\":\"nope\"}}' http://{addr}/xuc/api/2.0/auth/login   # 401 InvalidCredentials"
     );
     println!("  curl -i -d 'not json' http://{addr}/xuc/api/2.0/auth/login   # 400 InvalidJson");
-    let app = app(demo_users()?, shared, Arc::new(SystemClock));
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await?;
-    Ok(())
+    let app = app(demo::users()?, shared, Arc::new(SystemClock));
+    demo::serve(listener, app).await
 }

@@ -3,9 +3,11 @@
 //! a keyed hasher, an issued token, a refresh grant, an issued app key, and the gateway's
 //! configuration with every secret variable set.
 
-#[allow(dead_code)]
-#[path = "../examples/gateway/config.rs"]
-mod config;
+#[allow(dead_code, unreachable_pub)]
+#[path = "../examples/gateway/modules.rs"]
+mod gateway;
+
+use gateway::config;
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};

@@ -5,15 +5,11 @@
 
 mod support;
 
-#[allow(dead_code)]
-#[path = "../examples/gateway/app.rs"]
-mod app;
-#[allow(dead_code)]
-#[path = "../examples/gateway/config.rs"]
-mod config;
-#[allow(dead_code)]
-#[path = "../examples/gateway/fetcher.rs"]
-mod fetcher;
+#[allow(dead_code, unreachable_pub)]
+#[path = "../examples/gateway/modules.rs"]
+mod gateway;
+
+use gateway::{app, config};
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -1115,7 +1111,7 @@ async fn a_disabled_user_loses_every_credential() {
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
     let config = config::Config::from_lookup(|k| env.get(k).cloned()).expect("config");
-    let users = app::demo_users().expect("demo users");
+    let users = gateway::demo::records().expect("demo users");
     let (router, store) = app::build_on_memory(&config, &users)
         .await
         .expect("gateway");

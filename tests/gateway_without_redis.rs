@@ -4,15 +4,11 @@
 //! target a second time with the default features (`--all-features` compiles it out).
 #![cfg(not(feature = "redis"))]
 
-#[allow(dead_code)]
-#[path = "../examples/gateway/app.rs"]
-mod app;
-#[allow(dead_code)]
-#[path = "../examples/gateway/config.rs"]
-mod config;
-#[allow(dead_code)]
-#[path = "../examples/gateway/fetcher.rs"]
-mod fetcher;
+#[allow(dead_code, unreachable_pub)]
+#[path = "../examples/gateway/modules.rs"]
+mod gateway;
+
+use gateway::{app, config, fetcher};
 
 use std::collections::HashMap;
 

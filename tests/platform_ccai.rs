@@ -65,7 +65,7 @@ async fn token_endpoint_matches_the_vector_and_is_accepted_back() {
 
 #[tokio::test]
 async fn documented_errors() {
-    let users = example::demo_users().unwrap();
+    let users = example::demo::users().unwrap();
     let app = example::app(
         users,
         "ACME",

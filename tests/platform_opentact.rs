@@ -21,7 +21,9 @@ const HTTPS: (&str, &str) = ("x-forwarded-proto", "https");
 
 fn users() -> MemoryUserStore {
     static USERS: OnceLock<MemoryUserStore> = OnceLock::new();
-    USERS.get_or_init(|| example::demo_users().unwrap()).clone()
+    USERS
+        .get_or_init(|| example::demo::users().unwrap())
+        .clone()
 }
 
 async fn start(trusted: Vec<TrustedProxy>) -> (String, ManualClock) {
@@ -146,7 +148,7 @@ async fn rest_auth_then_every_place_the_credentials_go() {
     assert_eq!(b.json()["scheme"], "basic");
 
     // HA1B, hex in either case, header or query.
-    let ha1b = tower_authn::password::ha1b("alice", example::SIP_DOMAIN, "wonderland");
+    let ha1b = tower_authn::password::ha1b("alice", example::demo::SIP_DOMAIN, "wonderland");
     for (uri, headers) in [
         (
             format!("{base}/rest/whoami"),

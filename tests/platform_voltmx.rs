@@ -29,7 +29,9 @@ const FORM: (&str, &str) = ("content-type", "application/x-www-form-urlencoded")
 
 fn users() -> MemoryUserStore {
     static USERS: OnceLock<MemoryUserStore> = OnceLock::new();
-    USERS.get_or_init(|| example::demo_users().unwrap()).clone()
+    USERS
+        .get_or_init(|| example::demo::users().unwrap())
+        .clone()
 }
 
 fn now_secs() -> u64 {

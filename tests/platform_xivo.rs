@@ -23,7 +23,9 @@ const JSON: (&str, &str) = ("content-type", "application/json");
 
 fn users() -> MemoryUserStore {
     static USERS: OnceLock<MemoryUserStore> = OnceLock::new();
-    USERS.get_or_init(|| example::demo_users().unwrap()).clone()
+    USERS
+        .get_or_init(|| example::demo::users().unwrap())
+        .clone()
 }
 
 async fn start() -> (String, ManualClock) {

@@ -9,15 +9,11 @@
 
 mod support;
 
-#[allow(dead_code)]
-#[path = "../examples/gateway/app.rs"]
-mod app;
-#[allow(dead_code)]
-#[path = "../examples/gateway/config.rs"]
-mod config;
-#[allow(dead_code)]
-#[path = "../examples/gateway/fetcher.rs"]
-mod fetcher;
+#[allow(dead_code, unreachable_pub)]
+#[path = "../examples/gateway/modules.rs"]
+mod gateway;
+
+use gateway::{app, config};
 #[path = "../crates/redis/tests/support/server.rs"]
 mod redis_server;
 

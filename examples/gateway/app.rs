@@ -34,7 +34,8 @@ use tower_authn::{
     SharedTokenVerifier, UserRecord, UserStateExt, UserStore, UserStoreExt, Verifier, VerifierExt,
 };
 
-use crate::config::Config;
+use super::config::Config;
+use super::demo::whoami;
 
 /// Issuer and audience of the JWTs the gateway issues (Opentact's `/rest/auth`).
 pub(crate) const JWT_ISSUER: &str = "tower-authn-gateway";
@@ -83,11 +84,6 @@ impl Verifier<TokenCredential> for DynVerifier {
     fn verify(&self, credential: TokenCredential) -> BoxVerify {
         (self.0)(credential)
     }
-}
-
-/// `whoami`: the principal as JSON.
-async fn whoami(principal: Principal) -> axum::Json<Principal> {
-    axum::Json(principal)
 }
 
 /// The Wildix-style signed API: echoes who called what.
@@ -180,7 +176,7 @@ fn google_verifier(config: &Config) -> DynVerifier {
     let ids = config.google_client_ids.clone();
     let source = &config.google_jwks;
     if source.starts_with("http://") || source.starts_with("https://") {
-        match tower_authn::jwt::RemoteJwks::new(source, crate::fetcher::fetcher()) {
+        match tower_authn::jwt::RemoteJwks::new(source, super::fetcher::fetcher()) {
             Ok(remote) => DynVerifier::new(tower_authn::jwt::google::verifier(remote, ids)),
             Err(e) => {
                 DynVerifier::always(AuthError::unavailable(format!("GOOGLE_JWKS unusable: {e}")))
@@ -210,32 +206,11 @@ fn facebook_verifier(config: &Config) -> DynVerifier {
     let graph = tower_authn::jwt::facebook::FacebookDebugToken::new(
         app_id.clone(),
         secret.clone(),
-        crate::fetcher::fetcher(),
+        super::fetcher::fetcher(),
     )
     .with_base_url(config.facebook_graph_url.clone())
     .with_graph_version(config.facebook_graph_version.clone());
     DynVerifier::new(tower_authn::jwt::facebook::verifier(graph))
-}
-
-/// The demo users of GATEWAY.md, passwords as argon2id hashes.
-pub(crate) fn demo_users() -> Result<Vec<UserRecord>, Box<dyn Error>> {
-    let hash = tower_authn::password::hash_password;
-    Ok(vec![
-        UserRecord::new("alice", hash("wonderland")?)
-            .with_name("Alice Liddell")
-            .with_email("alice@example.com")
-            .with_roles(["admin"])
-            .with_attribute("sip_domain", "sip.example.com")
-            .with_ha1b(tower_authn::password::ha1b(
-                "alice",
-                "sip.example.com",
-                "wonderland",
-            )),
-        UserRecord::new("bob@example.com", hash("builder")?)
-            .with_name("Bob Builder")
-            .with_email("bob@example.com")
-            .with_roles(["user"]),
-    ])
 }
 
 /// The demo keys of GATEWAY.md, each under a fixed id and written only when absent, so
@@ -293,7 +268,7 @@ struct Stores<U, K> {
 ///
 /// When a key or a demo identity cannot be set up (Redis unreachable, for one).
 pub(crate) async fn build(config: &Config) -> Result<Router, Box<dyn Error>> {
-    let users = demo_users()?;
+    let users = super::demo::records()?;
     match &config.redis_url {
         #[cfg(not(feature = "redis"))]
         Some(_) => Err(

@@ -11,10 +11,10 @@
 // A server binary: its contract is what it prints (GATEWAY.md).
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
-mod app;
-mod config;
-mod fetcher;
-mod server;
+#[path = "modules.rs"]
+mod modules;
+
+use modules::{app, config, server};
 
 use std::io::Write as _;
 use std::process::ExitCode;

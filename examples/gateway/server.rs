@@ -40,7 +40,7 @@ use tower::{Service, ServiceExt};
 use tower_authn::host::SingleHostLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::config::ServerLimits;
+use super::config::ServerLimits;
 
 /// `router` with the request-level bounds: one host per request (`400`), and `408` for a
 /// request not answered within the request timeout.
