@@ -59,6 +59,8 @@ pub mod cache;
 pub mod challenge;
 pub mod clock;
 pub mod combinator;
+#[cfg(any(test, feature = "conformance"))]
+pub mod conformance;
 pub mod credential;
 pub mod error;
 pub mod ha1b;

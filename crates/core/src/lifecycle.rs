@@ -165,98 +165,10 @@ fn mask(key: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
-
     use super::*;
-    use crate::clock::{Clock, ManualClock};
-    use crate::credential::TokenCredential;
-    use crate::memory::MemoryKeyStore;
-    use crate::principal::{CredentialLocation, Principal};
-    use crate::verifier::Verifier;
-    use crate::verifiers::KeyStoreExt;
 
-    #[tokio::test]
-    async fn rotation_overlaps_then_the_old_key_expires() {
-        let clock = ManualClock::at_unix(1_700_000_000);
-        let keys = MemoryKeyStore::new();
-        let verifier = keys
-            .verifier(KeyKind::AppApiKey)
-            .with_clock(Arc::new(clock.clone()));
-        let at = || CredentialLocation::Query("k".into());
-        let (old, old_key) = keys
-            .issue_key(KeyKind::AppApiKey, Principal::app("demo"), None)
-            .await
-            .unwrap();
-        let rotated = keys
-            .rotate_key_at(
-                KeyKind::AppApiKey,
-                &old.id,
-                Duration::from_secs(60),
-                clock.now(),
-            )
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(!format!("{rotated:?}").contains(rotated.expose()));
-        // Both work during the overlap ...
-        for k in [old_key.as_str(), rotated.expose()] {
-            assert_eq!(
-                verifier
-                    .verify(TokenCredential::new(k, at()))
-                    .await
-                    .unwrap()
-                    .id,
-                "demo"
-            );
-        }
-        // ... then only the new one.
-        clock.advance(Duration::from_secs(60));
-        assert_eq!(
-            verifier
-                .verify(TokenCredential::new(old_key.as_str(), at()))
-                .await
-                .unwrap_err()
-                .code(),
-            "expired"
-        );
-        assert!(
-            verifier
-                .verify(TokenCredential::new(rotated.expose(), at()))
-                .await
-                .is_ok()
-        );
-        // An expired, revoked or unknown key does not rotate.
-        let none = keys
-            .rotate_key_at(
-                KeyKind::AppApiKey,
-                &old.id,
-                Duration::from_secs(60),
-                clock.now(),
-            )
-            .await
-            .unwrap();
-        assert!(none.is_none());
-        assert!(
-            keys.rotate_key(KeyKind::AppApiKey, "nope", Duration::ZERO)
-                .await
-                .unwrap()
-                .is_none()
-        );
-
-        // Revoking everything of the owner stops the new key too.
-        assert_eq!(
-            keys.revoke_all(KeyKind::AppApiKey, "demo").await.unwrap(),
-            2
-        );
-        assert_eq!(
-            verifier
-                .verify(TokenCredential::new(rotated.expose(), at()))
-                .await
-                .unwrap_err()
-                .code(),
-            "revoked"
-        );
-    }
+    // Rotation, overlap and revocation run in the store conformance suite
+    // (`crate::conformance`), on the memory store and on Redis.
 
     #[test]
     fn masks() {

@@ -1,6 +1,5 @@
-//! The Redis stores against a private redis-server: the key-store contract (the same checks
-//! run on the memory store), digests only at rest, users, key lifecycle and refresh-token
-//! families through the traits, shared attempt counts, and failing closed while Redis is
+//! The Redis stores against a private redis-server: the key-store conformance suite (the
+//! core's, also run on the memory store), digests only at rest, users, shared attempt counts, and failing closed while Redis is
 //! down, then recovering without a restart.
 
 #[path = "support/server.rs"]
@@ -11,14 +10,12 @@ use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret;
 use server::RedisServer;
-use tower_authn_core::clock::{Clock, ManualClock};
 use tower_authn_core::credential::{BasicCredentials, TokenCredential};
 use tower_authn_core::issue::RefreshTokens;
-use tower_authn_core::memory::MemoryKeyStore;
 use tower_authn_core::throttle::{AttemptStore, Limit, Reservation, Throttle};
 use tower_authn_core::{
-    CredentialLocation, KeyHasher, KeyKind, KeyLifecycleExt, KeyRecord, KeyStore, KeyStoreExt,
-    Principal, UserRecord, UserStore, UserStoreExt, Verifier,
+    CredentialLocation, KeyHasher, KeyKind, KeyStoreExt, Principal, UserRecord, UserStore,
+    UserStoreExt, Verifier,
 };
 use tower_authn_redis::{RedisConfig, RedisStores};
 
@@ -33,238 +30,14 @@ fn stores(server: &RedisServer) -> RedisStores {
     RedisStores::connect(config(server)).expect("redis url")
 }
 
-/// Real time, for a manual clock: Redis expires records by its own clock, so the tests'
-/// clocks start from now.
-fn now_secs() -> u64 {
-    tower_authn_core::clock::unix_secs(std::time::SystemTime::now())
-}
-
 fn at() -> CredentialLocation {
     CredentialLocation::Query("key".into())
 }
 
-/// The key-store contract, for any store.
-async fn key_store_contract<K: KeyStore + Clone>(keys: K) {
-    let clock = ManualClock::at_unix(now_secs());
-    let verify = keys
-        .verifier(KeyKind::AppApiKey)
-        .with_clock(Arc::new(clock.clone()));
-    let hasher = keys.key_hasher().clone();
-
-    // Put and find, by digest and by id.
-    let app = Principal::app("demo")
-        .with_app_id("demo")
-        .with_roles(["push"]);
-    let rec = KeyRecord::new(
-        "k1",
-        KeyKind::AppApiKey,
-        hasher.digest("key-one"),
-        app.clone(),
-        clock.now(),
-    )
-    .expires_at(Some(clock.now() + Duration::from_secs(60)))
-    .with_description("first");
-    keys.put(rec.clone()).await.unwrap();
-    let found = keys
-        .find_by_digest(KeyKind::AppApiKey, hasher.digest("key-one"))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(
-        (found.id.as_str(), found.description.as_deref()),
-        ("k1", Some("first"))
-    );
-    assert_eq!(found.principal.roles, ["push"]);
-    assert!(
-        keys.find_by_id(KeyKind::AppApiKey, "k1")
-            .await
-            .unwrap()
-            .is_some()
-    );
-    // Kinds are namespaces.
-    assert!(
-        keys.find_by_id(KeyKind::DeviceToken, "k1")
-            .await
-            .unwrap()
-            .is_none()
-    );
-    let who = verify
-        .verify(TokenCredential::new("key-one", at()))
-        .await
-        .unwrap();
-    assert_eq!(
-        (who.id.as_str(), who.key_id.as_deref()),
-        ("demo", Some("k1"))
-    );
-
-    // Replacing a record (a regenerated key) drops its old digest.
-    keys.put(KeyRecord::new(
-        "k1",
-        KeyKind::AppApiKey,
-        hasher.digest("key-two"),
-        app.clone(),
-        clock.now(),
-    ))
-    .await
-    .unwrap();
-    assert!(
-        keys.find_by_digest(KeyKind::AppApiKey, hasher.digest("key-one"))
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert_eq!(
-        verify
-            .verify(TokenCredential::new("key-one", at()))
-            .await
-            .unwrap_err()
-            .code(),
-        "invalid_credentials"
-    );
-    assert!(
-        verify
-            .verify(TokenCredential::new("key-two", at()))
-            .await
-            .is_ok()
-    );
-
-    // Expiry.
-    keys.put(
-        KeyRecord::new(
-            "k2",
-            KeyKind::AppApiKey,
-            hasher.digest("key-three"),
-            app.clone(),
-            clock.now(),
-        )
-        .expires_at(Some(clock.now() + Duration::from_secs(10))),
-    )
-    .await
-    .unwrap();
-    clock.advance(Duration::from_secs(10));
-    assert_eq!(
-        verify
-            .verify(TokenCredential::new("key-three", at()))
-            .await
-            .unwrap_err()
-            .code(),
-        "expired"
-    );
-
-    // Listing, per owner and all, oldest first.
-    keys.put(KeyRecord::new(
-        "k3",
-        KeyKind::AppApiKey,
-        hasher.digest("other"),
-        Principal::app("other"),
-        clock.now(),
-    ))
-    .await
-    .unwrap();
-    let demo: Vec<String> = keys
-        .list(KeyKind::AppApiKey, Some("demo"))
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|r| r.id)
-        .collect();
-    assert_eq!(demo, ["k1", "k2"]);
-    assert_eq!(keys.list(KeyKind::AppApiKey, None).await.unwrap().len(), 3);
-    assert!(
-        keys.list(KeyKind::DeviceToken, None)
-            .await
-            .unwrap()
-            .is_empty()
-    );
-
-    // Revoke.
-    assert!(keys.revoke(KeyKind::AppApiKey, "k1").await.unwrap());
-    assert!(!keys.revoke(KeyKind::AppApiKey, "nope").await.unwrap());
-    assert_eq!(
-        verify
-            .verify(TokenCredential::new("key-two", at()))
-            .await
-            .unwrap_err()
-            .code(),
-        "revoked"
-    );
-
-    // Consume: single use, even when raced.
-    keys.put(KeyRecord::new(
-        "r1",
-        KeyKind::RefreshToken,
-        hasher.digest("r1"),
-        Principal::user("alice"),
-        clock.now(),
-    ))
-    .await
-    .unwrap();
-    let racers =
-        futures_util::future::join_all((0..8).map(|_| keys.consume(KeyKind::RefreshToken, "r1")))
-            .await;
-    let winners = racers
-        .into_iter()
-        .map(Result::unwrap)
-        .filter(Option::is_some)
-        .count();
-    assert_eq!(winners, 1);
-    assert!(
-        keys.find_by_id(KeyKind::RefreshToken, "r1")
-            .await
-            .unwrap()
-            .unwrap()
-            .revoked
-    );
-    assert!(
-        keys.consume(KeyKind::RefreshToken, "nope")
-            .await
-            .unwrap()
-            .is_none()
-    );
-
-    // Access pairs: the secret's digest is kept and compared.
-    let (_, token, secret) = keys
-        .issue_access_pair(Principal::app("demo"), None)
-        .await
-        .unwrap();
-    let pairs = keys.access_pair_verifier();
-    let pair = |t: &str, s: &str| tower_authn_core::credential::AccessPair {
-        token: t.to_owned().into(),
-        secret: s.to_owned().into(),
-    };
-    assert!(pairs.verify(pair(&token, &secret)).await.is_ok());
-    assert_eq!(
-        pairs
-            .verify(pair(&token, "wrong"))
-            .await
-            .unwrap_err()
-            .status(),
-        401
-    );
-
-    // Delete.
-    assert!(keys.delete(KeyKind::AppApiKey, "k3").await.unwrap());
-    assert!(!keys.delete(KeyKind::AppApiKey, "k3").await.unwrap());
-    assert!(
-        keys.find_by_digest(KeyKind::AppApiKey, hasher.digest("other"))
-            .await
-            .unwrap()
-            .is_none()
-    );
-    assert_eq!(
-        keys.list(KeyKind::AppApiKey, Some("other"))
-            .await
-            .unwrap()
-            .len(),
-        0
-    );
-}
-
 #[tokio::test]
-async fn the_key_store_contract_holds_on_memory_and_on_redis() {
-    key_store_contract(MemoryKeyStore::new()).await;
+async fn the_redis_key_store_conforms() {
     let server = RedisServer::start();
-    key_store_contract(stores(&server).keys()).await;
+    tower_authn_core::conformance::key_store(stores(&server).keys()).await;
 }
 
 /// Every value Redis holds, as text.
@@ -397,104 +170,6 @@ async fn users_are_shared_and_verified_by_their_phc_hash() {
             .status(),
         401
     );
-}
-
-#[tokio::test]
-async fn key_lifecycle_and_refresh_families_through_the_traits() {
-    let server = RedisServer::start();
-    let keys = stores(&server).keys();
-    let clock = ManualClock::at_unix(now_secs());
-    let verify = keys
-        .verifier(KeyKind::DeviceToken)
-        .with_clock(Arc::new(clock.clone()));
-
-    // Rotation with overlap: both keys work until the old one expires.
-    let (old, old_key) = keys
-        .issue_key(
-            KeyKind::DeviceToken,
-            Principal::device("d1").with_app_id("demo"),
-            None,
-        )
-        .await
-        .unwrap();
-    let rotated = keys
-        .rotate_key_at(
-            KeyKind::DeviceToken,
-            &old.id,
-            Duration::from_secs(30),
-            clock.now(),
-        )
-        .await
-        .unwrap()
-        .unwrap();
-    for k in [old_key.as_str(), rotated.expose()] {
-        assert_eq!(
-            verify
-                .verify(TokenCredential::new(k, at()))
-                .await
-                .unwrap()
-                .id,
-            "d1"
-        );
-    }
-    clock.advance(Duration::from_secs(30));
-    assert_eq!(
-        verify
-            .verify(TokenCredential::new(old_key.as_str(), at()))
-            .await
-            .unwrap_err()
-            .code(),
-        "expired"
-    );
-    assert!(
-        verify
-            .verify(TokenCredential::new(rotated.expose(), at()))
-            .await
-            .is_ok()
-    );
-    assert_eq!(
-        keys.revoke_all(KeyKind::DeviceToken, "demo").await.unwrap(),
-        2
-    );
-    assert_eq!(
-        verify
-            .verify(TokenCredential::new(rotated.expose(), at()))
-            .await
-            .unwrap_err()
-            .code(),
-        "revoked"
-    );
-
-    // Refresh-token families: rotation, and reuse revokes the whole family; a spent token
-    // answers like an unknown one (no oracle for which tokens once existed).
-    let refresh = RefreshTokens::new(keys.clone());
-    let first = refresh.start(&Principal::user("alice")).await.unwrap();
-    let second = refresh.rotate(first.token.expose_secret()).await.unwrap();
-    assert_eq!(
-        refresh
-            .rotate(first.token.expose_secret())
-            .await
-            .unwrap_err()
-            .code(),
-        "invalid_credentials"
-    );
-    assert_eq!(
-        refresh
-            .rotate(second.token.expose_secret())
-            .await
-            .unwrap_err()
-            .code(),
-        "invalid_credentials"
-    );
-    // Racing rotations of one token leave no live token behind.
-    let third = refresh.start(&Principal::user("alice")).await.unwrap();
-    let (x, y) = tokio::join!(
-        refresh.rotate(third.token.expose_secret()),
-        refresh.rotate(third.token.expose_secret())
-    );
-    for won in [x, y].into_iter().filter_map(Result::ok) {
-        assert!(refresh.rotate(won.token.expose_secret()).await.is_err());
-    }
 }
 
 #[tokio::test]
