@@ -97,7 +97,7 @@ pub use invalidate::{InvalidatingStore, Invalidation, Invalidator};
 pub use lifecycle::KeyLifecycleExt;
 pub use principal::{CredentialLocation, Principal, PrincipalKind};
 pub use respond::{ErrorResponder, JsonErrors};
-pub use scheme::{Extraction, HideCredentials, Scheme, SchemeExt};
+pub use scheme::{BodyMode, Buffered, Extraction, HideCredentials, NoBody, Scheme, SchemeExt};
 pub use schemes::{
     AccessSecretLayer, AppApiKeyLayer, BasicAuthLayer, DeviceTokenLayer, HeaderTokenLayer,
     QueryTokenLayer,

@@ -847,6 +847,8 @@ pub struct AddressThrottle<S> {
     paths: Option<Arc<[String]>>,
 }
 
+crate::inner_service_accessors!(AddressThrottle<S>);
+
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for AddressThrottle<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
@@ -936,6 +938,7 @@ where
 {
     type Credential = Attempt<Sc::Credential>;
     type Future = BoxFuture<'static, Result<Principal, AuthError>>;
+    type Body = Sc::Body;
 
     fn extract(&self, head: &Parts) -> Extraction<Self::Credential> {
         match self.inner.extract(head) {
@@ -960,6 +963,30 @@ where
             Extraction::Absent => Extraction::Absent,
             Extraction::Rejected(e) => Extraction::Rejected(e),
         }
+    }
+
+    fn body_limit(&self, attempt: &Self::Credential) -> Option<usize> {
+        self.inner.body_limit(&attempt.credential)
+    }
+
+    fn extract_body(
+        &self,
+        attempt: Self::Credential,
+        head: &Parts,
+        body: &Bytes,
+    ) -> Result<Self::Credential, AuthError> {
+        let Attempt {
+            credential,
+            guessable,
+            subject,
+            addr,
+        } = attempt;
+        Ok(Attempt {
+            credential: self.inner.extract_body(credential, head, body)?,
+            guessable,
+            subject,
+            addr,
+        })
     }
 
     fn verify(&self, attempt: Self::Credential) -> Self::Future {
