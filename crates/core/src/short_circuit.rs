@@ -6,7 +6,7 @@
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, ready};
 
 use bytes::Bytes;
 use http::{Response, StatusCode};
@@ -14,7 +14,8 @@ use pin_project::pin_project;
 
 use crate::respond::json_response;
 
-/// Either the inner service's future, or a response decided before calling it.
+/// Either the inner service's future, or a response decided before calling it. Polled after
+/// completion (either way), it answers [`PolledAfterCompletion::response`].
 #[pin_project(project = ShortCircuitProj)]
 #[derive(Debug)]
 pub enum ShortCircuit<F, B> {
@@ -31,9 +32,14 @@ where
 {
     type Output = Result<Response<B>, E>;
 
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        match self.project() {
-            ShortCircuitProj::Inner(f) => f.poll(cx),
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match self.as_mut().project() {
+            ShortCircuitProj::Inner(f) => {
+                let out = ready!(f.poll(cx));
+                // The inner future is done: it is never polled again.
+                self.set(Self::Answered(None));
+                Poll::Ready(out)
+            }
             ShortCircuitProj::Answered(r) => {
                 Poll::Ready(Ok(r.take().unwrap_or_else(PolledAfterCompletion::response)))
             }
@@ -122,5 +128,11 @@ mod tests {
         assert_eq!(first.into_body(), "first");
         let again = (&mut f).now_or_never().unwrap().unwrap();
         assert_eq!(again.status(), 500);
+
+        // An inner future is not polled again once it answered.
+        let inner = Box::pin(async { Ok::<_, Infallible>(Response::new(Bytes::new())) });
+        let mut f = ShortCircuit::Inner(inner);
+        assert_eq!((&mut f).now_or_never().unwrap().unwrap().status(), 200);
+        assert_eq!((&mut f).now_or_never().unwrap().unwrap().status(), 500);
     }
 }

@@ -94,6 +94,7 @@ use crate::https_redirect::{PeerLookup, default_peer_lookup};
 use crate::principal::{CredentialLocation, Principal};
 use crate::respond::{ErrorResponder, SharedResponder, finish};
 use crate::scheme::{Extraction, HideCredentials, Scheme};
+use crate::short_circuit::ShortCircuit;
 use crate::verifier::Verifier;
 
 /// Attempts counted against one key in its current window (failures, and reservations
@@ -859,7 +860,9 @@ where
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = BoxFuture<'static, Result<Response<ResBody>, S::Error>>;
+    /// Boxed (the attempt awaits the store around the inner call); polled after completion,
+    /// it answers like every middleware future here ([`ShortCircuit`]).
+    type Future = ShortCircuit<BoxFuture<'static, Result<Response<ResBody>, S::Error>>, ResBody>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -871,12 +874,12 @@ where
         let path = req.uri().path();
         if let Some(paths) = &self.paths {
             if !paths.iter().any(|p| p == path) {
-                return inner.call(req).boxed();
+                return ShortCircuit::Inner(inner.call(req).boxed());
             }
         }
         let (throttle, responder) = (self.throttle.clone(), self.responder.clone());
         let addr = throttle.client_addr(req.extensions(), req.headers());
-        async move {
+        let attempt = async move {
             let keys = throttle.keys(None, addr);
             if let Err(e) = throttle.reserve(&keys).await {
                 return Ok(finish(responder.0.respond(&e), &e, &[]).map(ResBody::from));
@@ -886,8 +889,8 @@ where
                 throttle.release_all(&keys).await;
             }
             res
-        }
-        .boxed()
+        };
+        ShortCircuit::Inner(attempt.boxed())
     }
 }
 

@@ -233,4 +233,12 @@ async fn a_future_polled_after_completion_answers_500() {
         again.into_body(),
         r#"{"error":"polled_after_completion","message":"future polled after completion"}"#
     );
+    // Once the inner service answered, its future is not polled again either.
+    let ok = Request::get("/")
+        .header("authorization", "Basic YWxpY2U6cmlnaHQ=")
+        .body(())
+        .unwrap();
+    let mut fut = pin!(svc.ready().await.unwrap().call(ok));
+    assert_eq!(fut.as_mut().now_or_never().unwrap().unwrap().status(), 200);
+    assert_eq!(fut.as_mut().now_or_never().unwrap().unwrap().status(), 500);
 }

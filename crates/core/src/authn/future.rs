@@ -199,7 +199,12 @@ where
                         },
                     }
                 }
-                StateProj::Calling { future } => return future.poll(cx),
+                StateProj::Calling { future } => {
+                    let out = ready!(future.poll(cx));
+                    // The inner future is done: it is never polled again.
+                    this.state.set(State::Answered { response: None });
+                    return Poll::Ready(out);
+                }
                 StateProj::Answered { response } => {
                     return Poll::Ready(Ok(response
                         .take()
