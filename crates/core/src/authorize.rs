@@ -150,22 +150,9 @@ impl<S> Require<S> {
     pub fn layer(requirement: Requirement) -> RequireLayer {
         RequireLayer::new(requirement)
     }
-
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Consumes `self`, returning the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
 }
+
+crate::inner_service_accessors!(Require<S>);
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for Require<S>
 where

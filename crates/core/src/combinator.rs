@@ -7,7 +7,9 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll, ready};
 
-use futures_util::future::{Join, OptionFuture, join};
+use bytes::Bytes;
+use futures_util::FutureExt as _;
+use futures_util::future::{Join, Map, OptionFuture, join};
 use http::request::Parts;
 use pin_project::pin_project;
 
@@ -15,7 +17,7 @@ use crate::authorize::Requirement;
 use crate::challenge::Challenge;
 use crate::error::AuthError;
 use crate::principal::{CredentialLocation, Principal};
-use crate::scheme::{Extraction, HideCredentials, Scheme};
+use crate::scheme::{BodyMode, Extraction, HideCredentials, Scheme};
 
 /// A credential of one of two schemes.
 #[derive(Debug)]
@@ -56,6 +58,7 @@ impl<A, B> AnyOf<A, B> {
 impl<A: Scheme, B: Scheme> Scheme for AnyOf<A, B> {
     type Credential = Either<A::Credential, B::Credential>;
     type Future = EitherFuture<A::Future, B::Future>;
+    type Body = <A::Body as BodyMode>::With<B::Body>;
 
     fn extract(&self, head: &Parts) -> Extraction<Self::Credential> {
         match self.first.extract(head) {
@@ -67,6 +70,26 @@ impl<A: Scheme, B: Scheme> Scheme for AnyOf<A, B> {
                 Extraction::Absent => Extraction::Absent,
             },
         }
+    }
+
+    fn body_limit(&self, credential: &Self::Credential) -> Option<usize> {
+        // Only the side that decides reads the body.
+        match credential {
+            Either::Left(c) => self.first.body_limit(c),
+            Either::Right(c) => self.second.body_limit(c),
+        }
+    }
+
+    fn extract_body(
+        &self,
+        credential: Self::Credential,
+        head: &Parts,
+        body: &Bytes,
+    ) -> Result<Self::Credential, AuthError> {
+        Ok(match credential {
+            Either::Left(c) => Either::Left(self.first.extract_body(c, head, body)?),
+            Either::Right(c) => Either::Right(self.second.extract_body(c, head, body)?),
+        })
     }
 
     fn verify(&self, credential: Self::Credential) -> Self::Future {
@@ -89,30 +112,8 @@ impl<A: Scheme, B: Scheme> Scheme for AnyOf<A, B> {
     }
 }
 
-/// The future of [`AnyOf`].
-#[pin_project(project = EitherProj)]
-#[derive(Debug)]
-pub enum EitherFuture<A, B> {
-    /// The first scheme's.
-    Left(#[pin] A),
-    /// The second scheme's.
-    Right(#[pin] B),
-}
-
-impl<A, B, T> Future for EitherFuture<A, B>
-where
-    A: Future<Output = T>,
-    B: Future<Output = T>,
-{
-    type Output = T;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<T> {
-        match self.project() {
-            EitherProj::Left(f) => f.poll(cx),
-            EitherProj::Right(f) => f.poll(cx),
-        }
-    }
-}
+/// The future of [`AnyOf`]: the deciding side's.
+pub type EitherFuture<A, B> = futures_util::future::Either<A, B>;
 
 /// All-of composition: both credentials must be present and valid.
 ///
@@ -151,6 +152,7 @@ impl<A, B> AllOf<A, B> {
 impl<A: Scheme, B: Scheme> Scheme for AllOf<A, B> {
     type Credential = (Option<A::Credential>, Option<B::Credential>);
     type Future = AllOfFuture<A::Future, B::Future>;
+    type Body = <A::Body as BodyMode>::With<B::Body>;
 
     fn extract(&self, head: &Parts) -> Extraction<Self::Credential> {
         let only_one = || {
@@ -174,12 +176,40 @@ impl<A: Scheme, B: Scheme> Scheme for AllOf<A, B> {
         }
     }
 
+    fn body_limit(&self, (a, b): &Self::Credential) -> Option<usize> {
+        let first = a.as_ref().and_then(|a| self.first.body_limit(a));
+        let second = b.as_ref().and_then(|b| self.second.body_limit(b));
+        first.max(second)
+    }
+
+    fn extract_body(
+        &self,
+        (a, b): Self::Credential,
+        head: &Parts,
+        body: &Bytes,
+    ) -> Result<Self::Credential, AuthError> {
+        // Each side that asked for the body gets it (the larger limit was read).
+        let a = match a {
+            Some(a) if self.first.body_limit(&a).is_some() => {
+                Some(self.first.extract_body(a, head, body)?)
+            }
+            a => a,
+        };
+        let b = match b {
+            Some(b) if self.second.body_limit(&b).is_some() => {
+                Some(self.second.extract_body(b, head, body)?)
+            }
+            b => b,
+        };
+        Ok((a, b))
+    }
+
     fn verify(&self, (a, b): Self::Credential) -> Self::Future {
         let first: OptionFuture<A::Future> = a.map(|a| self.first.verify(a)).into();
         let second: OptionFuture<B::Future> = b.map(|b| self.second.verify(b)).into();
-        AllOfFuture {
-            inner: join(first, second),
-        }
+        // Both halves always run to the end, so which one failed does not show in timing.
+        let both: fn(_) -> _ = both_principals;
+        join(first, second).map(both)
     }
 
     fn hide(&self, head: &mut Parts, mode: HideCredentials) {
@@ -193,42 +223,30 @@ impl<A: Scheme, B: Scheme> Scheme for AllOf<A, B> {
     }
 }
 
-/// The future of [`AllOf`].
-#[pin_project]
-pub struct AllOfFuture<A: Future, B: Future> {
-    // Both halves always run to the end, so which one failed does not show in timing.
-    #[pin]
-    inner: Join<OptionFuture<A>, OptionFuture<B>>,
-}
+/// What the two halves of an [`AllOf`] verified (`None`: that side was absent).
+pub type BothOutcomes = (
+    Option<Result<Principal, AuthError>>,
+    Option<Result<Principal, AuthError>>,
+);
 
-impl<A: Future, B: Future> std::fmt::Debug for AllOfFuture<A, B> {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AllOfFuture").finish_non_exhaustive()
-    }
-}
+/// The future of [`AllOf`]: both verifications, run to the end, then the first principal
+/// with the second's in `attributes["second_factor"]`.
+pub type AllOfFuture<A, B> =
+    Map<Join<OptionFuture<A>, OptionFuture<B>>, fn(BothOutcomes) -> Result<Principal, AuthError>>;
 
-impl<A, B> Future for AllOfFuture<A, B>
-where
-    A: Future<Output = Result<Principal, AuthError>>,
-    B: Future<Output = Result<Principal, AuthError>>,
-{
-    type Output = Result<Principal, AuthError>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let (first, second) = ready!(self.project().inner.poll(cx));
-        let (first, second) = (first.transpose()?, second.transpose()?);
-        Poll::Ready(match (first, second) {
-            (Some(mut first), Some(second)) => {
-                first.attributes.insert(
-                    "second_factor".to_owned(),
-                    serde_json::json!({ "id": second.id, "kind": second.kind.as_str(), "scheme": second.scheme }),
-                );
-                Ok(first)
-            }
-            (Some(one), None) | (None, Some(one)) => Ok(one),
-            // Extraction never hands over two absent halves.
-            (None, None) => Err(AuthError::missing()),
-        })
+fn both_principals((first, second): BothOutcomes) -> Result<Principal, AuthError> {
+    let (first, second) = (first.transpose()?, second.transpose()?);
+    match (first, second) {
+        (Some(mut first), Some(second)) => {
+            first.attributes.insert(
+                "second_factor".to_owned(),
+                serde_json::json!({ "id": second.id, "kind": second.kind.as_str(), "scheme": second.scheme }),
+            );
+            Ok(first)
+        }
+        (Some(one), None) | (None, Some(one)) => Ok(one),
+        // Extraction never hands over two absent halves.
+        (None, None) => Err(AuthError::missing()),
     }
 }
 
@@ -266,9 +284,23 @@ impl<Sc> Branch<Sc> {
 impl<Sc: Scheme> Scheme for Branch<Sc> {
     type Credential = Sc::Credential;
     type Future = Checked<Sc::Future>;
+    type Body = Sc::Body;
 
     fn extract(&self, head: &Parts) -> Extraction<Self::Credential> {
         self.scheme.extract(head)
+    }
+
+    fn body_limit(&self, credential: &Self::Credential) -> Option<usize> {
+        self.scheme.body_limit(credential)
+    }
+
+    fn extract_body(
+        &self,
+        credential: Self::Credential,
+        head: &Parts,
+        body: &Bytes,
+    ) -> Result<Self::Credential, AuthError> {
+        self.scheme.extract_body(credential, head, body)
     }
 
     fn verify(&self, credential: Self::Credential) -> Self::Future {

@@ -192,17 +192,9 @@ impl<S> SingleHost<S> {
     pub fn new(inner: S) -> Self {
         Self { inner }
     }
-
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// Consumes `self`, returning the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
 }
+
+crate::inner_service_accessors!(SingleHost<S>);
 
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for SingleHost<S>
 where

@@ -439,22 +439,9 @@ impl<S> HttpsRedirect<S> {
     pub fn layer(origin: HttpsOrigin) -> HttpsRedirectLayer {
         HttpsRedirectLayer::new(origin)
     }
-
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Consumes `self`, returning the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
 }
+
+crate::inner_service_accessors!(HttpsRedirect<S>);
 
 impl Config {
     /// Only the connection (TLS marker) or a trusted proxy can say HTTPS; the

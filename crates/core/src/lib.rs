@@ -5,6 +5,7 @@
 //! ```text
 //! request head ─► scheme.extract()   (sync)  Absent → next scheme, else 401 + challenges (or pass, if optional)
 //!                                            Rejected (malformed, duplicated) → 400, inner never called
+//!              ─► body, for a Buffered scheme     over the scheme's limit → 413
 //!              ─► scheme.verify()    (async) Rejected → 401 (403 when a requirement fails)
 //!                                            Unavailable → 503: fail closed
 //!              ─► hide credentials, insert Principal into extensions ─► inner service
@@ -12,7 +13,10 @@
 //!
 //! - [`Principal`]: who made the request, one type for every scheme.
 //! - [`Scheme`] = extraction + verification; [`Verifier`] is the pluggable part (closures,
-//!   `tower::Service`s, or the store-backed verifiers).
+//!   `tower::Service`s, or the store-backed verifiers). A scheme whose verification covers
+//!   the body (a signed request) says so ([`Buffered`]): the engine reads the body up to the
+//!   scheme's limit (413 beyond) before verifying, and the inner service receives the same
+//!   bytes; every other scheme is [`NoBody`] and never touches it (see [`scheme`]).
 //! - [`AuthnLayer`]: the one generic layer; the six named layers are it around one scheme:
 //!   [`BasicAuthLayer`], [`HeaderTokenLayer`], [`QueryTokenLayer`], [`DeviceTokenLayer`],
 //!   [`AppApiKeyLayer`], [`AccessSecretLayer`].
@@ -100,7 +104,7 @@ pub use invalidate::{InvalidatingStore, Invalidation, Invalidator};
 pub use lifecycle::KeyLifecycleExt;
 pub use principal::{CredentialLocation, Principal, PrincipalKind};
 pub use respond::{ErrorResponder, JsonErrors};
-pub use scheme::{Extraction, HideCredentials, Scheme, SchemeExt};
+pub use scheme::{BodyMode, Buffered, Extraction, HideCredentials, NoBody, Scheme, SchemeExt};
 pub use schemes::{
     AccessSecretLayer, AppApiKeyLayer, BasicAuthLayer, DeviceTokenLayer, HeaderTokenLayer,
     QueryTokenLayer,

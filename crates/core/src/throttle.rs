@@ -94,6 +94,7 @@ use crate::https_redirect::{PeerLookup, default_peer_lookup};
 use crate::principal::{CredentialLocation, Principal};
 use crate::respond::{ErrorResponder, SharedResponder, finish};
 use crate::scheme::{Extraction, HideCredentials, Scheme};
+use crate::short_circuit::ShortCircuit;
 use crate::verifier::Verifier;
 
 /// Attempts counted against one key in its current window (failures, and reservations
@@ -847,6 +848,8 @@ pub struct AddressThrottle<S> {
     paths: Option<Arc<[String]>>,
 }
 
+crate::inner_service_accessors!(AddressThrottle<S>);
+
 impl<S, ReqBody, ResBody> Service<Request<ReqBody>> for AddressThrottle<S>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone + Send + 'static,
@@ -857,7 +860,9 @@ where
 {
     type Response = Response<ResBody>;
     type Error = S::Error;
-    type Future = BoxFuture<'static, Result<Response<ResBody>, S::Error>>;
+    /// Boxed (the attempt awaits the store around the inner call); polled after completion,
+    /// it answers like every middleware future here ([`ShortCircuit`]).
+    type Future = ShortCircuit<BoxFuture<'static, Result<Response<ResBody>, S::Error>>, ResBody>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
         self.inner.poll_ready(cx)
@@ -869,12 +874,12 @@ where
         let path = req.uri().path();
         if let Some(paths) = &self.paths {
             if !paths.iter().any(|p| p == path) {
-                return inner.call(req).boxed();
+                return ShortCircuit::Inner(inner.call(req).boxed());
             }
         }
         let (throttle, responder) = (self.throttle.clone(), self.responder.clone());
         let addr = throttle.client_addr(req.extensions(), req.headers());
-        async move {
+        let attempt = async move {
             let keys = throttle.keys(None, addr);
             if let Err(e) = throttle.reserve(&keys).await {
                 return Ok(finish(responder.0.respond(&e), &e, &[]).map(ResBody::from));
@@ -884,8 +889,8 @@ where
                 throttle.release_all(&keys).await;
             }
             res
-        }
-        .boxed()
+        };
+        ShortCircuit::Inner(attempt.boxed())
     }
 }
 
@@ -936,6 +941,7 @@ where
 {
     type Credential = Attempt<Sc::Credential>;
     type Future = BoxFuture<'static, Result<Principal, AuthError>>;
+    type Body = Sc::Body;
 
     fn extract(&self, head: &Parts) -> Extraction<Self::Credential> {
         match self.inner.extract(head) {
@@ -960,6 +966,30 @@ where
             Extraction::Absent => Extraction::Absent,
             Extraction::Rejected(e) => Extraction::Rejected(e),
         }
+    }
+
+    fn body_limit(&self, attempt: &Self::Credential) -> Option<usize> {
+        self.inner.body_limit(&attempt.credential)
+    }
+
+    fn extract_body(
+        &self,
+        attempt: Self::Credential,
+        head: &Parts,
+        body: &Bytes,
+    ) -> Result<Self::Credential, AuthError> {
+        let Attempt {
+            credential,
+            guessable,
+            subject,
+            addr,
+        } = attempt;
+        Ok(Attempt {
+            credential: self.inner.extract_body(credential, head, body)?,
+            guessable,
+            subject,
+            addr,
+        })
     }
 
     fn verify(&self, attempt: Self::Credential) -> Self::Future {

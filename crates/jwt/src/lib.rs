@@ -66,6 +66,7 @@
 mod algorithm;
 mod b64;
 mod compact;
+mod hs256;
 mod issue;
 mod jwk;
 mod key;
@@ -89,6 +90,7 @@ pub mod introspection;
 mod remote;
 
 pub use algorithm::{Algorithm, KeyFamily, UnknownAlgorithm};
+pub use hs256::Hs256Jws;
 pub use issue::{Claims, IssueError, JwtIssuer};
 pub use key::{KeyError, KeySet, SigningKey, VerifyingKey};
 pub use mapping::{ClaimPath, ClaimsMapping};

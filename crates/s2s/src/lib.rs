@@ -2,7 +2,8 @@
 //!
 //! # Modules
 //!
-//! - [`verify`]: the server side ([`SignatureVerifier`], [`VerifySignatureLayer`]).
+//! - [`verify`]: the server side ([`SignatureVerifier`], its [`SignedRequest`] scheme and
+//!   [`VerifySignatureLayer`]).
 //! - [`sign`]: the client side ([`Signer`], [`SignRequestLayer`]).
 //! - [`store`]: app records by `X-APP-ID` ([`AppStore`], [`MemoryAppStore`]).
 //! - [`canonical`]: the canonical request and its hash.
@@ -32,7 +33,7 @@ pub use sign::{
     Signature, Signer,
 };
 pub use store::{App, AppStore, MemoryAppStore};
-pub use verify::{SignatureVerifier, VerifySignature, VerifySignatureLayer};
+pub use verify::{SignatureVerifier, SignedRequest, VerifySignatureLayer};
 
 /// A boxed error, as tower uses.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

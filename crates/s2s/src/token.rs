@@ -1,5 +1,8 @@
 //! The HS256 JWT of a signed request: made byte for byte as the reference client makes it,
-//! and read back with the algorithm pinned to HS256.
+//! and read back through `tower-authn-jwt`'s HS256 check ([`Hs256Jws`]: strict compact form,
+//! the algorithm pinned to HS256, the MAC compared in constant time); the claims are then
+//! read with PHP's `json_decode` semantics, and their rules (`iat`, `exp`, leeway, lifetime,
+//! `iss`, `sign`) are the verifier's.
 //!
 //! The header is `{"typ":"JWT","alg":"HS256"}`; the payload is
 //! `{"iss":..,"iat":..,"exp":..,"sign":{"alg":"sha256","headers":[..],"hash":..}}` in that
@@ -31,26 +34,20 @@
 use std::fmt;
 
 use base64::Engine;
-use base64::alphabet::URL_SAFE;
-use base64::engine::DecodePaddingMode;
-use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use secrecy::{ExposeSecret, SecretString};
 use sha2::Sha256;
-use subtle::ConstantTimeEq;
+use tower_authn_jwt::Hs256Jws;
 
 use crate::php::{Array, Key, Value, json_decode, json_encode_str};
 
 /// The JOSE header the reference client sends, base64url-encoded.
 pub const PHP_HEADER_B64: &str = "eyJ0eXAiOiJKV1QiLCJhbGciOiJIUzI1NiJ9";
 
-/// The most bytes a token may have; longer ones are refused before any decoding.
-pub const MAX_TOKEN_LEN: usize = 16 * 1024;
-
-const B64_LENIENT: GeneralPurpose = GeneralPurpose::new(
-    &URL_SAFE,
-    GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-);
+/// The most bytes a token may have; longer ones are refused before any decoding (the JWT
+/// crate's own limit, [`tower_authn_jwt::DEFAULT_MAX_TOKEN_BYTES`]).
+pub const MAX_TOKEN_LEN: usize = tower_authn_jwt::DEFAULT_MAX_TOKEN_BYTES;
 
 /// The `sign` claim: which headers were signed, and the hash of the canonical request.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -113,6 +110,8 @@ impl Claims {
     }
 }
 
+/// The signing side's MAC (the JWT is made byte for byte as the PHP client makes it, so it
+/// is not issued through the JWT crate); verifying is the JWT crate's.
 fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
     // HMAC takes keys of any length, so this cannot fail.
     let Ok(mut mac) = <Hmac<Sha256> as Mac>::new_from_slice(key) else {
@@ -126,9 +125,10 @@ fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TokenError {
-    /// Not a compact JWT: wrong number of parts, bad base64url, header not JSON, too long.
+    /// Not a compact JWT at all (not three dot-separated parts, or too long).
     Malformed(&'static str),
-    /// The header's `alg` is not `HS256`.
+    /// Not an HS256 JWT by `tower-authn-jwt`'s rules: another or no `alg`, a header or
+    /// base64url it refuses.
     Algorithm,
     /// The payload lacks a claim or has one of the wrong type.
     Claims(&'static str),
@@ -138,7 +138,7 @@ impl fmt::Display for TokenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             TokenError::Malformed(why) => write!(f, "malformed token: {why}"),
-            TokenError::Algorithm => f.write_str("token algorithm is not HS256"),
+            TokenError::Algorithm => f.write_str("not an HS256 JWT"),
             TokenError::Claims(why) => write!(f, "bad token claims: {why}"),
         }
     }
@@ -150,9 +150,7 @@ impl std::error::Error for TokenError {}
 ///
 /// `Debug` shows neither the signature nor the payload.
 pub struct UnverifiedToken {
-    signing_input: Vec<u8>,
-    payload: Vec<u8>,
-    signature: Vec<u8>,
+    jws: Hs256Jws,
 }
 
 impl fmt::Debug for UnverifiedToken {
@@ -162,53 +160,27 @@ impl fmt::Debug for UnverifiedToken {
 }
 
 impl UnverifiedToken {
-    /// Splits and decodes `jwt`, and requires a JSON header with `"alg":"HS256"`.
+    /// Parses `jwt` as an HS256 compact JWT ([`Hs256Jws::parse`]).
     ///
     /// # Errors
     ///
-    /// [`TokenError::Malformed`] or [`TokenError::Algorithm`].
+    /// [`TokenError::Malformed`] when it is not three dot-separated parts (or longer than
+    /// [`MAX_TOKEN_LEN`]), [`TokenError::Algorithm`] when it is not an HS256 JWT.
     pub fn parse(jwt: &str) -> Result<Self, TokenError> {
         if jwt.len() > MAX_TOKEN_LEN {
             return Err(TokenError::Malformed("too long"));
         }
-        let mut parts = jwt.split('.');
-        let (Some(h), Some(p), Some(s), None) =
-            (parts.next(), parts.next(), parts.next(), parts.next())
-        else {
+        if jwt.split('.').count() != 3 {
             return Err(TokenError::Malformed("not three parts"));
-        };
-        let header = B64_LENIENT
-            .decode(h)
-            .map_err(|_| TokenError::Malformed("header base64"))?;
-        let payload = B64_LENIENT
-            .decode(p)
-            .map_err(|_| TokenError::Malformed("payload base64"))?;
-        let signature = B64_LENIENT
-            .decode(s)
-            .map_err(|_| TokenError::Malformed("signature base64"))?;
-        let Ok(Value::Array(header)) = json_decode(&header) else {
-            return Err(TokenError::Malformed("header is not a JSON object"));
-        };
-        match header.get(&Key::from("alg")) {
-            Some(Value::Str(alg)) if alg == b"HS256" => {}
-            _ => return Err(TokenError::Algorithm),
         }
-        let signing_input = jwt
-            .get(..h.len() + 1 + p.len())
-            .unwrap_or_default()
-            .as_bytes()
-            .to_vec();
-        Ok(Self {
-            signing_input,
-            payload,
-            signature,
-        })
+        let jws = Hs256Jws::parse(jwt).map_err(|_| TokenError::Algorithm)?;
+        Ok(Self { jws })
     }
 
-    /// Whether the HS256 signature is right for `secret`, compared in constant time.
+    /// Whether the HS256 signature is right for `secret` ([`Hs256Jws::verify`]: constant
+    /// time).
     pub fn verify(&self, secret: &[u8]) -> bool {
-        let expected = hmac_sha256(secret, &self.signing_input);
-        expected.ct_eq(self.signature.as_slice()).into()
+        self.jws.verify(secret).is_some()
     }
 
     /// The claims. Call this only after [`UnverifiedToken::verify`].
@@ -217,7 +189,7 @@ impl UnverifiedToken {
     ///
     /// [`TokenError::Claims`] when a claim is missing or of the wrong type.
     pub fn claims(&self) -> Result<Claims, TokenError> {
-        let Ok(Value::Array(p)) = json_decode(&self.payload) else {
+        let Ok(Value::Array(p)) = json_decode(self.jws.unverified_claims()) else {
             return Err(TokenError::Claims("payload is not a JSON object"));
         };
         let iss = match p.get(&Key::from("iss")) {

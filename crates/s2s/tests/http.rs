@@ -19,9 +19,12 @@ use tower::{ServiceBuilder, ServiceExt};
 async fn serve() -> SocketAddr {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    // A buffering scheme hands the inner service a body of the type it came in, built from
+    // the bytes: hyper's `Incoming` is wrapped into one that can be (axum's `Body`).
     let svc = ServiceBuilder::new()
+        .map_request(|req: Request<hyper::body::Incoming>| req.map(axum::body::Body::new))
         .layer(verifier().with_body_limit(4096).layer())
-        .service_fn(echo);
+        .service_fn(echo_any::<axum::body::Body>);
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else {

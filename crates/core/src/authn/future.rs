@@ -11,42 +11,56 @@ use pin_project::pin_project;
 use tower_service::Service;
 
 use super::service::Shared;
-use crate::error::AuthError;
-use crate::scheme::Scheme;
+use crate::scheme::{ReadBody, Scheme};
+use crate::short_circuit::PolledAfterCompletion;
 
-/// The response future of [`Authn`](super::Authn): verifying, then calling the inner
-/// service, or an immediate failure answer. No boxing.
+/// The response future of [`Authn`](super::Authn): reading the body (for a scheme that
+/// needs it), verifying, then calling the inner service; or an immediate failure answer.
+/// No boxing. Polled after completion, it answers [`PolledAfterCompletion::response`].
 #[pin_project]
 pub struct ResponseFuture<S, Sc, ReqBody>
 where
     S: Service<Request<ReqBody>>,
     Sc: Scheme,
+    Sc::Body: ReadBody<ReqBody>,
 {
     #[pin]
     state: State<S, Sc, ReqBody>,
 }
 
-// The verifying state carries the request head; boxing it would cost an allocation per
-// request to save a few hundred bytes in a future that is moved once.
+/// What a state hands to the next one; `None` once handed on.
+struct Ctx<S, Sc: Scheme, T> {
+    parts: Parts,
+    inner: S,
+    shared: Arc<Shared<Sc>>,
+    carry: T,
+}
+
+// The states carry the request head; boxing it would cost an allocation per request to save
+// a few hundred bytes in a future that is moved once.
 #[allow(clippy::large_enum_variant)]
 #[pin_project(project = StateProj)]
 enum State<S, Sc, ReqBody>
 where
     S: Service<Request<ReqBody>>,
     Sc: Scheme,
+    Sc::Body: ReadBody<ReqBody>,
 {
+    Reading {
+        #[pin]
+        read: <Sc::Body as ReadBody<ReqBody>>::Read,
+        ctx: Option<Ctx<S, Sc, Sc::Credential>>,
+    },
     Verifying {
         #[pin]
         verify: Sc::Future,
-        inner: S,
-        request: Option<(Parts, ReqBody)>,
-        shared: Arc<Shared<Sc>>,
+        ctx: Option<Ctx<S, Sc, ReqBody>>,
     },
     Calling {
         #[pin]
         future: S::Future,
     },
-    Ready {
+    Answered {
         response: Option<S::Response>,
     },
 }
@@ -55,7 +69,29 @@ impl<S, Sc, ReqBody> ResponseFuture<S, Sc, ReqBody>
 where
     S: Service<Request<ReqBody>>,
     Sc: Scheme,
+    Sc::Body: ReadBody<ReqBody>,
 {
+    pub(crate) fn reading(
+        read: <Sc::Body as ReadBody<ReqBody>>::Read,
+        credential: Sc::Credential,
+        parts: Parts,
+        inner: S,
+        shared: Arc<Shared<Sc>>,
+    ) -> Self {
+        let ctx = Ctx {
+            parts,
+            inner,
+            shared,
+            carry: credential,
+        };
+        Self {
+            state: State::Reading {
+                read,
+                ctx: Some(ctx),
+            },
+        }
+    }
+
     pub(crate) fn verifying(
         verify: Sc::Future,
         inner: S,
@@ -63,12 +99,16 @@ where
         body: ReqBody,
         shared: Arc<Shared<Sc>>,
     ) -> Self {
+        let ctx = Ctx {
+            parts,
+            inner,
+            shared,
+            carry: body,
+        };
         Self {
             state: State::Verifying {
                 verify,
-                inner,
-                request: Some((parts, body)),
-                shared,
+                ctx: Some(ctx),
             },
         }
     }
@@ -81,7 +121,7 @@ where
 
     pub(crate) fn ready(response: S::Response) -> Self {
         Self {
-            state: State::Ready {
+            state: State::Answered {
                 response: Some(response),
             },
         }
@@ -92,6 +132,7 @@ impl<S, Sc, ReqBody, ResBody> Future for ResponseFuture<S, Sc, ReqBody>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>>,
     Sc: Scheme,
+    Sc::Body: ReadBody<ReqBody>,
     ResBody: From<Bytes>,
 {
     type Output = Result<Response<ResBody>, S::Error>;
@@ -99,49 +140,78 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let mut this = self.project();
         loop {
-            match this.state.as_mut().project() {
-                StateProj::Verifying {
-                    verify,
-                    inner,
-                    request,
-                    shared,
-                } => {
-                    let outcome = ready!(verify.poll(cx));
-                    let Some((mut parts, body)) = request.take() else {
-                        // Unreachable by construction: the state changes right below.
-                        let e = AuthError::unavailable("auth future polled after completion");
-                        return Poll::Ready(Ok(shared.reject(&e)));
+            let next = match this.state.as_mut().project() {
+                StateProj::Reading { read, ctx } => {
+                    let read = ready!(read.poll(cx));
+                    let Some(ctx) = ctx.take() else {
+                        return Poll::Ready(Ok(PolledAfterCompletion::response()));
                     };
-                    let principal = match outcome {
-                        Ok(p) => p,
-                        Err(e) => return Poll::Ready(Ok(shared.reject(&e))),
-                    };
-                    if let Some(requirement) = &shared.options.requirement {
-                        if let Err(e) = requirement.check(&principal) {
-                            return Poll::Ready(Ok(shared.reject(&e)));
-                        }
+                    let scheme = &ctx.shared.scheme;
+                    let verified = read.and_then(|(bytes, body)| {
+                        let credential = scheme.extract_body(ctx.carry, &ctx.parts, &bytes)?;
+                        Ok((scheme.verify(credential), body))
+                    });
+                    match verified {
+                        Ok((verify, body)) => State::Verifying {
+                            verify,
+                            ctx: Some(Ctx {
+                                parts: ctx.parts,
+                                inner: ctx.inner,
+                                shared: ctx.shared,
+                                carry: body,
+                            }),
+                        },
+                        Err(e) => State::Answered {
+                            response: Some(ctx.shared.reject(&e)),
+                        },
                     }
-                    tracing::debug!(scheme = %principal.scheme, principal = %principal.id, kind = principal.kind.as_str(), "authenticated");
-                    shared
-                        .scheme
-                        .hide(&mut parts, shared.options.hide.unwrap_or_default());
-                    parts.extensions.insert(principal);
-                    let future = inner.call(Request::from_parts(parts, body));
-                    this.state.set(State::Calling { future });
                 }
-                StateProj::Calling { future } => return future.poll(cx),
-                StateProj::Ready { response } => {
-                    return match response.take() {
-                        Some(r) => Poll::Ready(Ok(r)),
-                        None => {
-                            // Polled after completion: answer 503 rather than panic.
-                            let mut r = Response::new(ResBody::from(Bytes::new()));
-                            *r.status_mut() = http::StatusCode::SERVICE_UNAVAILABLE;
-                            Poll::Ready(Ok(r))
-                        }
+                StateProj::Verifying { verify, ctx } => {
+                    let outcome = ready!(verify.poll(cx));
+                    let Some(Ctx {
+                        mut parts,
+                        mut inner,
+                        shared,
+                        carry: body,
+                    }) = ctx.take()
+                    else {
+                        return Poll::Ready(Ok(PolledAfterCompletion::response()));
                     };
+                    let checked = outcome.and_then(|principal| {
+                        if let Some(requirement) = &shared.options.requirement {
+                            requirement.check(&principal)?;
+                        }
+                        Ok(principal)
+                    });
+                    match checked {
+                        Ok(principal) => {
+                            tracing::debug!(scheme = %principal.scheme, principal = %principal.id, kind = principal.kind.as_str(), "authenticated");
+                            shared
+                                .scheme
+                                .hide(&mut parts, shared.options.hide.unwrap_or_default());
+                            parts.extensions.insert(principal);
+                            State::Calling {
+                                future: inner.call(Request::from_parts(parts, body)),
+                            }
+                        }
+                        Err(e) => State::Answered {
+                            response: Some(shared.reject(&e)),
+                        },
+                    }
                 }
-            }
+                StateProj::Calling { future } => {
+                    let out = ready!(future.poll(cx));
+                    // The inner future is done: it is never polled again.
+                    this.state.set(State::Answered { response: None });
+                    return Poll::Ready(out);
+                }
+                StateProj::Answered { response } => {
+                    return Poll::Ready(Ok(response
+                        .take()
+                        .unwrap_or_else(PolledAfterCompletion::response)));
+                }
+            };
+            this.state.set(next);
         }
     }
 }
@@ -150,6 +220,7 @@ impl<S, Sc, ReqBody> fmt::Debug for ResponseFuture<S, Sc, ReqBody>
 where
     S: Service<Request<ReqBody>>,
     Sc: Scheme,
+    Sc::Body: ReadBody<ReqBody>,
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ResponseFuture").finish_non_exhaustive()

@@ -10,7 +10,7 @@ use super::future::ResponseFuture;
 use super::layer::{AuthnLayer, Options};
 use crate::error::AuthError;
 use crate::respond::finish;
-use crate::scheme::{Extraction, Scheme};
+use crate::scheme::{Extraction, ReadBody, Scheme, payload_too_large};
 
 /// The service built by [`AuthnLayer`].
 pub struct Authn<S, Sc> {
@@ -58,22 +58,9 @@ impl<S, Sc: Scheme> Authn<S, Sc> {
     pub(crate) fn from_shared(inner: S, shared: Arc<Shared<Sc>>) -> Self {
         Self { inner, shared }
     }
-
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// Consumes `self`, returning the inner service.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
 }
+
+crate::inner_service_accessors!(Authn<S, Sc>);
 
 impl<S: Clone, Sc> Clone for Authn<S, Sc> {
     fn clone(&self) -> Self {
@@ -93,10 +80,29 @@ impl<S: fmt::Debug, Sc> fmt::Debug for Authn<S, Sc> {
     }
 }
 
+impl<S: Clone, Sc> Authn<S, Sc> {
+    /// The ready service goes into the future; a clone takes its place (tower's standard
+    /// move for services whose call outlives `&mut self`).
+    fn take_ready(&mut self) -> S {
+        let clone = self.inner.clone();
+        std::mem::replace(&mut self.inner, clone)
+    }
+}
+
+/// The declared `Content-Length`, if it is one number.
+fn declared_len(parts: &http::request::Parts) -> Option<u64> {
+    parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+}
+
 impl<S, Sc, ReqBody, ResBody> Service<Request<ReqBody>> for Authn<S, Sc>
 where
     S: Service<Request<ReqBody>, Response = Response<ResBody>> + Clone,
     Sc: Scheme,
+    Sc::Body: ReadBody<ReqBody>,
     ResBody: From<Bytes>,
 {
     type Response = Response<ResBody>;
@@ -111,12 +117,23 @@ where
         let (parts, body) = req.into_parts();
         match self.shared.scheme.extract(&parts) {
             Extraction::Found(credential) => {
-                let verify = self.shared.scheme.verify(credential);
-                // The ready service goes into the future; a clone takes its place (tower's
-                // standard move for services whose call outlives `&mut self`).
-                let clone = self.inner.clone();
-                let inner = std::mem::replace(&mut self.inner, clone);
-                ResponseFuture::verifying(verify, inner, parts, body, Arc::clone(&self.shared))
+                let shared = Arc::clone(&self.shared);
+                let body = match shared.scheme.body_limit(&credential) {
+                    Some(limit) if declared_len(&parts).is_some_and(|n| n > limit as u64) => {
+                        return ResponseFuture::ready(shared.reject(&payload_too_large()));
+                    }
+                    Some(limit) => match <Sc::Body as ReadBody<ReqBody>>::start(body, limit) {
+                        Ok(read) => {
+                            let inner = self.take_ready();
+                            return ResponseFuture::reading(read, credential, parts, inner, shared);
+                        }
+                        Err(body) => body,
+                    },
+                    None => body,
+                };
+                let verify = shared.scheme.verify(credential);
+                let inner = self.take_ready();
+                ResponseFuture::verifying(verify, inner, parts, body, shared)
             }
             // A requirement cannot be met anonymously: optional with a requirement is a 401.
             Extraction::Absent if self.shared.options.passes_anonymous() => {

@@ -84,6 +84,7 @@ fn secret(v: &HeaderValue) -> SecretString {
 impl<V: Verifier<AccessPair>> Scheme for AccessSecret<V> {
     type Credential = AccessPair;
     type Future = WithLocation<V::Future>;
+    type Body = crate::scheme::NoBody;
 
     fn extract(&self, head: &Parts) -> Extraction<AccessPair> {
         let pair = single(head, &ACCESS_TOKEN).and_then(|t| Ok((t, single(head, &ACCESS_SECRET)?)));

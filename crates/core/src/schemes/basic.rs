@@ -111,6 +111,7 @@ impl<V> fmt::Debug for Basic<V> {
 impl<V: Verifier<BasicCredentials>> Scheme for Basic<V> {
     type Credential = BasicCredentials;
     type Future = WithLocation<V::Future>;
+    type Body = crate::scheme::NoBody;
 
     fn extract(&self, head: &Parts) -> Extraction<BasicCredentials> {
         let mut lines = head.headers.get_all(AUTHORIZATION).iter();

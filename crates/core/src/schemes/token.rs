@@ -236,6 +236,7 @@ macro_rules! token_scheme {
         impl<V: Verifier<TokenCredential>> Scheme for $scheme<V> {
             type Credential = TokenCredential;
             type Future = WithLocation<V::Future>;
+            type Body = crate::scheme::NoBody;
 
             fn extract(&self, head: &Parts) -> Extraction<TokenCredential> {
                 self.spec.extract(head)

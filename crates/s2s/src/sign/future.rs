@@ -9,13 +9,15 @@ use http_body::Body;
 use http_body_util::Full;
 use http_body_util::combinators::Collect;
 use pin_project::pin_project;
+use tower_authn_core::short_circuit::PolledAfterCompletion;
 use tower_service::Service;
 
 use super::{SignError, Signer};
 use crate::BoxError;
 
 /// The response future of [`SignRequest`](super::SignRequest): reads the body, signs, then
-/// calls the inner service.
+/// calls the inner service. Polled after completion, it answers `Err` of
+/// [`PolledAfterCompletion`].
 #[pin_project]
 pub struct ResponseFuture<B, S>
 where
@@ -97,7 +99,7 @@ where
                     let collected = ready!(body.poll(cx));
                     let (Some(mut parts), Some(mut inner)) = (parts.take(), inner.take()) else {
                         this.state.set(State::Done);
-                        return Poll::Ready(Err("future polled after completion".into()));
+                        return Poll::Ready(Err(PolledAfterCompletion.into()));
                     };
                     let bytes = match collected {
                         Ok(c) => c.to_bytes(),
@@ -126,9 +128,7 @@ where
                     this.state.set(State::Done);
                     return Poll::Ready(res);
                 }
-                StateProj::Done => {
-                    return Poll::Ready(Err("future polled after completion".into()));
-                }
+                StateProj::Done => return Poll::Ready(Err(PolledAfterCompletion.into())),
             }
         }
     }

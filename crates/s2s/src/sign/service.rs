@@ -30,22 +30,9 @@ impl<S> SignRequest<S> {
     pub fn layer(signer: Signer) -> SignRequestLayer {
         SignRequestLayer::new(signer)
     }
-
-    /// The inner service.
-    pub fn get_ref(&self) -> &S {
-        &self.inner
-    }
-
-    /// The inner service, mutably.
-    pub fn get_mut(&mut self) -> &mut S {
-        &mut self.inner
-    }
-
-    /// The inner service, consuming `self`.
-    pub fn into_inner(self) -> S {
-        self.inner
-    }
 }
+
+tower_authn_core::inner_service_accessors!(SignRequest<S>);
 
 impl<S, B> Service<Request<B>> for SignRequest<S>
 where

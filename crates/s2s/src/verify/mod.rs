@@ -1,7 +1,10 @@
 //! Verifying: the server side of signed server-to-server requests.
 //!
 //! [`SignatureVerifier`] checks one request the way a Wildix PBX does, and
-//! [`VerifySignatureLayer`] puts it in front of a service:
+//! [`SignatureVerifier::layer`] puts it in front of a service as a scheme of the core engine
+//! ([`SignedRequest`] in an [`AuthnLayer`]), so a signed route composes like any other:
+//! `.or(..)`, `.and(..)`, `.optional()`, `.require(..)`, `.throttle(..)`,
+//! `.responder(..)`, `.hide_credentials(..)`:
 //!
 //! 1. `X-APP-ID` names the app; the [`AppStore`] gives its name and secret. An unknown app
 //!    gets the same 401 as a wrong signature.
@@ -15,7 +18,9 @@
 //! 5. The canonical request is rebuilt from what arrived: method, path as received, the
 //!    listed headers as received, the query and body parsed with PHP's semantics, and its
 //!    SHA-256 compared with `sign.hash` in constant time. The body is buffered up to a limit
-//!    (413 above it) and the inner service receives it intact.
+//!    (413 above it) and the inner service receives it intact (the scheme is
+//!    [`Buffered`](tower_authn_core::Buffered): the request body must be `From<Bytes>`, as
+//!    axum's `Body` and `Full<Bytes>` are).
 //!
 //! Whatever the signature cannot cover is refused with 400 before the inner service runs
 //! (see the crate README, "Which requests are refused"): a non-empty body that is not a form
@@ -25,6 +30,8 @@
 //! ([`coverage::path_is_stable`](crate::coverage::path_is_stable)).
 //!
 //! The principal is the app: `Principal::app(app_id)` with scheme `s2s` and the app name.
+//! Failures answer in the Wildix shape ([`WildixErrors`]) unless the layer is given another
+//! responder.
 //!
 //! ```
 //! use bytes::Bytes;
@@ -59,25 +66,17 @@
 //! ```
 
 mod framing;
-mod future;
-mod layer;
-mod service;
+mod scheme;
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, UNIX_EPOCH};
 
-use bytes::Bytes;
-use http::Response;
 use http::header::{AUTHORIZATION, CONTENT_LENGTH};
 use http::request::Parts;
 use subtle::ConstantTimeEq;
 use tower_authn_core::clock::{Clock, SharedClock, SystemClock, unix_secs};
-use tower_authn_core::respond::finish;
-use tower_authn_core::scheme::HideCredentials;
-use tower_authn_core::{
-    AuthError, Challenge, CredentialLocation, ErrorKind, ErrorResponder, Principal,
-};
+use tower_authn_core::{AuthError, AuthnLayer, CredentialLocation, ErrorKind, Principal};
 
 use crate::canonical::{CanonicalError, CanonicalRequest};
 use crate::php::{Array, Key, ParseLimits, Value, parse_str, url_decode};
@@ -86,9 +85,11 @@ use crate::sign::X_APP_ID;
 use crate::store::{App, AppStore};
 use crate::token::{Claims, UnverifiedToken};
 
-pub use future::ResponseFuture;
-pub use layer::VerifySignatureLayer;
-pub use service::VerifySignature;
+pub use scheme::{SignedCredential, SignedRequest, VerifyFuture};
+
+/// The layer that verifies signed requests: the core [`AuthnLayer`] around a
+/// [`SignedRequest`], answering in the Wildix shape. Built by [`SignatureVerifier::layer`].
+pub type VerifySignatureLayer<St> = AuthnLayer<SignedRequest<St>>;
 
 /// The scheme name on the principal.
 pub const SCHEME: &str = "s2s";
@@ -96,8 +97,9 @@ pub const SCHEME: &str = "s2s";
 /// Checks signed requests for the apps of an [`AppStore`].
 ///
 /// Defaults: leeway 60 s, maximum token lifetime 3600 s, `iss` must equal the app name,
-/// bodies up to 1 MiB, PHP's `parse_str` limits, the Wildix error shape
-/// ([`WildixErrors`]), and the `Authorization` header removed before the inner service.
+/// bodies up to 1 MiB, PHP's `parse_str` limits. The layer's options (responder, default
+/// [`WildixErrors`]; credential hiding, default: `Authorization` removed) are set on
+/// [`layer`](Self::layer)'s [`AuthnLayer`].
 pub struct SignatureVerifier<St> {
     store: St,
     clock: SharedClock,
@@ -106,8 +108,6 @@ pub struct SignatureVerifier<St> {
     check_issuer: bool,
     body_limit: usize,
     limits: ParseLimits,
-    responder: Arc<dyn ErrorResponder>,
-    hide: HideCredentials,
 }
 
 impl<St: fmt::Debug> fmt::Debug for SignatureVerifier<St> {
@@ -119,7 +119,6 @@ impl<St: fmt::Debug> fmt::Debug for SignatureVerifier<St> {
             .field("check_issuer", &self.check_issuer)
             .field("body_limit", &self.body_limit)
             .field("limits", &self.limits)
-            .field("hide", &self.hide)
             .finish_non_exhaustive()
     }
 }
@@ -152,8 +151,6 @@ impl<St: AppStore> SignatureVerifier<St> {
             check_issuer: true,
             body_limit: 1024 * 1024,
             limits: ParseLimits::default(),
-            responder: Arc::new(WildixErrors),
-            hide: HideCredentials::Remove,
         }
     }
 
@@ -193,21 +190,10 @@ impl<St: AppStore> SignatureVerifier<St> {
         self
     }
 
-    /// The shape of failure responses (default [`WildixErrors`]).
-    pub fn with_responder(mut self, responder: impl ErrorResponder) -> Self {
-        self.responder = Arc::new(responder);
-        self
-    }
-
-    /// What to do with the `Authorization` header once verified (default: remove it).
-    pub fn hide_credentials(mut self, hide: HideCredentials) -> Self {
-        self.hide = hide;
-        self
-    }
-
-    /// The layer that puts this verifier in front of a service.
+    /// The layer that puts this verifier in front of a service: an [`AuthnLayer`] of
+    /// [`SignedRequest`], answering in the Wildix shape ([`WildixErrors`]).
     pub fn layer(self) -> VerifySignatureLayer<St> {
-        VerifySignatureLayer::new(self)
+        AuthnLayer::from_scheme(SignedRequest::new(self)).responder(WildixErrors)
     }
 
     /// Verifies a whole request (head and buffered body) without a service around it.
@@ -216,7 +202,10 @@ impl<St: AppStore> SignatureVerifier<St> {
     ///
     /// The [`AuthError`] the layer would answer with.
     pub async fn verify(&self, parts: &Parts, body: &[u8]) -> Result<Principal, AuthError> {
-        let pending = self.check_head(parts)?;
+        let at = || CredentialLocation::Headers("X-APP-ID, Authorization".into());
+        let pending = self
+            .check_head(parts)?
+            .ok_or_else(|| AuthError::missing().at(at()))?;
         let found = self.store.find_app(&pending.app_id).await;
         let verified = self.check_token(pending, found)?;
         self.check_body_len(parts, body.len())?;
@@ -224,13 +213,14 @@ impl<St: AppStore> SignatureVerifier<St> {
         Ok(Self::principal(&verified))
     }
 
-    /// Step 1: `X-APP-ID` and a parseable HS256 bearer token.
-    pub(crate) fn check_head(&self, parts: &Parts) -> Result<Pending, AuthError> {
+    /// Step 1: `X-APP-ID` and a parseable HS256 bearer token; `None` when either is absent
+    /// (or the `Authorization` is not Bearer).
+    pub(crate) fn check_head(&self, parts: &Parts) -> Result<Option<Pending>, AuthError> {
         let at = || CredentialLocation::Headers("X-APP-ID, Authorization".into());
         let app_id = framing::single(parts, &X_APP_ID)?;
         let auth = framing::single(parts, &AUTHORIZATION)?;
         let (Some(app_id), Some(auth)) = (app_id, auth) else {
-            return Err(AuthError::missing().at(at()));
+            return Ok(None);
         };
         let app_id = app_id
             .to_str()
@@ -244,7 +234,7 @@ impl<St: AppStore> SignatureVerifier<St> {
             Some(scheme) if scheme.eq_ignore_ascii_case(b"bearer ") => {
                 auth.get(7..).unwrap_or_default()
             }
-            _ => return Err(AuthError::missing().at(at())),
+            _ => return Ok(None),
         };
         let token = std::str::from_utf8(token)
             .map_err(|_| AuthError::malformed("bearer token is not ASCII").at(at()))?
@@ -254,10 +244,10 @@ impl<St: AppStore> SignatureVerifier<St> {
             _ => AuthError::malformed("bearer token is not a JWT"),
         })?;
         framing::check_head(parts)?;
-        Ok(Pending {
+        Ok(Some(Pending {
             app_id: app_id.to_owned(),
             token,
-        })
+        }))
     }
 
     /// Step 2: the app, the HMAC, and the claims.
@@ -407,31 +397,6 @@ impl<St: AppStore> SignatureVerifier<St> {
                 "X-APP-ID, Authorization".into(),
             ))
             .with_expires_at(UNIX_EPOCH + Duration::from_secs(expires))
-    }
-
-    pub(crate) fn hide(&self, parts: &mut Parts) {
-        match self.hide {
-            HideCredentials::Remove => {
-                parts.headers.remove(AUTHORIZATION);
-            }
-            HideCredentials::MarkSensitive => {
-                if let Some(v) = parts.headers.get_mut(AUTHORIZATION) {
-                    v.set_sensitive(true);
-                }
-            }
-        }
-    }
-
-    /// The failure response for `error`, logged at debug level (without secrets).
-    pub(crate) fn reject(&self, error: &AuthError, app_id: Option<&str>) -> Response<Bytes> {
-        tracing::debug!(
-            app_id = app_id.unwrap_or("-"),
-            code = error.code(),
-            detail = error.detail(),
-            "s2s: request rejected"
-        );
-        let res = self.responder.respond(error);
-        finish(res, error, &[Challenge::new("Bearer").realm("wms")])
     }
 
     pub(crate) fn store(&self) -> &St {

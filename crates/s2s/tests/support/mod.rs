@@ -68,6 +68,15 @@ pub struct Seen {
 
 /// The inner service: checks the principal and echoes the request.
 pub async fn echo(req: Request<Full<Bytes>>) -> Result<Response<Full<Bytes>>, Infallible> {
+    echo_any(req).await
+}
+
+/// [`echo`] for any request body.
+pub async fn echo_any<B>(req: Request<B>) -> Result<Response<Full<Bytes>>, Infallible>
+where
+    B: http_body::Body,
+    B::Error: std::fmt::Debug,
+{
     let p = req
         .extensions()
         .get::<Principal>()
