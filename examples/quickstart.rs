@@ -27,7 +27,7 @@ async fn whoami(principal: Principal) -> axum::Json<Principal> {
 /// A route that works for everyone but greets the authenticated by name.
 async fn hello(principal: Option<Principal>) -> String {
     match principal {
-        Some(p) => format!("hello {}\n", p.name.unwrap_or(p.id)),
+        Some(p) => format!("hello {}\n", p.name.as_deref().unwrap_or(&p.id)),
         None => "hello stranger\n".to_owned(),
     }
 }

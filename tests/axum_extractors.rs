@@ -15,7 +15,7 @@ async fn whoami(p: Principal) -> axum::Json<Principal> {
 }
 
 async fn maybe(p: Option<Principal>) -> String {
-    p.map_or_else(|| "anonymous".to_owned(), |p| p.id)
+    p.map_or_else(|| "anonymous".to_owned(), Principal::into_id)
 }
 
 async fn router() -> Router {

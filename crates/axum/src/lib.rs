@@ -20,7 +20,7 @@
 //! use tower_authn_core::{HeaderTokenLayer, UserStoreExt};
 //!
 //! async fn whoami(principal: Principal) -> String {
-//!     principal.id
+//!     principal.into_id()
 //! }
 //!
 //! let (users, keys) = (MemoryUserStore::new(), MemoryKeyStore::new());

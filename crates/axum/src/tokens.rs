@@ -206,7 +206,7 @@ mod tests {
         let access = OpaqueTokenIssuer::new(keys.clone());
         let api = Router::new().route(
             "/whoami",
-            get(|p: Principal| async move { p.id })
+            get(|p: Principal| async move { p.into_id() })
                 .route_layer(HeaderTokenLayer::bearer(access.verifier())),
         );
         Router::new()

@@ -478,6 +478,15 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_hit_hands_on_the_cached_principal_without_copying_it() {
+        let v = counting(Arc::new(AtomicUsize::new(0)))
+            .cached(VerificationCache::new(Invalidator::new()));
+        let first = v.verify(cred("good")).await.unwrap();
+        let second = v.verify(cred("good")).await.unwrap();
+        assert!(second.shares_data_with(&first), "a hit copies nothing");
+    }
+
+    #[tokio::test]
     async fn single_flight() {
         let calls = Arc::new(AtomicUsize::new(0));
         let v = counting(Arc::clone(&calls)).cached(VerificationCache::new(Invalidator::new()));

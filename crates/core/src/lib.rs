@@ -102,7 +102,7 @@ pub use ha1b::Ha1bVerifier;
 pub use https_redirect::HttpsRedirectLayer;
 pub use invalidate::{InvalidatingStore, Invalidation, Invalidator};
 pub use lifecycle::KeyLifecycleExt;
-pub use principal::{CredentialLocation, Principal, PrincipalKind};
+pub use principal::{CredentialLocation, Principal, PrincipalData, PrincipalKind};
 pub use respond::{ErrorResponder, JsonErrors};
 pub use scheme::{BodyMode, Buffered, Extraction, HideCredentials, NoBody, Scheme, SchemeExt};
 pub use schemes::{

@@ -1,6 +1,8 @@
 //! [`Principal`]: who made the request, whatever scheme proved it.
 
 use std::borrow::Cow;
+use std::ops::{Deref, DerefMut};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
@@ -63,6 +65,13 @@ impl std::fmt::Display for CredentialLocation {
 /// A verifier builds it; the auth layer records where the credential was found and inserts
 /// it into the request's extensions, where handlers read it (in axum, as an extractor).
 ///
+/// A `Principal` is a shared handle: what a store, cache or verifier proved is kept once
+/// ([`PrincipalData`], behind an `Arc`), and handing it to a request, a handler or a cache
+/// costs a reference-count increment, never a copy of its strings and maps. Fields read
+/// through it as if they were its own (`principal.id`, `principal.roles`); writing one
+/// (`principal.name = ..`, the `with_*` builders) copies the data first if it is shared
+/// (copy on write). Only [`location`](Self::location), set per request, is the handle's own.
+///
 /// ```
 /// use tower_authn_core::{Principal, PrincipalKind};
 ///
@@ -72,18 +81,26 @@ impl std::fmt::Display for CredentialLocation {
 ///     .with_roles(["admin"]);
 /// assert_eq!(alice.kind, PrincipalKind::User);
 /// assert!(alice.has_role("admin"));
+/// let handed_on = alice.clone(); // one reference-count increment
+/// assert!(handed_on.shares_data_with(&alice));
 /// ```
 #[derive(Clone, Debug, PartialEq)]
-#[non_exhaustive]
 pub struct Principal {
+    data: Arc<PrincipalData>,
+    /// Where the credential was found; set by the auth layer for this request.
+    pub location: Option<CredentialLocation>,
+}
+
+/// What a [`Principal`] says, shared by every handle to it.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub struct PrincipalData {
     /// A stable identifier: a user's login, an app id, a device id, a token subject.
     pub id: String,
     /// What kind of party this is.
     pub kind: PrincipalKind,
     /// The scheme that proved it (`basic`, `token`, `jwt`, `app-api-key`, ...).
     pub scheme: Cow<'static, str>,
-    /// Where the credential was found; set by the auth layer.
-    pub location: Option<CredentialLocation>,
     /// Display name.
     pub name: Option<String>,
     /// Email address.
@@ -102,22 +119,53 @@ pub struct Principal {
     pub attributes: Map<String, Value>,
 }
 
+impl Deref for Principal {
+    type Target = PrincipalData;
+
+    fn deref(&self) -> &PrincipalData {
+        &self.data
+    }
+}
+
+/// Copy on write: the data is copied only when another handle shares it.
+impl DerefMut for Principal {
+    fn deref_mut(&mut self) -> &mut PrincipalData {
+        Arc::make_mut(&mut self.data)
+    }
+}
+
 impl Principal {
     /// A principal of `kind` with `id`; every other field empty.
     pub fn new(kind: PrincipalKind, id: impl Into<String>) -> Self {
         Self {
-            id: id.into(),
-            kind,
-            scheme: Cow::Borrowed(""),
+            data: Arc::new(PrincipalData {
+                id: id.into(),
+                kind,
+                scheme: Cow::Borrowed(""),
+                name: None,
+                email: None,
+                roles: Vec::new(),
+                scopes: Vec::new(),
+                app_id: None,
+                key_id: None,
+                expires_at: None,
+                attributes: Map::new(),
+            }),
             location: None,
-            name: None,
-            email: None,
-            roles: Vec::new(),
-            scopes: Vec::new(),
-            app_id: None,
-            key_id: None,
-            expires_at: None,
-            attributes: Map::new(),
+        }
+    }
+
+    /// Whether `self` and `other` are handles to the same data (no copy was made between
+    /// them).
+    pub fn shares_data_with(&self, other: &Principal) -> bool {
+        Arc::ptr_eq(&self.data, &other.data)
+    }
+
+    /// The principal's id, taken out of the handle (a copy only when the data is shared).
+    pub fn into_id(self) -> String {
+        match Arc::try_unwrap(self.data) {
+            Ok(data) => data.id,
+            Err(shared) => shared.id.clone(),
         }
     }
 

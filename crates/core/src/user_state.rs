@@ -149,9 +149,13 @@ pub fn check_user(principal: Principal, user: Option<&UserRecord>) -> Result<Pri
         )));
     }
     let mut p = principal;
-    p.roles.clone_from(&user.roles);
-    p.name.clone_from(&user.name);
-    p.email.clone_from(&user.email);
+    // Written only when changed: a principal shared with a cache stays shared (no copy).
+    if p.roles != user.roles || p.name != user.name || p.email != user.email {
+        let data = &mut *p;
+        data.roles.clone_from(&user.roles);
+        data.name.clone_from(&user.name);
+        data.email.clone_from(&user.email);
+    }
     Ok(p)
 }
 
@@ -243,6 +247,25 @@ mod tests {
     use crate::principal::CredentialLocation;
     use crate::store::KeyStore;
     use crate::verifiers::KeyStoreExt;
+
+    #[test]
+    fn an_unchanged_user_leaves_the_principal_shared_and_a_change_is_carried() {
+        let user = UserRecord::new("alice", "$argon2id$").with_roles(["admin"]);
+        let cached = Principal::user("alice").with_roles(["admin"]);
+        let checked = check_user(cached.clone(), Some(&user)).unwrap();
+        assert!(
+            checked.shares_data_with(&cached),
+            "no copy when nothing changed"
+        );
+        let demoted = user.with_roles(["user"]);
+        let checked = check_user(cached.clone(), Some(&demoted)).unwrap();
+        assert_eq!(checked.roles, ["user"]);
+        assert_eq!(
+            cached.roles,
+            ["admin"],
+            "the cached principal is not changed"
+        );
+    }
 
     fn cred(t: &str) -> TokenCredential {
         TokenCredential::new(t, CredentialLocation::Query("token".into()))
