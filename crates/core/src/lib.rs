@@ -47,7 +47,7 @@
 //!     .or(HeaderTokenLayer::new("X-Auth-Token", SharedTokenVerifier::new("server-token")).with_query("token"));
 //! let svc = ServiceBuilder::new().layer(auth).service_fn(|req: Request<()>| async move {
 //!     let p = req.extensions().get::<Principal>().cloned().expect("authenticated");
-//!     Ok::<_, Infallible>(Response::new(Bytes::from(p.id)))
+//!     Ok::<_, Infallible>(Response::new(Bytes::from(p.into_id())))
 //! });
 //!
 //! let req = Request::get("/whoami?token=server-token").body(()).unwrap();
