@@ -8,7 +8,6 @@ use std::time::{Duration, SystemTime};
 use axum::Router;
 use axum::extract::Request;
 use axum::routing::{any, get};
-use futures_util::future::{BoxFuture, FutureExt};
 use secrecy::ExposeSecret;
 use serde_json::json;
 use tower_authn::cache::{CacheExt, VerificationCache};
@@ -31,7 +30,7 @@ use tower_authn::throttle::{AttemptStore, MemoryAttempts, Throttle};
 use tower_authn::{
     AccessSecretLayer, AppApiKeyLayer, AuthError, BasicAuthLayer, DeviceTokenLayer,
     HeaderTokenLayer, KeyRecord, KeyStore, KeyStoreExt, Principal, PrincipalKind, Requirement,
-    SharedTokenVerifier, UserRecord, UserStateExt, UserStore, UserStoreExt, Verifier, VerifierExt,
+    SharedTokenVerifier, UserRecord, UserStateExt, UserStore, UserStoreExt, VerifierExt,
 };
 
 use super::config::Config;
@@ -50,41 +49,8 @@ pub(crate) const CLAIMS_LIFETIME: Duration = Duration::from_secs(3600);
 /// Lifetime of XiVO login tokens.
 pub(crate) const XIVO_TTL: Duration = Duration::from_secs(3600);
 
-type BoxVerify = BoxFuture<'static, Result<Principal, AuthError>>;
-
-/// A type-erased token verifier: the gateway picks key sources at run time (a JWKS file or
-/// URL, Facebook configured or not), and one boxed future per request is nothing next to
-/// the network round trips behind them.
-#[derive(Clone)]
-pub(crate) struct DynVerifier(Arc<dyn Fn(TokenCredential) -> BoxVerify + Send + Sync>);
-
-impl DynVerifier {
-    fn new<V: Verifier<TokenCredential>>(v: V) -> Self {
-        Self(Arc::new(move |c| v.verify(c).boxed()))
-    }
-
-    /// A verifier that answers `error` to everything (a source that is not configured or
-    /// cannot be loaded).
-    fn always(error: AuthError) -> Self {
-        Self(Arc::new(move |_| {
-            futures_util::future::ready(Err(error.clone())).boxed()
-        }))
-    }
-}
-
-impl std::fmt::Debug for DynVerifier {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("DynVerifier")
-    }
-}
-
-impl Verifier<TokenCredential> for DynVerifier {
-    type Future = BoxVerify;
-
-    fn verify(&self, credential: TokenCredential) -> BoxVerify {
-        (self.0)(credential)
-    }
-}
+/// The token verifiers chosen by configuration, behind one type.
+pub(crate) type DynVerifier = tower_authn::BoxVerifier<TokenCredential>;
 
 /// The Wildix-style signed API: echoes who called what.
 async fn signed(principal: Principal, req: Request) -> axum::Json<serde_json::Value> {
@@ -171,7 +137,7 @@ fn as_family_token_issuer(
 /// cannot be had answer 503.
 fn google_verifier(config: &Config) -> DynVerifier {
     if config.google_client_ids.is_empty() {
-        return DynVerifier::always(AuthError::invalid("no Google client ids configured"));
+        return DynVerifier::failing(AuthError::invalid("no Google client ids configured"));
     }
     let ids = config.google_client_ids.clone();
     let source = &config.google_jwks;
@@ -179,7 +145,7 @@ fn google_verifier(config: &Config) -> DynVerifier {
         match tower_authn::jwt::RemoteJwks::new(source, super::fetcher::fetcher()) {
             Ok(remote) => DynVerifier::new(tower_authn::jwt::google::verifier(remote, ids)),
             Err(e) => {
-                DynVerifier::always(AuthError::unavailable(format!("GOOGLE_JWKS unusable: {e}")))
+                DynVerifier::failing(AuthError::unavailable(format!("GOOGLE_JWKS unusable: {e}")))
             }
         }
     } else {
@@ -192,7 +158,7 @@ fn google_verifier(config: &Config) -> DynVerifier {
                 eprintln!(
                     "warning: GOOGLE_JWKS={source:?} cannot be loaded ({e}): Google tokens answer 503"
                 );
-                DynVerifier::always(AuthError::unavailable("Google keys could not be loaded"))
+                DynVerifier::failing(AuthError::unavailable("Google keys could not be loaded"))
             }
         }
     }
@@ -201,7 +167,7 @@ fn google_verifier(config: &Config) -> DynVerifier {
 /// Facebook user tokens through the Graph `debug_token` endpoint.
 fn facebook_verifier(config: &Config) -> DynVerifier {
     let Some((app_id, secret)) = &config.facebook_app else {
-        return DynVerifier::always(AuthError::invalid("Facebook is not configured"));
+        return DynVerifier::failing(AuthError::invalid("Facebook is not configured"));
     };
     let graph = tower_authn::jwt::facebook::FacebookDebugToken::new(
         app_id.clone(),

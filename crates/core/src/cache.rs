@@ -174,8 +174,8 @@ impl VerificationCache {
     }
 
     /// Uses `clock` for the principal's expiry (the verifier's own clock, in tests).
-    pub fn with_clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
+    pub fn with_clock(mut self, clock: impl crate::clock::Clock) -> Self {
+        self.clock = std::sync::Arc::new(clock);
         self
     }
 

@@ -110,6 +110,11 @@ impl<A: Scheme, B: Scheme> Scheme for AnyOf<A, B> {
         self.first.challenges(error, out);
         self.second.challenges(error, out);
     }
+
+    fn slots(&self, out: &mut Vec<crate::scheme::CredentialSlot>) {
+        self.first.slots(out);
+        self.second.slots(out);
+    }
 }
 
 /// The future of [`AnyOf`]: the deciding side's.
@@ -221,6 +226,11 @@ impl<A: Scheme, B: Scheme> Scheme for AllOf<A, B> {
         self.first.challenges(error, out);
         self.second.challenges(error, out);
     }
+
+    fn slots(&self, out: &mut Vec<crate::scheme::CredentialSlot>) {
+        self.first.slots(out);
+        self.second.slots(out);
+    }
 }
 
 /// What the two halves of an [`AllOf`] verified (`None`: that side was absent).
@@ -316,6 +326,10 @@ impl<Sc: Scheme> Scheme for Branch<Sc> {
 
     fn challenges(&self, error: Option<&AuthError>, out: &mut Vec<Challenge>) {
         self.scheme.challenges(error, out);
+    }
+
+    fn slots(&self, out: &mut Vec<crate::scheme::CredentialSlot>) {
+        self.scheme.slots(out);
     }
 }
 

@@ -91,8 +91,8 @@ impl<K> Ha1bVerifier<K> {
     }
 
     /// Uses `clock` for expiry of registered HA1Bs.
-    pub fn with_clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
+    pub fn with_clock(mut self, clock: impl crate::clock::Clock) -> Self {
+        self.clock = std::sync::Arc::new(clock);
         self
     }
 

@@ -112,7 +112,7 @@ pub use schemes::{
 pub use store::{KeyDigest, KeyHasher, KeyKind, KeyRecord, KeyStore, UserRecord, UserStore};
 pub use throttle::{AttemptStore, Throttle};
 pub use user_state::{LiveUsers, UserStateExt};
-pub use verifier::{OrElse, ServiceVerifier, Verifier, VerifierExt};
+pub use verifier::{BoxVerifier, OrElse, ServiceVerifier, Verifier, VerifierExt};
 pub use verifiers::{
     AccessPairVerifier, KeyStoreExt, KeyVerifier, SharedTokenVerifier, new_key_id,
 };

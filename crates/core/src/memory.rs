@@ -56,8 +56,8 @@ impl MemoryUserStore {
     }
 
     /// Uses `clock` for the users' epochs.
-    pub fn with_clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
+    pub fn with_clock(mut self, clock: impl crate::clock::Clock) -> Self {
+        self.clock = std::sync::Arc::new(clock);
         self
     }
 
@@ -239,8 +239,8 @@ impl MemoryKeyStore {
     }
 
     /// Uses `clock` to tell which records expired long enough ago to be dropped.
-    pub fn with_clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
+    pub fn with_clock(mut self, clock: impl crate::clock::Clock) -> Self {
+        self.clock = std::sync::Arc::new(clock);
         self
     }
 

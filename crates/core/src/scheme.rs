@@ -52,6 +52,28 @@ pub enum Extraction<C> {
     Rejected(AuthError),
 }
 
+/// Where on a request a scheme finds its credential ([`Scheme::slots`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum CredentialSlot {
+    /// `Authorization` with this auth-scheme, lowercase (`basic`, `bearer`).
+    Authorization(&'static str),
+    /// A named header.
+    Header(http::HeaderName),
+    /// A query parameter.
+    Query(std::borrow::Cow<'static, str>),
+}
+
+impl std::fmt::Display for CredentialSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Authorization(scheme) => write!(f, "Authorization: {scheme}"),
+            Self::Header(name) => write!(f, "header {name}"),
+            Self::Query(name) => write!(f, "query parameter {name}"),
+        }
+    }
+}
+
 /// What to do with a credential header once it has been verified.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum HideCredentials {
@@ -112,6 +134,13 @@ pub trait Scheme: Clone + Send + Sync + 'static {
     /// Appends this scheme's `WWW-Authenticate` challenges. `error` is the failure being
     /// answered, so a Bearer challenge can carry RFC 6750's `error=` for its own credential.
     fn challenges(&self, error: Option<&AuthError>, out: &mut Vec<Challenge>);
+
+    /// Appends where this scheme's credential is found: what makes it present. Two sides
+    /// of one [`or`](crate::AuthnLayer::or) that share a slot are refused when the layer
+    /// is built (the second could never be reached). Default: none declared.
+    fn slots(&self, out: &mut Vec<CredentialSlot>) {
+        let _ = out;
+    }
 }
 
 mod sealed {

@@ -1014,6 +1014,10 @@ where
     fn challenges(&self, error: Option<&AuthError>, out: &mut Vec<Challenge>) {
         self.inner.challenges(error, out);
     }
+
+    fn slots(&self, out: &mut Vec<crate::scheme::CredentialSlot>) {
+        self.inner.slots(out);
+    }
 }
 
 impl<Sc: Scheme> AuthnLayer<Sc>

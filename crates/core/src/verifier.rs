@@ -75,6 +75,64 @@ pub trait VerifierExt<C>: Verifier<C> + Sized {
 
 impl<C, V: Verifier<C>> VerifierExt<C> for V {}
 
+/// Any [`Verifier`] of `C` behind one type: for a verifier chosen at run time (a
+/// configuration that may or may not name a key source), or a struct field that should
+/// not carry the verifier's type. One boxed future per verification.
+///
+/// ```
+/// use tower_authn_core::{AuthError, BoxVerifier, SharedTokenVerifier};
+/// use tower_authn_core::credential::TokenCredential;
+///
+/// let configured: Option<&str> = None;
+/// let verifier: BoxVerifier<TokenCredential> = match configured {
+///     Some(token) => BoxVerifier::new(SharedTokenVerifier::new(token)),
+///     None => BoxVerifier::failing(AuthError::unavailable("no server token configured")),
+/// };
+/// # let _ = verifier;
+/// ```
+pub struct BoxVerifier<C>(
+    std::sync::Arc<
+        dyn Fn(C) -> futures_util::future::BoxFuture<'static, Result<Principal, AuthError>>
+            + Send
+            + Sync,
+    >,
+);
+
+impl<C: Send + 'static> BoxVerifier<C> {
+    /// Boxes `verifier`.
+    pub fn new<V: Verifier<C>>(verifier: V) -> Self {
+        Self(std::sync::Arc::new(move |c| Box::pin(verifier.verify(c))))
+    }
+
+    /// A verifier that answers `error` to everything (a source that is not configured or
+    /// cannot be loaded: fail closed).
+    pub fn failing(error: AuthError) -> Self {
+        Self(std::sync::Arc::new(move |_| {
+            Box::pin(std::future::ready(Err(error.clone())))
+        }))
+    }
+}
+
+impl<C> Clone for BoxVerifier<C> {
+    fn clone(&self) -> Self {
+        Self(std::sync::Arc::clone(&self.0))
+    }
+}
+
+impl<C> fmt::Debug for BoxVerifier<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("BoxVerifier")
+    }
+}
+
+impl<C: Send + 'static> Verifier<C> for BoxVerifier<C> {
+    type Future = futures_util::future::BoxFuture<'static, Result<Principal, AuthError>>;
+
+    fn verify(&self, credential: C) -> Self::Future {
+        (self.0)(credential)
+    }
+}
+
 /// The verifier built by [`VerifierExt::or_else`].
 #[derive(Clone, Debug)]
 pub struct OrElse<A, B> {

@@ -76,8 +76,8 @@ impl<K> KeyVerifier<K> {
     }
 
     /// Uses `clock` for expiry.
-    pub fn with_clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
+    pub fn with_clock(mut self, clock: impl crate::clock::Clock) -> Self {
+        self.clock = std::sync::Arc::new(clock);
         self
     }
 }
@@ -133,7 +133,7 @@ impl<K> AccessPairVerifier<K> {
     }
 
     /// Uses `clock` for expiry.
-    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+    pub fn with_clock(mut self, clock: impl crate::clock::Clock) -> Self {
         self.keys = self.keys.with_clock(clock);
         self
     }

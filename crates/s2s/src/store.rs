@@ -14,9 +14,10 @@
 //! # }
 //! ```
 
+use futures_util::FutureExt;
+use futures_util::future::{BoxFuture, ready};
 use std::collections::HashMap;
 use std::fmt;
-use std::future::{Future, Ready, ready};
 use std::sync::{Arc, RwLock};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -66,18 +67,16 @@ impl fmt::Debug for App {
 /// Looks apps up by id. Async, so a database or a remote registry can back it.
 ///
 /// `Ok(None)` is an unknown app (401); `Err` is a store that cannot answer (503, fail closed).
+///
+/// Boxed futures, like every store trait of tower-authn (`UserStore`, `KeyStore`,
+/// `AttemptStore`).
 pub trait AppStore: Send + Sync + 'static {
-    /// The lookup future.
-    type Future: Future<Output = Result<Option<App>, StoreError>> + Send + 'static;
-
     /// The app with id `app_id`.
-    fn find_app(&self, app_id: &str) -> Self::Future;
+    fn find_app<'a>(&'a self, app_id: &'a str) -> BoxFuture<'a, Result<Option<App>, StoreError>>;
 }
 
-impl<T: AppStore> AppStore for Arc<T> {
-    type Future = T::Future;
-
-    fn find_app(&self, app_id: &str) -> Self::Future {
+impl<T: AppStore + ?Sized> AppStore for Arc<T> {
+    fn find_app<'a>(&'a self, app_id: &'a str) -> BoxFuture<'a, Result<Option<App>, StoreError>> {
         (**self).find_app(app_id)
     }
 }
@@ -123,10 +122,8 @@ impl fmt::Debug for MemoryAppStore {
 }
 
 impl AppStore for MemoryAppStore {
-    type Future = Ready<Result<Option<App>, StoreError>>;
-
-    fn find_app(&self, app_id: &str) -> Self::Future {
+    fn find_app<'a>(&'a self, app_id: &'a str) -> BoxFuture<'a, Result<Option<App>, StoreError>> {
         let apps = self.apps.read().unwrap_or_else(|e| e.into_inner());
-        ready(Ok(apps.get(app_id).cloned()))
+        ready(Ok(apps.get(app_id).cloned())).boxed()
     }
 }

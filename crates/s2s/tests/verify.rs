@@ -532,10 +532,13 @@ async fn over_the_body_limit_is_413() {
 struct DownStore;
 
 impl AppStore for DownStore {
-    type Future = std::future::Ready<Result<Option<App>, StoreError>>;
-
-    fn find_app(&self, _: &str) -> Self::Future {
-        std::future::ready(Err(StoreError::new("connection refused")))
+    fn find_app<'a>(
+        &'a self,
+        _: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Result<Option<App>, StoreError>> {
+        Box::pin(std::future::ready(Err(StoreError::new(
+            "connection refused",
+        ))))
     }
 }
 

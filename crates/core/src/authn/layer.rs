@@ -86,6 +86,25 @@ fn merge_responders(
     }
 }
 
+/// Two sides of an any-of that read one credential slot: the first always decides there,
+/// so the second could never be reached. A configuration error, refused at build time.
+///
+/// # Panics
+///
+/// When `first` and `second` share a slot.
+fn refuse_shared_slots<A: Scheme, B: Scheme>(first: &A, second: &B) {
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    first.slots(&mut a);
+    second.slots(&mut b);
+    if let Some(shared) = a.iter().find(|slot| b.contains(slot)) {
+        panic!(
+            "AuthnLayer::or: both layers read the {shared}, so the second could never be \
+             reached; accept several kinds of credential in one slot with one layer whose \
+             verifier is `a.or_else(b)` (VerifierExt::or_else)"
+        );
+    }
+}
+
 impl<Sc: Scheme> AuthnLayer<Sc> {
     /// A layer for `scheme` with default options: required, JSON errors, credential
     /// headers removed.
@@ -133,8 +152,12 @@ impl<Sc: Scheme> AuthnLayer<Sc> {
     ///
     /// # Panics
     ///
-    /// When both sides set different responders (set it on the composition instead).
+    /// When both sides set different responders (set it on the composition instead), and
+    /// when both read one credential slot (one header, query parameter or `Authorization`
+    /// scheme: the second could never be reached; give one layer a verifier
+    /// `a.or_else(b)` instead).
     pub fn or<B: Scheme>(self, other: AuthnLayer<B>) -> AuthnLayer<AnyOf<Branch<Sc>, Branch<B>>> {
+        refuse_shared_slots(&self.scheme, &other.scheme);
         let (first, r1, anon1) = self.options.into_branch(self.scheme);
         let (second, r2, anon2) = other.options.into_branch(other.scheme);
         AuthnLayer {
@@ -207,5 +230,42 @@ impl<Sc> fmt::Debug for AuthnLayer<Sc> {
             .field("requirement", &self.options.requirement)
             .field("hide", &self.options.hide)
             .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::credential::TokenCredential;
+    use crate::{AuthError, BasicAuthLayer, HeaderTokenLayer, Principal, QueryTokenLayer};
+
+    async fn token(_: TokenCredential) -> Result<Principal, AuthError> {
+        Ok(Principal::server("s"))
+    }
+
+    async fn basic(_: crate::credential::BasicCredentials) -> Result<Principal, AuthError> {
+        Ok(Principal::user("u"))
+    }
+
+    #[test]
+    #[should_panic(expected = "both layers read the header x-auth-token")]
+    fn two_schemes_on_one_header_are_refused_pointing_to_or_else() {
+        let _ = HeaderTokenLayer::new("X-Auth-Token", token)
+            .or(HeaderTokenLayer::new("x-auth-token", token));
+    }
+
+    #[test]
+    #[should_panic(expected = "or_else")]
+    fn two_schemes_on_one_query_parameter_are_refused() {
+        let _ = HeaderTokenLayer::new("X-Auth-Token", token)
+            .with_query("token")
+            .or(QueryTokenLayer::new("token", token));
+    }
+
+    #[test]
+    fn schemes_on_different_slots_compose() {
+        let _ = BasicAuthLayer::new(basic)
+            .or(HeaderTokenLayer::bearer(token))
+            .or(HeaderTokenLayer::new("X-Auth-Token", token).with_query("token"))
+            .or(QueryTokenLayer::new("jwt", token));
     }
 }

@@ -101,8 +101,8 @@ impl<K> AppKeys<K> {
     }
 
     /// Uses `clock` for creation, update and expiry times.
-    pub fn with_clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
+    pub fn with_clock(mut self, clock: impl crate::clock::Clock) -> Self {
+        self.clock = std::sync::Arc::new(clock);
         self
     }
 

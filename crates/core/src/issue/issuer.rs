@@ -289,8 +289,8 @@ impl<K> OpaqueTokenIssuer<K> {
     }
 
     /// Uses `clock` for issue and expiry times.
-    pub fn with_clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
+    pub fn with_clock(mut self, clock: impl crate::clock::Clock) -> Self {
+        self.clock = std::sync::Arc::new(clock);
         self
     }
 

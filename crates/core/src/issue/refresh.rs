@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::current_user::{SharedUsers, current};
 use super::issuer::{delete_oldest_of_family, stored_principal};
 
-/// The claim (and [`Principal::attributes`] key) that names the refresh-token family a
+/// The claim (and [`PrincipalData::attributes`](crate::PrincipalData::attributes) key) that names the refresh-token family a
 /// JWT was minted in; [`RefreshTokens::guard`] checks it on every verification.
 pub const FAMILY_CLAIM: &str = "fam";
 
@@ -163,8 +163,8 @@ impl<K> RefreshTokens<K> {
     }
 
     /// Uses `clock` for issue and expiry times.
-    pub fn with_clock(mut self, clock: SharedClock) -> Self {
-        self.clock = clock;
+    pub fn with_clock(mut self, clock: impl crate::clock::Clock) -> Self {
+        self.clock = std::sync::Arc::new(clock);
         self
     }
 }

@@ -114,6 +114,11 @@ impl<V: Verifier<AccessPair>> Scheme for AccessSecret<V> {
         hide_header(&mut head.headers, &ACCESS_SECRET, mode);
     }
 
+    fn slots(&self, out: &mut Vec<crate::scheme::CredentialSlot>) {
+        out.push(crate::scheme::CredentialSlot::Header(ACCESS_TOKEN.clone()));
+        out.push(crate::scheme::CredentialSlot::Header(ACCESS_SECRET.clone()));
+    }
+
     fn challenges(&self, _error: Option<&AuthError>, out: &mut Vec<Challenge>) {
         out.push(
             Challenge::new("AccessSecret")

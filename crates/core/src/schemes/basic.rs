@@ -143,6 +143,10 @@ impl<V: Verifier<BasicCredentials>> Scheme for Basic<V> {
     fn challenges(&self, _error: Option<&AuthError>, out: &mut Vec<Challenge>) {
         out.push(self.challenge.clone());
     }
+
+    fn slots(&self, out: &mut Vec<crate::scheme::CredentialSlot>) {
+        out.push(crate::scheme::CredentialSlot::Authorization("basic"));
+    }
 }
 
 /// HTTP Basic authentication (RFC 7617) as a layer.

@@ -43,7 +43,7 @@ use crate::head::{
     is_token68, query_values,
 };
 use crate::principal::CredentialLocation;
-use crate::scheme::{Extraction, HideCredentials, Scheme};
+use crate::scheme::{CredentialSlot, Extraction, HideCredentials, Scheme};
 use crate::verifier::Verifier;
 
 /// Where a token scheme looks, and how it introduces itself in challenges.
@@ -174,6 +174,14 @@ impl TokenSpec {
         hide_query(head, &self.queries);
     }
 
+    fn slots(&self, out: &mut Vec<CredentialSlot>) {
+        out.extend(self.headers.iter().cloned().map(CredentialSlot::Header));
+        if self.bearer {
+            out.push(CredentialSlot::Authorization("bearer"));
+        }
+        out.extend(self.queries.iter().cloned().map(CredentialSlot::Query));
+    }
+
     fn challenges(&self, error: Option<&AuthError>, out: &mut Vec<Challenge>) {
         if self.bearer {
             let mut c = Challenge::new("Bearer").realm(self.realm.clone());
@@ -253,6 +261,10 @@ macro_rules! token_scheme {
 
             fn challenges(&self, error: Option<&AuthError>, out: &mut Vec<Challenge>) {
                 self.spec.challenges(error, out);
+            }
+
+            fn slots(&self, out: &mut Vec<crate::scheme::CredentialSlot>) {
+                self.spec.slots(out);
             }
         }
 

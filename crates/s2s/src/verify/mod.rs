@@ -85,7 +85,7 @@ use crate::sign::X_APP_ID;
 use crate::store::{App, AppStore};
 use crate::token::{Claims, UnverifiedToken};
 
-pub use scheme::{SignedCredential, SignedRequest, VerifyFuture};
+pub use scheme::{SignedCredential, SignedRequest};
 
 /// The layer that verifies signed requests: the core [`AuthnLayer`] around a
 /// [`SignedRequest`], answering in the Wildix shape. Built by [`SignatureVerifier::layer`].

@@ -1,17 +1,15 @@
 //! [`SignedRequest`]: the signature check as a core [`Scheme`].
 
 use std::fmt;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, ready};
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
 
 use bytes::Bytes;
 use http::header::AUTHORIZATION;
 use http::request::Parts;
-use pin_project::pin_project;
 use tower_authn_core::scheme::HideCredentials;
-use tower_authn_core::short_circuit::PolledAfterCompletion;
 use tower_authn_core::throttle::AttemptSubject;
 use tower_authn_core::{AuthError, Buffered, Challenge, Extraction, Principal, Scheme};
 
@@ -89,7 +87,7 @@ fn head_copy(head: &Parts) -> Parts {
 
 impl<St: AppStore> Scheme for SignedRequest<St> {
     type Credential = SignedCredential;
-    type Future = VerifyFuture<St>;
+    type Future = BoxFuture<'static, Result<Principal, AuthError>>;
     type Body = Buffered;
 
     fn extract(&self, head: &Parts) -> Extraction<SignedCredential> {
@@ -117,11 +115,36 @@ impl<St: AppStore> Scheme for SignedRequest<St> {
         Ok(credential)
     }
 
-    fn verify(&self, credential: SignedCredential) -> VerifyFuture<St> {
-        VerifyFuture {
-            lookup: self.verifier.store().find_app(&credential.pending.app_id),
-            ctx: Some((Arc::clone(&self.verifier), credential)),
+    /// The app lookup, then the token, its claims and the canonical hash.
+    fn verify(&self, credential: SignedCredential) -> Self::Future {
+        let verifier = Arc::clone(&self.verifier);
+        async move {
+            let app_id = credential.pending.app_id.clone();
+            let found = verifier.store().find_app(&app_id).await;
+            let outcome = verifier
+                .check_token(credential.pending, found)
+                .and_then(|verified| {
+                    let Some((parts, body)) = &credential.request else {
+                        // The engine hands every Buffered scheme its body before verifying.
+                        return Err(AuthError::unavailable(
+                            "signed request verified without its body",
+                        ));
+                    };
+                    verifier.check_request(parts, body, &verified.claims)?;
+                    Ok(SignatureVerifier::<St>::principal(&verified))
+                });
+            match &outcome {
+                Ok(_) => tracing::debug!(app_id = %app_id, "s2s: request verified"),
+                Err(e) => tracing::debug!(
+                    app_id = %app_id,
+                    code = e.code(),
+                    detail = e.detail(),
+                    "s2s: request rejected"
+                ),
+            }
+            outcome
         }
+        .boxed()
     }
 
     fn hide(&self, head: &mut Parts, mode: HideCredentials) {
@@ -137,60 +160,15 @@ impl<St: AppStore> Scheme for SignedRequest<St> {
         }
     }
 
+    /// `X-APP-ID` is what makes a signed request present: without it the `Authorization:
+    /// Bearer` is another scheme's, so `signed.or(HeaderTokenLayer::bearer(jwt))` is fine.
+    fn slots(&self, out: &mut Vec<tower_authn_core::scheme::CredentialSlot>) {
+        out.push(tower_authn_core::scheme::CredentialSlot::Header(
+            crate::sign::X_APP_ID.clone(),
+        ));
+    }
+
     fn challenges(&self, _: Option<&AuthError>, out: &mut Vec<Challenge>) {
         out.push(Challenge::new("Bearer").realm("wms"));
-    }
-}
-
-/// The verification future of [`SignedRequest`]: the app lookup, then the token, its claims
-/// and the canonical hash. Polled after completion it fails closed (503,
-/// [`PolledAfterCompletion`]).
-#[pin_project]
-pub struct VerifyFuture<St: AppStore> {
-    #[pin]
-    lookup: St::Future,
-    ctx: Option<(Arc<SignatureVerifier<St>>, SignedCredential)>,
-}
-
-impl<St: AppStore> fmt::Debug for VerifyFuture<St> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VerifyFuture").finish_non_exhaustive()
-    }
-}
-
-impl<St: AppStore> Future for VerifyFuture<St> {
-    type Output = Result<Principal, AuthError>;
-
-    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let this = self.project();
-        let found = ready!(this.lookup.poll(cx));
-        let Some((verifier, credential)) = this.ctx.take() else {
-            return Poll::Ready(Err(AuthError::unavailable(
-                PolledAfterCompletion.to_string(),
-            )));
-        };
-        let app_id = credential.pending.app_id.clone();
-        let outcome = verifier
-            .check_token(credential.pending, found)
-            .and_then(|verified| {
-                let Some((parts, body)) = &credential.request else {
-                    // The engine hands every Buffered scheme its body before verifying.
-                    return Err(AuthError::unavailable(
-                        "signed request verified without its body",
-                    ));
-                };
-                verifier.check_request(parts, body, &verified.claims)?;
-                Ok(SignatureVerifier::<St>::principal(&verified))
-            });
-        match &outcome {
-            Ok(_) => tracing::debug!(app_id = %app_id, "s2s: request verified"),
-            Err(e) => tracing::debug!(
-                app_id = %app_id,
-                code = e.code(),
-                detail = e.detail(),
-                "s2s: request rejected"
-            ),
-        }
-        Poll::Ready(outcome)
     }
 }
