@@ -56,18 +56,20 @@
 //! # }
 //! ```
 
-pub mod authn;
+mod authn;
 mod authorize;
 #[cfg(feature = "cache")]
 pub mod cache;
-pub mod challenge;
+mod challenge;
 pub mod clock;
 pub mod combinator;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
 pub mod credential;
-pub mod error;
+mod error;
 pub mod ha1b;
+// Public for the fuzz targets and property tests of the header parsers only.
+#[doc(hidden)]
 pub mod head;
 pub mod host;
 pub mod https_redirect;
@@ -75,7 +77,7 @@ pub mod invalidate;
 pub mod issue;
 pub mod lifecycle;
 pub mod memory;
-pub mod principal;
+mod principal;
 pub mod respond;
 pub mod scheme;
 pub mod schemes;
@@ -83,7 +85,7 @@ pub mod short_circuit;
 pub mod store;
 pub mod throttle;
 pub mod user_state;
-pub mod verifier;
+mod verifier;
 mod verifiers;
 
 #[cfg(feature = "axum")]

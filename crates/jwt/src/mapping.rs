@@ -30,7 +30,7 @@ use std::borrow::Cow;
 use std::time::{Duration, UNIX_EPOCH};
 
 use serde_json::{Map, Value};
-use tower_authn_core::principal::PrincipalKind;
+use tower_authn_core::PrincipalKind;
 use tower_authn_core::{AuthError, Principal};
 
 /// Where a claim is: one literal name (dots are part of the name), or a path into nested

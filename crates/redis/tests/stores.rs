@@ -216,7 +216,7 @@ async fn attempt_counts_are_shared_between_instances() {
 async fn a_burst_of_40_guesses_over_two_instances_gets_only_the_limit_verified() {
     use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
-    use tower_authn_core::error::AuthError;
+    use tower_authn_core::AuthError;
     use tower_authn_core::throttle::FromAddr;
 
     let server = RedisServer::start();
