@@ -5,21 +5,20 @@
 use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, CONTENT_TYPE, PRAGMA};
+use http::header::{CACHE_CONTROL, PRAGMA};
 use http::{HeaderValue, StatusCode};
 use serde_json::Value;
-use tower_authn_core::respond::finish;
+use tower_authn_core::respond::{finish, json_response};
 use tower_authn_core::{AuthError, ErrorKind, ErrorResponder};
 
 /// The largest request body a token route reads (a login is a few hundred bytes).
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// A JSON answer that no cache keeps (RFC 6749 §5.1: token responses are `no-store`).
+/// A JSON answer that no cache keeps (RFC 6749 §5.1: token responses are `no-store`): the
+/// core's one JSON builder (`respond::json_response`) plus the cache headers.
 pub fn json_reply(status: StatusCode, value: &Value) -> Response {
-    let mut res = Response::new(Body::from(value.to_string()));
-    *res.status_mut() = status;
+    let mut res = json_response(status, value.to_string()).map(Body::from);
     let h = res.headers_mut();
-    h.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     h.insert(PRAGMA, HeaderValue::from_static("no-cache"));
     res
