@@ -191,7 +191,9 @@ impl JwtVerifier<KeySet> {
     ///
     /// An empty secret.
     pub fn hs256(secret: impl AsRef<[u8]>) -> Result<Self, KeyError> {
-        Ok(Self::new(KeySet::new().with_key(VerifyingKey::hmac(secret)?)))
+        Ok(Self::new(
+            KeySet::new().with_key(VerifyingKey::hmac(secret)?),
+        ))
     }
 
     /// Verifies `token` and returns its header and claims.

@@ -152,7 +152,11 @@ fn an_hmac_key_is_hs256_unless_told_otherwise() {
     let h512 = forge(r#"{"alg":"HS512"}"#, CLAIMS, &secret, J::HS512);
     assert_eq!(wide.authenticate(&h512).unwrap().id, "alice");
     let h384 = forge(r#"{"alg":"HS384"}"#, CLAIMS, &secret, J::HS384);
-    refused(&wide, &h384, "jwt: no key verifies the signature with this alg");
+    refused(
+        &wide,
+        &h384,
+        "jwt: no key verifies the signature with this alg",
+    );
     // A JWK's `alg` says which one; without it, HS256.
     let k = b64(SECRET);
     let jwk = format!(r#"{{"kty":"oct","k":"{k}","alg":"HS512"}}"#);
