@@ -1,14 +1,4 @@
 //! axum extractors for [`Principal`] (axum-core only; the core never depends on axum).
-//!
-//! A handler takes `Principal` (the request must be authenticated) or `Option<Principal>`
-//! (behind an [`optional`](crate::AuthnLayer::optional) layer). When `Principal` is missing,
-//! the rejection ([`PrincipalRejection`]) tells two cases apart:
-//!
-//! - an optional layer let an anonymous request through: 401 `missing_credentials`, in the
-//!   shape of that layer's responder;
-//! - no auth layer ran at all (the route lacks its `.route_layer(..)`): a server bug, not the
-//!   client's fault, so 500 with a JSON body saying the server is misconfigured, and one
-//!   error-level log line naming the problem.
 
 use std::fmt;
 
@@ -23,8 +13,17 @@ use crate::respond::{AnonymousPass, json_response};
 
 /// The rejection of the [`Principal`] extractor.
 ///
-/// 401 in the shape of the layer that let the request through without a principal, or 500
-/// when no auth layer ran (see the [module docs](self)). Usable in your own extractors:
+/// A handler takes `Principal` (the request must be authenticated) or `Option<Principal>`
+/// (behind an [`optional`](crate::AuthnLayer::optional) layer). When `Principal` is missing,
+/// this rejection tells two cases apart:
+///
+/// - an optional layer let an anonymous request through: 401 `missing_credentials`, in the
+///   shape of that layer's responder;
+/// - no auth layer ran at all (the route lacks its `.route_layer(..)`): a server bug, not the
+///   client's fault, so 500 with a JSON body saying the server is misconfigured, and one
+///   error-level log line per request naming the problem.
+///
+/// Usable in your own extractors:
 ///
 /// ```
 /// use axum_core::extract::FromRequestParts;
