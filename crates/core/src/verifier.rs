@@ -61,10 +61,9 @@ use crate::principal::Principal;
 ///
 /// ```
 /// use tower_authn_core::{AuthError, Principal, Verifier, credential::BasicCredentials};
-/// use secrecy::ExposeSecret;
 ///
 /// let verifier = |c: BasicCredentials| async move {
-///     if c.username == "Aladdin" && c.password.expose_secret() == "open sesame" {
+///     if c.username() == "Aladdin" && c.expose_password() == "open sesame" {
 ///         Ok(Principal::user(c.username))
 ///     } else {
 ///         Err(AuthError::invalid("wrong user or password"))
