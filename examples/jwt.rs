@@ -26,10 +26,9 @@ use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::get;
-use tower_authn::jwt::{HyperFetcher, JwtIssuer, JwtVerifier, RemoteJwks, SigningKey, Validation};
-use tower_authn::memory::MemoryUserStore;
+use tower_authn::jwt::{HyperFetcher, JwtIssuer, RemoteJwks, SigningKey, Validation};
 use tower_authn::platforms::opentact::{self, OpentactIssuer};
-use tower_authn::{BasicAuthLayer, HeaderTokenLayer, Principal, UserStoreExt};
+use tower_authn::prelude::*;
 
 /// A demo ES256 key generated for this example only. Never reuse it.
 const DEMO_EC_KEY: &str = "-----BEGIN PRIVATE KEY-----

@@ -13,11 +13,7 @@ use axum::routing::get;
 use tower_authn::axum::tokens;
 use tower_authn::issue::OpaqueTokenIssuer;
 use tower_authn::issue::RefreshTokens;
-use tower_authn::memory::{MemoryKeyStore, MemoryUserStore};
-use tower_authn::{
-    BasicAuthLayer, HeaderTokenLayer, Principal, Requirement, SharedTokenVerifier, UserStoreExt,
-    VerifierExt,
-};
+use tower_authn::prelude::*;
 
 /// Every protected route answers with the principal as JSON.
 async fn whoami(principal: Principal) -> axum::Json<Principal> {

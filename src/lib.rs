@@ -14,9 +14,10 @@
 //! | `cache` (default) | `tower-authn-core` | the verification cache (`cache::CachedVerifier`, on moka) |
 //! | `redis` | `tower-authn-redis` | the shared store on Redis for several instances (implies `cache`) |
 //!
+//! What a server needs comes from one import, [`prelude`]:
+//!
 //! ```
-//! use tower_authn::{BasicAuthLayer, HeaderTokenLayer, SharedTokenVerifier, UserStoreExt};
-//! use tower_authn::memory::MemoryUserStore;
+//! use tower_authn::prelude::*;
 //!
 //! let users = MemoryUserStore::new();
 //! let layer = BasicAuthLayer::new(users.password_verifier())
@@ -25,6 +26,44 @@
 //! ```
 
 pub use tower_authn_core::*;
+
+/// The `http` crate the layers and responders speak (`http::Response`, `StatusCode`, ...),
+/// so a closure responder needs no dependency of its own.
+pub use http;
+
+/// The `bytes` crate of responder bodies (`Response<Bytes>`).
+pub use bytes;
+
+/// Everything a newcomer's server needs, in one `use tower_authn::prelude::*;`.
+///
+/// The core's [prelude](tower_authn_core::prelude) (the six named layers, `Principal`,
+/// `Requirement`, `AuthError`, the extension traits, the memory stores, `KeyKind`,
+/// `SharedTokenVerifier`, the credential types, the responders, `PrincipalRejection` with
+/// `axum`, `CacheExt` with `cache`), plus `JwtVerifier` with `jwt`.
+///
+/// ```
+/// use tower_authn::bytes::Bytes;
+/// use tower_authn::http::Response;
+/// use tower_authn::prelude::*;
+///
+/// // A closure responder: the shape your clients expect.
+/// let teapot = |e: &AuthError| {
+///     Response::builder().status(e.status()).body(Bytes::from(e.code())).unwrap()
+/// };
+/// let token = HeaderTokenLayer::new("X-Auth-Token", SharedTokenVerifier::new("s3rver")).responder(teapot);
+/// # let _ = token;
+/// ```
+pub mod prelude {
+    pub use tower_authn_core::prelude::*;
+
+    #[cfg(feature = "jwt")]
+    pub use tower_authn_jwt::JwtVerifier;
+}
+
+/// The README's examples, compiled and run as doctests (the first one verifies passwords).
+#[cfg(all(doctest, feature = "password"))]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
 
 /// axum glue: extractors and the generic token-service routers.
 #[cfg(feature = "axum")]

@@ -8,7 +8,7 @@
 #[path = "../examples/gateway/modules.rs"]
 mod gateway;
 
-use gateway::{app, config, fetcher};
+use gateway::{app, config};
 
 use std::collections::HashMap;
 

@@ -1,7 +1,9 @@
 //! axum glue for tower-authn: the [`Principal`] extractors, generic token-service routers to
 //! mount, and what a token route of your own needs to read requests and answer them.
 //!
-//! - Extractors: [`Principal`] (401 when absent) and `Option<Principal>` (optional auth).
+//! - Extractors: [`Principal`] and `Option<Principal>` (optional auth); [`PrincipalRejection`]
+//!   answers 401 in the shape of the optional layer that let the request through, or 500
+//!   (and an error log) when the route has no auth layer.
 //! - [`tokens`]: a generic login / refresh / check / logout router over the issuers of
 //!   `tower_authn_core::issue`; [`revocation`]: logout of issued tokens.
 //! - [`login`]: reading login and refresh requests (JSON, form or Basic); [`reply`]:
@@ -41,7 +43,7 @@ pub mod revocation;
 mod strict_json;
 pub mod tokens;
 
-pub use tower_authn_core::Principal;
+pub use tower_authn_core::{Principal, PrincipalRejection};
 
 /// The peer IP from axum's `ConnectInfo<SocketAddr>` (served with
 /// `into_make_service_with_connect_info::<SocketAddr>()`), else from the core's default

@@ -15,6 +15,26 @@ pub struct BasicCredentials {
     pub password: SecretString,
 }
 
+impl BasicCredentials {
+    /// Credentials for `username` and `password` (for tests and hand-built requests).
+    pub fn new(username: impl Into<String>, password: impl Into<String>) -> Self {
+        Self {
+            username: username.into(),
+            password: SecretString::from(password.into()),
+        }
+    }
+
+    /// The user-id.
+    pub fn username(&self) -> &str {
+        &self.username
+    }
+
+    /// The password, for verifiers (no need to import `secrecy`'s `ExposeSecret`).
+    pub fn expose_password(&self) -> &str {
+        self.password.expose_secret()
+    }
+}
+
 impl fmt::Debug for BasicCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("BasicCredentials")
@@ -66,6 +86,18 @@ pub struct AccessPair {
     pub secret: SecretString,
 }
 
+impl AccessPair {
+    /// The access token, for verifiers.
+    pub fn expose_token(&self) -> &str {
+        self.token.expose_secret()
+    }
+
+    /// The access secret, for verifiers.
+    pub fn expose_access_secret(&self) -> &str {
+        self.secret.expose_secret()
+    }
+}
+
 impl fmt::Debug for AccessPair {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AccessPair")
@@ -90,6 +122,15 @@ mod tests {
             token: "at-1".into(),
             secret: "as-1".into(),
         };
+        assert_eq!(b.expose_password(), "wonderland");
+        assert_eq!(
+            BasicCredentials::new("alice", "wonderland").username(),
+            "alice"
+        );
+        assert_eq!(
+            (p.expose_token(), p.expose_access_secret()),
+            ("at-1", "as-1")
+        );
         let all = format!("{b:?} {t:?} {p:?}");
         for secret in ["wonderland", "tok-123", "at-1", "as-1"] {
             assert!(!all.contains(secret), "{all}");

@@ -90,6 +90,10 @@ mod verifiers;
 
 #[cfg(feature = "axum")]
 mod extract;
+#[cfg(feature = "axum")]
+pub use extract::PrincipalRejection;
+
+pub mod prelude;
 
 /// Password hashing and HA1B (re-exported from `tower-authn-password`).
 #[cfg(feature = "password")]
@@ -105,7 +109,7 @@ pub use https_redirect::HttpsRedirectLayer;
 pub use invalidate::{InvalidatingStore, Invalidation, Invalidator};
 pub use lifecycle::KeyLifecycleExt;
 pub use principal::{CredentialLocation, Principal, PrincipalData, PrincipalKind};
-pub use respond::{ErrorResponder, JsonErrors};
+pub use respond::{ErrorResponder, JsonErrors, ProblemJson};
 pub use scheme::{BodyMode, Buffered, Extraction, HideCredentials, NoBody, Scheme, SchemeExt};
 pub use schemes::{
     AccessSecretLayer, AppApiKeyLayer, BasicAuthLayer, DeviceTokenLayer, HeaderTokenLayer,

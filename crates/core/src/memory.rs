@@ -26,9 +26,11 @@ use futures_util::future::{BoxFuture, FutureExt, ready};
 
 use crate::clock::{SharedClock, SystemClock};
 use crate::error::StoreError;
+use crate::principal::Principal;
 pub use crate::store::KeyKind;
 use crate::store::{KeyDigest, KeyHasher, KeyRecord, KeyStore, UserRecord, UserStore};
 use crate::user_state::next_epoch;
+use crate::verifiers::new_key_id;
 
 /// Users in memory. Clones share the same users.
 ///
@@ -251,6 +253,48 @@ impl MemoryKeyStore {
         self
     }
 
+    /// Seeds a key whose plaintext is known (a demo key, a key migrated from elsewhere):
+    /// stored as its digest, never expiring, with a fresh id. The builder form of
+    /// [`add_key`](Self::add_key).
+    ///
+    /// ```
+    /// use tower_authn_core::prelude::*;
+    ///
+    /// let keys = MemoryKeyStore::new()
+    ///     .with_key(KeyKind::AppApiKey, "demo-app-key-1", Principal::app("demo-app"))
+    ///     .with_key(KeyKind::DeviceToken, "demo-device-token", Principal::device("phone-1"));
+    /// let layer = AppApiKeyLayer::new("X-App-Key", keys.verifier(KeyKind::AppApiKey));
+    /// # let _ = layer;
+    /// assert_eq!(keys.len(), 2);
+    /// ```
+    ///
+    /// Access pairs have two halves: issue them with
+    /// [`KeyStoreExt::issue_access_pair`](crate::KeyStoreExt::issue_access_pair).
+    pub fn with_key(self, kind: KeyKind, plaintext: &str, principal: Principal) -> Self {
+        self.add_key(kind, plaintext, principal);
+        self
+    }
+
+    /// Stores a key whose plaintext is known, as its digest, never expiring, with a fresh
+    /// id; returns its record. Synchronous (the memory store never waits); the async
+    /// [`KeyStoreExt::insert_plaintext`](crate::KeyStoreExt::insert_plaintext) does the same
+    /// on any store, with an id and an expiry of your choice.
+    pub fn add_key(&self, kind: KeyKind, plaintext: &str, principal: Principal) -> KeyRecord {
+        let digest = self.hasher.digest(plaintext);
+        let record = KeyRecord::new(new_key_id(), kind, digest, principal, self.clock.now());
+        self.put_now(record.clone());
+        record
+    }
+
+    fn put_now(&self, record: KeyRecord) {
+        let mut keys = self.write();
+        keys.remove(record.kind, &record.id);
+        keys.by_digest
+            .insert((record.kind, record.digest.0), record.id.clone());
+        keys.by_id.insert((record.kind, record.id.clone()), record);
+        keys.sweep_if_due(self.clock.now(), self.retention);
+    }
+
     /// How many records the store holds (live, revoked and expired within the retention).
     pub fn len(&self) -> usize {
         self.read().by_id.len()
@@ -316,12 +360,7 @@ impl KeyStore for MemoryKeyStore {
     }
 
     fn put(&self, record: KeyRecord) -> BoxFuture<'_, Result<(), StoreError>> {
-        let mut keys = self.write();
-        keys.remove(record.kind, &record.id);
-        keys.by_digest
-            .insert((record.kind, record.digest.0), record.id.clone());
-        keys.by_id.insert((record.kind, record.id.clone()), record);
-        keys.sweep_if_due(self.clock.now(), self.retention);
+        self.put_now(record);
         ready(Ok(())).boxed()
     }
 
@@ -383,8 +422,36 @@ impl KeyStore for MemoryKeyStore {
 mod tests {
     use super::*;
     use crate::clock::{Clock, ManualClock};
-    use crate::principal::Principal;
     use crate::verifiers::KeyStoreExt;
+    use crate::{Verifier, credential::TokenCredential, principal::CredentialLocation};
+
+    #[tokio::test]
+    async fn a_seeded_key_verifies_without_await() {
+        let keys = MemoryKeyStore::new().with_key(
+            KeyKind::AppApiKey,
+            "demo-app-key-1",
+            Principal::app("demo"),
+        );
+        let record = keys.add_key(KeyKind::DeviceToken, "dev-1", Principal::device("phone"));
+        assert_eq!(keys.len(), 2);
+        assert_eq!(record.expires_at, None);
+        let at = CredentialLocation::Header(http::HeaderName::from_static("x-app-key"));
+        let p = keys
+            .verifier(KeyKind::AppApiKey)
+            .verify(TokenCredential::new("demo-app-key-1", at.clone()))
+            .await
+            .unwrap();
+        assert_eq!(p.id, "demo");
+        // The kind is part of the key: a device token is not an app key.
+        assert!(
+            keys.verifier(KeyKind::AppApiKey)
+                .verify(TokenCredential::new("dev-1", at))
+                .await
+                .is_err()
+        );
+        // Only the digest is kept.
+        assert!(!format!("{:?}", keys.read().by_id).contains("demo-app-key-1"));
+    }
 
     #[tokio::test]
     async fn expired_records_are_swept_so_renewals_stay_bounded() {

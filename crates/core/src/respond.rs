@@ -54,6 +54,77 @@ impl ErrorResponder for JsonErrors {
     }
 }
 
+/// RFC 9457 problem details, as `application/problem+json`:
+/// `{"type", "title", "status", "detail", "code"}`.
+///
+/// `detail` is the error's public message ([`AuthError::message`]), never its internal
+/// detail (which goes to the logs); `code` (an extension member) is its stable machine code.
+/// `type` is `about:blank` with `title` the status's reason phrase, unless
+/// [`with_type_base`](Self::with_type_base) names a URI per code.
+///
+/// ```
+/// use tower_authn_core::{AuthError, BasicAuthLayer, ErrorResponder, ProblemJson};
+///
+/// let r = ProblemJson::new().respond(&AuthError::invalid("wrong password for alice"));
+/// assert_eq!(r.status(), 401);
+/// assert_eq!(r.headers()["content-type"], "application/problem+json");
+/// let body: serde_json::Value = serde_json::from_slice(r.body()).unwrap();
+/// assert_eq!(body["type"], "about:blank");
+/// assert_eq!(body["title"], "Unauthorized");
+/// assert_eq!(body["status"], 401);
+/// assert_eq!(body["code"], "invalid_credentials");
+/// assert!(!body.to_string().contains("alice"));
+///
+/// // On a layer:
+/// # let verify = |_c: tower_authn_core::credential::BasicCredentials| async {
+/// #     Err::<tower_authn_core::Principal, _>(AuthError::invalid("no"))
+/// # };
+/// let layer = BasicAuthLayer::new(verify).responder(ProblemJson::new());
+/// # let _ = layer;
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ProblemJson {
+    type_base: Option<std::sync::Arc<str>>,
+}
+
+impl ProblemJson {
+    /// Problems of type `about:blank`.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Problems of type `<base><code>` (`https://api.example.com/problems/` gives
+    /// `https://api.example.com/problems/invalid_credentials`), for an API that documents
+    /// each code at its own URI.
+    pub fn with_type_base(mut self, base: impl Into<String>) -> Self {
+        self.type_base = Some(base.into().into());
+        self
+    }
+}
+
+impl ErrorResponder for ProblemJson {
+    fn respond(&self, error: &AuthError) -> Response<Bytes> {
+        let status = error.status();
+        let kind = match &self.type_base {
+            Some(base) => format!("{base}{}", error.code()),
+            None => "about:blank".to_owned(),
+        };
+        let body = serde_json::json!({
+            "type": kind,
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "status": status.as_u16(),
+            "detail": error.message(),
+            "code": error.code(),
+        });
+        let mut res = json_response(status, body.to_string());
+        res.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        res
+    }
+}
+
 /// A JSON response with `status` and `body`.
 pub fn json_response(status: http::StatusCode, body: String) -> Response<Bytes> {
     let mut res = Response::new(Bytes::from(body));
@@ -106,6 +177,23 @@ impl Default for SharedResponder {
     }
 }
 
+/// Put into a request's extensions by an auth layer that let the request through without a
+/// principal (an optional layer, no credential): the layer's responder, so the `Principal`
+/// extractor answers a 401 in the layer's shape. Its absence tells the extractor that no
+/// auth layer ran at all.
+#[derive(Clone, Debug)]
+pub(crate) struct AnonymousPass(pub(crate) SharedResponder);
+
+impl AnonymousPass {
+    /// The answer for a request the layer let through but whose handler needs a principal:
+    /// 401 `missing_credentials` in the layer's shape.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn missing(&self) -> Response<Bytes> {
+        let error = AuthError::missing();
+        finish(self.0.0.respond(&error), &error, &[])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
@@ -133,6 +221,47 @@ mod tests {
         let res = finished(&AuthError::unavailable("store down"));
         assert_eq!(res.status(), 503);
         assert!(!res.headers().contains_key(RETRY_AFTER));
+    }
+
+    #[test]
+    fn problem_json_says_the_public_message_never_the_detail() {
+        let error = AuthError::expired("token tok-123 for alice expired at 12:00");
+        let res = ProblemJson::new()
+            .with_type_base("https://api.example.com/problems/")
+            .respond(&error);
+        assert_eq!(res.status(), 401);
+        assert_eq!(res.headers()[CONTENT_TYPE], "application/problem+json");
+        let body: serde_json::Value = serde_json::from_slice(res.body()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "type": "https://api.example.com/problems/expired",
+                "title": "Unauthorized",
+                "status": 401,
+                "detail": error.message(),
+                "code": "expired",
+            })
+        );
+        let text = String::from_utf8_lossy(res.body());
+        assert!(
+            !text.contains("tok-123") && !text.contains("alice"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn problem_json_titles_follow_the_status() {
+        for (error, status, title) in [
+            (AuthError::malformed("x"), 400, "Bad Request"),
+            (AuthError::forbidden("x"), 403, "Forbidden"),
+            (AuthError::unavailable("x"), 503, "Service Unavailable"),
+        ] {
+            let res = ProblemJson::new().respond(&error);
+            let body: serde_json::Value = serde_json::from_slice(res.body()).unwrap();
+            assert_eq!(body["status"], status);
+            assert_eq!(body["title"], title);
+            assert_eq!(body["type"], "about:blank");
+        }
     }
 
     #[test]

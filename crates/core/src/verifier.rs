@@ -2,6 +2,49 @@
 //!
 //! Implemented for async closures and, through [`ServiceVerifier`], for any `tower::Service`,
 //! so a database lookup plugs in without writing a layer.
+//!
+//! # A closure with state
+//!
+//! A verifier is called once per request, so its closure must be `Fn`: it may not give away
+//! what it captured. Capture the state in an `Arc` and clone the `Arc` into each call's
+//! future:
+//!
+//! ```
+//! use std::collections::HashMap;
+//! use std::sync::Arc;
+//! use tower_authn_core::prelude::*;
+//!
+//! let passwords = Arc::new(HashMap::from([("alice".to_owned(), "wonderland".to_owned())]));
+//! let verify = move |c: BasicCredentials| {
+//!     let passwords = Arc::clone(&passwords); // one clone per call ...
+//!     async move {
+//!         // ... moved into this call's future.
+//!         match passwords.get(c.username()) {
+//!             Some(p) if p == c.expose_password() => Ok(Principal::user(c.username())),
+//!             _ => Err(AuthError::invalid("unknown user or wrong password")),
+//!         }
+//!     }
+//! };
+//! let layer = BasicAuthLayer::new(verify);
+//! # let _ = layer;
+//! ```
+//!
+//! (A toy: compare real passwords with the memory store's `password_verifier()`, which
+//! checks PHC hashes in constant time.) Without the clone, `async move` takes `passwords`
+//! out of the closure, which can then run only once, and the layer refuses it:
+//!
+//! ```compile_fail,E0525
+//! # use std::collections::HashMap;
+//! # use std::sync::Arc;
+//! # use tower_authn_core::prelude::*;
+//! let passwords = Arc::new(HashMap::from([("alice".to_owned(), "wonderland".to_owned())]));
+//! let layer = BasicAuthLayer::new(move |c: BasicCredentials| async move {
+//!     match passwords.get(c.username()) {
+//!         Some(p) if p == c.expose_password() => Ok(Principal::user(c.username())),
+//!         _ => Err(AuthError::invalid("unknown user or wrong password")),
+//!     }
+//! });
+//! ```
 
 use std::fmt;
 use std::future::Future;
@@ -18,10 +61,9 @@ use crate::principal::Principal;
 ///
 /// ```
 /// use tower_authn_core::{AuthError, Principal, Verifier, credential::BasicCredentials};
-/// use secrecy::ExposeSecret;
 ///
 /// let verifier = |c: BasicCredentials| async move {
-///     if c.username == "Aladdin" && c.password.expose_secret() == "open sesame" {
+///     if c.username() == "Aladdin" && c.expose_password() == "open sesame" {
 ///         Ok(Principal::user(c.username))
 ///     } else {
 ///         Err(AuthError::invalid("wrong user or password"))

@@ -89,14 +89,8 @@ pub(crate) fn parse_jwk(value: &Value, allow_symmetric: bool) -> Result<Verifyin
             }
             VerifyingKey::ed_public(&bytes(jwk, "x")?)?
         }
-        "oct" if allow_symmetric => {
-            let key = VerifyingKey::hmac(bytes(jwk, "k")?)?;
-            if alg.is_none() {
-                key.with_algorithms([Algorithm::HS256])?
-            } else {
-                key
-            }
-        }
+        // HS256 unless the JWK's `alg` says otherwise (below).
+        "oct" if allow_symmetric => VerifyingKey::hmac(bytes(jwk, "k")?)?,
         "oct" => return Err(KeyError::new("symmetric JWK in a published key set")),
         _ => return Err(KeyError::new("JWK `kty` not supported")),
     };

@@ -9,7 +9,10 @@
 //! use tower_authn_jwt::{Algorithm, KeySet, SigningKey, VerifyingKey};
 //!
 //! let secret = b"an HMAC secret of at least 32 bytes!";
-//! let key = VerifyingKey::hmac(secret)?.with_kid("k1").with_algorithms([Algorithm::HS256])?;
+//! let key = VerifyingKey::hmac(secret)?.with_kid("k1"); // HS256 only
+//! assert_eq!(key.algorithms(), [Algorithm::HS256]);
+//! let wider = VerifyingKey::hmac(secret)?.with_algorithms([Algorithm::HS256, Algorithm::HS512])?;
+//! assert!(wider.allows(Algorithm::HS512));
 //! let keys = KeySet::new().with_key(key);
 //! assert_eq!(keys.len(), 1);
 //!
@@ -103,8 +106,10 @@ impl VerifyingKey {
         }
     }
 
-    /// An HMAC secret; allows `HS256`, `HS384` and `HS512` until narrowed with
-    /// [`with_algorithms`](Self::with_algorithms).
+    /// An HMAC secret; allows `HS256` only, unless
+    /// [`with_algorithms`](Self::with_algorithms) says otherwise
+    /// (`.with_algorithms([Algorithm::HS384, Algorithm::HS512])`). A secret shared for one
+    /// algorithm is never silently good for the others.
     ///
     /// Verification accepts secrets of any non-empty length, because platforms hand out
     /// shorter ones; [`SigningKey::hmac`] refuses them for issuing.
@@ -120,7 +125,7 @@ impl VerifyingKey {
         }
         Ok(Self::build(
             KeyFamily::Hmac,
-            KeyFamily::Hmac.algorithms().to_vec(),
+            vec![Algorithm::HS256],
             DecodingKey::from_secret(secret),
         ))
     }

@@ -4,13 +4,14 @@
 //!
 //! ```
 //! use tower_authn_core::{credential::TokenCredential, principal::CredentialLocation, Verifier};
-//! use tower_authn_jwt::{Algorithm, JwtIssuer, JwtVerifier, KeySet, SigningKey, VerifyingKey};
+//! use tower_authn_jwt::{Algorithm, JwtIssuer, JwtVerifier, SigningKey};
 //!
 //! let secret = b"a shared secret of at least 32 bytes";
 //! let token = JwtIssuer::new(SigningKey::hmac(Algorithm::HS256, secret)?)
 //!     .issue_for_subject("alice")?;
 //!
-//! let verifier = JwtVerifier::new(KeySet::new().with_key(VerifyingKey::hmac(secret)?));
+//! let verifier = JwtVerifier::hs256(secret)?; // HS256 only
+//! // (More keys or algorithms: JwtVerifier::new(KeySet::new().with_key(VerifyingKey::hmac(..)?..)).)
 //! // In a server: HeaderTokenLayer::bearer(verifier), or QueryTokenLayer::new("jwt", verifier).
 //! let credential = TokenCredential::new(token, CredentialLocation::Query("jwt".into()));
 //! let principal = futures_util::FutureExt::now_or_never(verifier.verify(credential))

@@ -33,7 +33,7 @@ use tower_authn_core::{AuthError, Principal, Verifier};
 
 use crate::algorithm::Algorithm;
 use crate::compact::{Compact, Failure};
-use crate::key::KeySet;
+use crate::key::{KeyError, KeySet, VerifyingKey};
 use crate::mapping::ClaimsMapping;
 use crate::validation::Validation;
 
@@ -173,6 +173,27 @@ impl JwtVerifier<KeySet> {
     /// A verifier over an in-memory key set, with default rules and mapping.
     pub fn new(keys: KeySet) -> Self {
         Self::with_keys(keys)
+    }
+
+    /// A verifier of HS256 tokens signed with `secret`, with default rules and mapping: one
+    /// name for `JwtVerifier::new(KeySet::new().with_key(VerifyingKey::hmac(secret)?))`.
+    ///
+    /// ```
+    /// use tower_authn_jwt::JwtVerifier;
+    ///
+    /// let verifier = JwtVerifier::hs256(b"a shared secret of at least 32 bytes")?;
+    /// // HeaderTokenLayer::bearer(verifier), QueryTokenLayer::new("jwt", verifier), ...
+    /// # let _ = verifier;
+    /// # Ok::<(), tower_authn_jwt::KeyError>(())
+    /// ```
+    ///
+    /// # Errors
+    ///
+    /// An empty secret.
+    pub fn hs256(secret: impl AsRef<[u8]>) -> Result<Self, KeyError> {
+        Ok(Self::new(
+            KeySet::new().with_key(VerifyingKey::hmac(secret)?),
+        ))
     }
 
     /// Verifies `token` and returns its header and claims.

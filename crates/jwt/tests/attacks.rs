@@ -130,6 +130,49 @@ fn hmac_token_checked_with_an_rsa_public_key_is_impossible() {
 }
 
 #[test]
+fn an_hmac_key_is_hs256_unless_told_otherwise() {
+    // A secret shared for HS256 is not silently good for HS384 / HS512 too.
+    let v = JwtVerifier::hs256(SECRET)
+        .unwrap()
+        .with_clock(ManualClock::at_unix(NOW));
+    let h256 = forge_hs256(r#"{"alg":"HS256"}"#, CLAIMS, SECRET);
+    assert_eq!(v.authenticate(&h256).unwrap().id, "alice");
+    let secret = EncodingKey::from_secret(SECRET);
+    for alg in [J::HS384, J::HS512] {
+        let header = format!(r#"{{"alg":"{alg:?}"}}"#);
+        let t = forge(&header, CLAIMS, &secret, alg);
+        refused(&v, &t, "jwt: no key verifies the signature with this alg");
+    }
+    // Widened on purpose, HS512 is accepted and HS384 still refused.
+    let key = VerifyingKey::hmac(SECRET)
+        .unwrap()
+        .with_algorithms([Algorithm::HS256, Algorithm::HS512])
+        .unwrap();
+    let wide = JwtVerifier::new(KeySet::new().with_key(key)).with_clock(ManualClock::at_unix(NOW));
+    let h512 = forge(r#"{"alg":"HS512"}"#, CLAIMS, &secret, J::HS512);
+    assert_eq!(wide.authenticate(&h512).unwrap().id, "alice");
+    let h384 = forge(r#"{"alg":"HS384"}"#, CLAIMS, &secret, J::HS384);
+    refused(
+        &wide,
+        &h384,
+        "jwt: no key verifies the signature with this alg",
+    );
+    // A JWK's `alg` says which one; without it, HS256.
+    let k = b64(SECRET);
+    let jwk = format!(r#"{{"kty":"oct","k":"{k}","alg":"HS512"}}"#);
+    assert_eq!(
+        VerifyingKey::from_jwk(&jwk).unwrap().algorithms(),
+        [Algorithm::HS512]
+    );
+    let jwk = format!(r#"{{"kty":"oct","k":"{k}"}}"#);
+    assert_eq!(
+        VerifyingKey::from_jwk(&jwk).unwrap().algorithms(),
+        [Algorithm::HS256]
+    );
+    assert!(JwtVerifier::hs256(b"").is_err());
+}
+
+#[test]
 fn per_key_and_verifier_algorithm_allow_lists() {
     // The JWK says RS256: an RS512 or PS256 signature by the same private key is refused.
     let v = rsa_verifier();

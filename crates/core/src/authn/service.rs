@@ -137,6 +137,10 @@ where
             }
             // A requirement cannot be met anonymously: optional with a requirement is a 401.
             Extraction::Absent if self.shared.options.passes_anonymous() => {
+                // Tells the `Principal` extractor a layer ran, and in which shape to answer.
+                let mut parts = parts;
+                let pass = crate::respond::AnonymousPass(self.shared.options.responder());
+                parts.extensions.insert(pass);
                 ResponseFuture::calling(self.inner.call(Request::from_parts(parts, body)))
             }
             Extraction::Absent => ResponseFuture::ready(self.shared.reject(&AuthError::missing())),
