@@ -116,6 +116,11 @@ async fn extractors_and_layers_over_http() {
     let plain = http_get(&format!("http://{addr2}/x"), &[]).await;
     assert_eq!(plain.status, 401);
     assert_eq!(plain.json()["error"], "missing_credentials");
+    // A 401 carries the layer's challenge (RFC 9110 §15.5.2), as the layer's own 401 does.
+    assert_eq!(
+        plain.challenges(),
+        [r#"Basic realm="api", charset="UTF-8""#]
+    );
 
     // A handler that wants a principal on a route without an auth layer: the server is
     // misconfigured, which must not look like bad credentials.

@@ -182,15 +182,26 @@ impl Default for SharedResponder {
 /// extractor answers a 401 in the layer's shape. Its absence tells the extractor that no
 /// auth layer ran at all.
 #[derive(Clone, Debug)]
-pub(crate) struct AnonymousPass(pub(crate) SharedResponder);
+pub(crate) struct AnonymousPass {
+    responder: SharedResponder,
+    challenges: std::sync::Arc<[Challenge]>,
+}
 
 impl AnonymousPass {
+    pub(crate) fn new(responder: SharedResponder, challenges: Vec<Challenge>) -> Self {
+        Self {
+            responder,
+            challenges: challenges.into(),
+        }
+    }
+
     /// The answer for a request the layer let through but whose handler needs a principal:
-    /// 401 `missing_credentials` in the layer's shape.
+    /// 401 `missing_credentials` in the layer's shape, with the layer's challenges
+    /// (RFC 9110 §15.5.2: a 401 carries `WWW-Authenticate`).
     #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) fn missing(&self) -> Response<Bytes> {
         let error = AuthError::missing();
-        finish(self.0.0.respond(&error), &error, &[])
+        finish(self.responder.0.respond(&error), &error, &self.challenges)
     }
 }
 

@@ -213,10 +213,7 @@ impl<S, Sc: Scheme> Layer<S> for AuthnLayer<Sc> {
     fn layer(&self, inner: S) -> Self::Service {
         Authn::from_shared(
             inner,
-            Arc::new(Shared {
-                scheme: self.scheme.clone(),
-                options: self.options.clone(),
-            }),
+            Arc::new(Shared::new(self.scheme.clone(), self.options.clone())),
         )
     }
 }

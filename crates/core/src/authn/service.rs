@@ -21,9 +21,23 @@ pub struct Authn<S, Sc> {
 pub(crate) struct Shared<Sc> {
     pub(crate) scheme: Sc,
     pub(crate) options: Options,
+    /// What an anonymous request that passes carries for the `Principal` extractor: the
+    /// responder and the challenges, built once.
+    pub(crate) anonymous: crate::respond::AnonymousPass,
 }
 
 impl<Sc: Scheme> Shared<Sc> {
+    pub(crate) fn new(scheme: Sc, options: Options) -> Self {
+        let mut challenges = Vec::new();
+        scheme.challenges(Some(&AuthError::missing()), &mut challenges);
+        let anonymous = crate::respond::AnonymousPass::new(options.responder(), challenges);
+        Self {
+            scheme,
+            options,
+            anonymous,
+        }
+    }
+
     /// The full failure answer for `error`, challenges included.
     pub(crate) fn reject<B: From<Bytes>>(&self, error: &AuthError) -> Response<B> {
         tracing::debug!(code = error.code(), detail = error.detail(), location = ?error.location(), "authentication rejected");
@@ -41,13 +55,7 @@ impl<Sc: Scheme> Shared<Sc> {
 impl<S, Sc: Scheme> Authn<S, Sc> {
     /// Wraps `inner` with `scheme` and default options.
     pub fn new(inner: S, scheme: Sc) -> Self {
-        Self::from_shared(
-            inner,
-            Arc::new(Shared {
-                scheme,
-                options: Options::default(),
-            }),
-        )
+        Self::from_shared(inner, Arc::new(Shared::new(scheme, Options::default())))
     }
 
     /// The layer, as tower's convention has it.
@@ -139,8 +147,7 @@ where
             Extraction::Absent if self.shared.options.passes_anonymous() => {
                 // Tells the `Principal` extractor a layer ran, and in which shape to answer.
                 let mut parts = parts;
-                let pass = crate::respond::AnonymousPass(self.shared.options.responder());
-                parts.extensions.insert(pass);
+                parts.extensions.insert(self.shared.anonymous.clone());
                 ResponseFuture::calling(self.inner.call(Request::from_parts(parts, body)))
             }
             Extraction::Absent => ResponseFuture::ready(self.shared.reject(&AuthError::missing())),
