@@ -1,7 +1,8 @@
 //! Conformance suites for store implementations (feature `conformance`): every promise a
-//! [`KeyStore`] makes to the verifiers, the key lifecycle and the refresh-token families,
-//! written once and run against the memory store (here) and Redis (`tower-authn-redis`'s
-//! tests). A store of your own passes when [`key_store`] returns.
+//! [`KeyStore`] makes to the verifiers, the key lifecycle and the refresh-token families
+//! ([`key_store`]), and what a writable [`UserStore`] promises about epochs ([`user_store`]),
+//! written once and run against the memory stores (here) and Redis (`tower-authn-redis`'s
+//! tests). A store of your own passes when they return.
 //!
 //! ```
 //! # #[tokio::main(flavor = "current_thread")] async fn main() {
@@ -25,7 +26,7 @@ use crate::credential::TokenCredential;
 use crate::issue::RefreshTokens;
 use crate::{
     CredentialLocation, KeyKind, KeyLifecycleExt, KeyRecord, KeyStore, KeyStoreExt, Principal,
-    Verifier,
+    UserRecord, UserStore, Verifier,
 };
 
 fn now_secs() -> u64 {
@@ -361,8 +362,79 @@ async fn lifecycle_and_families<K: KeyStore + Clone>(keys: K) {
     }
 }
 
+/// Runs every check of the writable user-store contract on `users` (which should not hold
+/// the suite's logins `conformance-alice`, `conformance-bob`).
+///
+/// Every write raises the user's epoch (so credentials issued before it die), enabling
+/// again raises it too, a write to an unknown login answers `false`, and a deleted user is
+/// gone.
+///
+/// # Panics
+///
+/// At the first promise `users` breaks.
+pub async fn user_store<U: UserStore>(users: U) {
+    let (alice, bob) = ("conformance-alice", "conformance-bob");
+    assert!(
+        users.find_user(alice).await.unwrap().is_none(),
+        "unknown: None"
+    );
+
+    let first = users
+        .put_user(UserRecord::new(alice, "$argon2id$v=19$placeholder").with_roles(["admin"]))
+        .await
+        .unwrap();
+    let found = users
+        .find_user(alice)
+        .await
+        .unwrap()
+        .expect("put, then found");
+    assert_eq!(found.roles, ["admin"]);
+    assert_eq!(
+        found.epoch, first.epoch,
+        "put_user returns the record as stored"
+    );
+
+    let second = users.put_user(found.with_roles(["user"])).await.unwrap();
+    assert!(second.epoch > first.epoch, "every put raises the epoch");
+
+    assert!(users.set_disabled(alice, true).await.unwrap());
+    let disabled = users.find_user(alice).await.unwrap().unwrap();
+    assert!(disabled.disabled);
+    assert!(disabled.epoch > second.epoch, "disabling raises the epoch");
+    assert!(users.set_disabled(alice, false).await.unwrap());
+    let enabled = users.find_user(alice).await.unwrap().unwrap();
+    assert!(!enabled.disabled);
+    assert!(
+        enabled.epoch > disabled.epoch,
+        "enabling raises it too: what was issued before the disable stays dead"
+    );
+
+    assert!(
+        !users.set_disabled(bob, true).await.unwrap(),
+        "unknown: false"
+    );
+    assert!(
+        users.find_user(bob).await.unwrap().is_none(),
+        "and nothing created"
+    );
+    assert!(users.delete_user(alice).await.unwrap());
+    assert!(
+        users.find_user(alice).await.unwrap().is_none(),
+        "deleted: gone"
+    );
+    assert!(
+        !users.delete_user(alice).await.unwrap(),
+        "deleting twice: false"
+    );
+}
+
 #[cfg(test)]
 mod tests {
+    #[tokio::test]
+    async fn the_memory_user_store_conforms() {
+        super::user_store(crate::memory::MemoryUserStore::new()).await;
+    }
+
     #[tokio::test]
     async fn the_memory_key_store_conforms() {
         super::key_store(crate::memory::MemoryKeyStore::new()).await;

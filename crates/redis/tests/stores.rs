@@ -40,6 +40,12 @@ async fn the_redis_key_store_conforms() {
     tower_authn_core::conformance::key_store(stores(&server).keys()).await;
 }
 
+#[tokio::test]
+async fn the_redis_user_store_conforms() {
+    let server = RedisServer::start();
+    tower_authn_core::conformance::user_store(stores(&server).users()).await;
+}
+
 /// Every value Redis holds, as text.
 fn dump(server: &RedisServer) -> String {
     let client = redis::Client::open(server.url()).unwrap();
