@@ -3,7 +3,7 @@
 //! user tokens (the CCAI and Opentact token formats are in `tower-authn-platforms`).
 //!
 //! ```
-//! use tower_authn_core::{credential::TokenCredential, principal::CredentialLocation, Verifier};
+//! use tower_authn_core::{CredentialLocation, Verifier, credential::TokenCredential};
 //! use tower_authn_jwt::{Algorithm, JwtIssuer, JwtVerifier, SigningKey};
 //!
 //! let secret = b"a shared secret of at least 32 bytes";
