@@ -35,7 +35,6 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
-use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use http::StatusCode;
 use serde_json::json;
@@ -163,14 +162,7 @@ impl TokenIssuer for CcaiIssuer {
         principal: &'a Principal,
         _family: Option<&'a str>,
     ) -> BoxFuture<'a, Result<IssuedToken, AuthError>> {
-        let issued = self
-            .issue_for(principal)
-            .map_err(|e| {
-                tracing::error!(error = %e, "ccai: cannot issue a token");
-                AuthError::unavailable("cannot sign a CCAI token")
-            })
-            .and_then(IssuedToken::from_jwt);
-        futures_util::future::ready(issued).boxed()
+        crate::issued_jwt(self.issue_for(principal), "ccai")
     }
 }
 

@@ -19,6 +19,25 @@ pub mod voltmx;
 pub mod wildix;
 pub mod xivo;
 
+/// A signed platform JWT as an [`IssuedToken`](tower_authn_core::issue::IssuedToken), for the
+/// platforms whose token format is a JWT (CCAI, Opentact): a key that cannot sign is logged
+/// and answers 503.
+fn issued_jwt(
+    signed: Result<String, tower_authn_jwt::IssueError>,
+    platform: &'static str,
+) -> futures_util::future::BoxFuture<
+    'static,
+    Result<tower_authn_core::issue::IssuedToken, tower_authn_core::AuthError>,
+> {
+    let issued = signed
+        .map_err(|e| {
+            tracing::error!(error = %e, platform, "cannot sign a platform token");
+            tower_authn_core::AuthError::unavailable("cannot sign a token")
+        })
+        .and_then(tower_authn_core::issue::IssuedToken::from_jwt);
+    Box::pin(futures_util::future::ready(issued))
+}
+
 /// Splits a display name into first and last name at the first space.
 fn split_name(name: Option<&str>) -> (Option<&str>, Option<&str>) {
     match name.map(str::trim) {

@@ -38,7 +38,6 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use bytes::Bytes;
-use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use http::StatusCode;
 use serde_json::{Map, Value, json};
@@ -290,13 +289,6 @@ impl TokenIssuer for OpentactIssuer {
         principal: &'a Principal,
         _family: Option<&'a str>,
     ) -> BoxFuture<'a, Result<IssuedToken, AuthError>> {
-        let issued = self
-            .issue_for(principal)
-            .map_err(|e| {
-                tracing::error!(error = %e, "opentact: cannot issue a token");
-                AuthError::unavailable("cannot sign an Opentact token")
-            })
-            .and_then(IssuedToken::from_jwt);
-        futures_util::future::ready(issued).boxed()
+        crate::issued_jwt(self.issue_for(principal), "opentact")
     }
 }
