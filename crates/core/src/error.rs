@@ -39,6 +39,25 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Every kind, in declaration order (the index of a kind's precomputed answers).
+    pub(crate) const ALL: [ErrorKind; 10] = [
+        Self::MissingCredentials,
+        Self::MalformedCredentials,
+        Self::DuplicateCredentials,
+        Self::InvalidCredentials,
+        Self::Expired,
+        Self::Revoked,
+        Self::Forbidden,
+        Self::Unavailable,
+        Self::TooManyAttempts,
+        Self::PayloadTooLarge,
+    ];
+
+    /// This kind's position in [`ALL`](Self::ALL).
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+
     /// The stable machine code (`missing_credentials`, `invalid_credentials`, ...).
     pub fn code(self) -> &'static str {
         match self {

@@ -7,7 +7,7 @@ use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
 use http::{HeaderValue, Response};
 
 use crate::challenge::Challenge;
-use crate::error::AuthError;
+use crate::error::{AuthError, ErrorKind};
 
 /// Builds the status and body of a failure. The auth layer adds the `WWW-Authenticate`
 /// challenges to a 401 (unless the responder set its own) and `Retry-After` when the error
@@ -47,10 +47,41 @@ where
 #[derive(Clone, Copy, Debug, Default)]
 pub struct JsonErrors;
 
+/// One body per [`ErrorKind`], rendered once: an answer is a reference count, not a
+/// serialization (the body says only the kind's public code and message).
+struct Bodies(Box<[Bytes]>);
+
+impl Bodies {
+    fn new(render: impl Fn(ErrorKind) -> serde_json::Value) -> Self {
+        Self(
+            ErrorKind::ALL
+                .iter()
+                .map(|&kind| Bytes::from(render(kind).to_string()))
+                .collect(),
+        )
+    }
+
+    fn get(&self, kind: ErrorKind) -> Bytes {
+        self.0.get(kind.index()).cloned().unwrap_or_default()
+    }
+}
+
+fn json_with(status: http::StatusCode, body: Bytes, content_type: &'static str) -> Response<Bytes> {
+    let mut res = Response::new(body);
+    *res.status_mut() = status;
+    res.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    res
+}
+
 impl ErrorResponder for JsonErrors {
     fn respond(&self, error: &AuthError) -> Response<Bytes> {
-        let body = serde_json::json!({ "error": error.code(), "message": error.message() });
-        json_response(error.status(), body.to_string())
+        static BODIES: std::sync::LazyLock<Bodies> = std::sync::LazyLock::new(|| {
+            Bodies::new(
+                |kind| serde_json::json!({ "error": kind.code(), "message": kind.message() }),
+            )
+        });
+        json_with(error.status(), BODIES.get(error.kind()), "application/json")
     }
 }
 
@@ -82,9 +113,40 @@ impl ErrorResponder for JsonErrors {
 /// let layer = BasicAuthLayer::new(verify).responder(ProblemJson::new());
 /// # let _ = layer;
 /// ```
-#[derive(Clone, Debug, Default)]
+#[derive(Clone)]
 pub struct ProblemJson {
-    type_base: Option<std::sync::Arc<str>>,
+    bodies: std::sync::Arc<Bodies>,
+}
+
+impl Default for ProblemJson {
+    fn default() -> Self {
+        Self {
+            bodies: std::sync::Arc::new(problem_bodies(None)),
+        }
+    }
+}
+
+impl fmt::Debug for ProblemJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ProblemJson").finish_non_exhaustive()
+    }
+}
+
+fn problem_bodies(type_base: Option<&str>) -> Bodies {
+    Bodies::new(|kind| {
+        let status = AuthError::new(kind, "").status();
+        let kind_uri = match type_base {
+            Some(base) => format!("{base}{}", kind.code()),
+            None => "about:blank".to_owned(),
+        };
+        serde_json::json!({
+            "type": kind_uri,
+            "title": status.canonical_reason().unwrap_or("Error"),
+            "status": status.as_u16(),
+            "detail": kind.message(),
+            "code": kind.code(),
+        })
+    })
 }
 
 impl ProblemJson {
@@ -97,56 +159,58 @@ impl ProblemJson {
     /// `https://api.example.com/problems/invalid_credentials`), for an API that documents
     /// each code at its own URI.
     pub fn with_type_base(mut self, base: impl Into<String>) -> Self {
-        self.type_base = Some(base.into().into());
+        self.bodies = std::sync::Arc::new(problem_bodies(Some(&base.into())));
         self
     }
 }
 
 impl ErrorResponder for ProblemJson {
     fn respond(&self, error: &AuthError) -> Response<Bytes> {
-        let status = error.status();
-        let kind = match &self.type_base {
-            Some(base) => format!("{base}{}", error.code()),
-            None => "about:blank".to_owned(),
-        };
-        let body = serde_json::json!({
-            "type": kind,
-            "title": status.canonical_reason().unwrap_or("Error"),
-            "status": status.as_u16(),
-            "detail": error.message(),
-            "code": error.code(),
-        });
-        let mut res = json_response(status, body.to_string());
-        res.headers_mut().insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/problem+json"),
-        );
-        res
+        json_with(
+            error.status(),
+            self.bodies.get(error.kind()),
+            "application/problem+json",
+        )
     }
 }
 
 /// A JSON response with `status` and `body`.
 pub fn json_response(status: http::StatusCode, body: String) -> Response<Bytes> {
-    let mut res = Response::new(Bytes::from(body));
-    *res.status_mut() = status;
-    res.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    res
+    json_with(status, Bytes::from(body), "application/json")
 }
 
 /// Completes a responder's answer: challenges on a 401, `Retry-After` whenever the error
 /// carries one ([`AuthError::too_many_attempts`] 429, [`AuthError::busy`] 503; whole seconds,
 /// at least 1), and `Cache-Control: no-store` so no cache keeps an auth failure.
 pub fn finish(
-    mut res: Response<Bytes>,
+    res: Response<Bytes>,
     error: &AuthError,
     challenges: &[Challenge],
 ) -> Response<Bytes> {
-    let status = res.status();
+    let rendered: Vec<HeaderValue> = if needs_challenges(&res) {
+        challenges.iter().map(Challenge::to_header_value).collect()
+    } else {
+        Vec::new()
+    };
+    finish_rendered(res, error, &rendered)
+}
+
+/// Whether `res` is a 401 that still needs its `WWW-Authenticate` challenges.
+pub(crate) fn needs_challenges(res: &Response<Bytes>) -> bool {
+    res.status() == http::StatusCode::UNAUTHORIZED && !res.headers().contains_key(WWW_AUTHENTICATE)
+}
+
+/// [`finish`] with challenges already rendered (the engine renders them once per layer).
+pub(crate) fn finish_rendered(
+    mut res: Response<Bytes>,
+    error: &AuthError,
+    challenges: &[HeaderValue],
+) -> Response<Bytes> {
+    let needs = needs_challenges(&res);
     let headers = res.headers_mut();
-    if status == http::StatusCode::UNAUTHORIZED && !headers.contains_key(WWW_AUTHENTICATE) {
+    if needs {
         for c in challenges {
-            headers.append(WWW_AUTHENTICATE, c.to_header_value());
+            headers.append(WWW_AUTHENTICATE, c.clone());
         }
     }
     if let Some(after) = error.retry_after() {
@@ -161,7 +225,6 @@ pub fn finish(
     res
 }
 
-/// A shared, type-erased responder.
 #[derive(Clone)]
 pub(crate) struct SharedResponder(pub(crate) std::sync::Arc<dyn ErrorResponder>);
 

@@ -133,6 +133,10 @@ pub trait Scheme: Clone + Send + Sync + 'static {
 
     /// Appends this scheme's `WWW-Authenticate` challenges. `error` is the failure being
     /// answered, so a Bearer challenge can carry RFC 6750's `error=` for its own credential.
+    ///
+    /// The answer must depend only on the error's [`kind`](AuthError::kind) and
+    /// [`location`](AuthError::location) (never its detail): the layer renders the
+    /// challenges once per kind and location and reuses them for every refusal.
     fn challenges(&self, error: Option<&AuthError>, out: &mut Vec<Challenge>);
 
     /// Appends where this scheme's credential is found: what makes it present. Two sides

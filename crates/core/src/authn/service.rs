@@ -1,15 +1,17 @@
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError, RwLock};
 use std::task::{Context, Poll};
 
 use bytes::Bytes;
-use http::{Request, Response};
+use http::{HeaderValue, Request, Response};
 use tower_service::Service;
 
 use super::future::ResponseFuture;
 use super::layer::{AuthnLayer, Options};
-use crate::error::AuthError;
-use crate::respond::finish;
+use crate::challenge::Challenge;
+use crate::error::{AuthError, ErrorKind};
+use crate::principal::CredentialLocation;
+use crate::respond::{finish_rendered, needs_challenges};
 use crate::scheme::{Extraction, ReadBody, Scheme, payload_too_large};
 
 /// The service built by [`AuthnLayer`].
@@ -21,34 +23,83 @@ pub struct Authn<S, Sc> {
 pub(crate) struct Shared<Sc> {
     pub(crate) scheme: Sc,
     pub(crate) options: Options,
+    /// The responder, resolved once (the default one included).
+    responder: crate::respond::SharedResponder,
     /// What an anonymous request that passes carries for the `Principal` extractor: the
     /// responder and the challenges, built once.
     pub(crate) anonymous: crate::respond::AnonymousPass,
+    /// The rendered challenges per error kind and location: a refusal costs a lookup and
+    /// reference counts, not a rendering (challenges depend on nothing else: [`Scheme`]).
+    challenges: RwLock<Vec<Rendered>>,
 }
+
+/// The challenges rendered for one (kind, location).
+struct Rendered {
+    kind: ErrorKind,
+    location: Option<CredentialLocation>,
+    values: Arc<[HeaderValue]>,
+}
+
+/// At most this many (kind, location) pairs are kept; locations come from the schemes'
+/// configuration, so real layers stay far below it, and past it challenges are rendered
+/// per refusal as before.
+const MAX_RENDERED: usize = 64;
 
 impl<Sc: Scheme> Shared<Sc> {
     pub(crate) fn new(scheme: Sc, options: Options) -> Self {
         let mut challenges = Vec::new();
         scheme.challenges(Some(&AuthError::missing()), &mut challenges);
-        let anonymous = crate::respond::AnonymousPass::new(options.responder(), challenges);
+        let responder = options.responder();
+        let anonymous = crate::respond::AnonymousPass::new(responder.clone(), challenges);
         Self {
             scheme,
             options,
+            responder,
             anonymous,
+            challenges: RwLock::new(Vec::new()),
         }
+    }
+
+    /// The challenges for `error`, rendered once per kind and location.
+    fn challenges_for(&self, error: &AuthError) -> Arc<[HeaderValue]> {
+        let (kind, location) = (error.kind(), error.location());
+        let found = |r: &&Rendered| r.kind == kind && r.location.as_ref() == location;
+        let cached = self
+            .challenges
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(r) = cached.iter().find(found) {
+            return Arc::clone(&r.values);
+        }
+        drop(cached);
+        let mut challenges = Vec::new();
+        self.scheme.challenges(Some(error), &mut challenges);
+        let values: Arc<[HeaderValue]> =
+            challenges.iter().map(Challenge::to_header_value).collect();
+        let mut cached = self
+            .challenges
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if cached.len() < MAX_RENDERED && !cached.iter().any(|r| found(&r)) {
+            cached.push(Rendered {
+                kind,
+                location: location.cloned(),
+                values: Arc::clone(&values),
+            });
+        }
+        values
     }
 
     /// The full failure answer for `error`, challenges included.
     pub(crate) fn reject<B: From<Bytes>>(&self, error: &AuthError) -> Response<B> {
         tracing::debug!(code = error.code(), detail = error.detail(), location = ?error.location(), "authentication rejected");
-        let mut challenges = Vec::new();
-        self.scheme.challenges(Some(error), &mut challenges);
-        let res = finish(
-            self.options.responder().0.respond(error),
-            error,
-            &challenges,
-        );
-        res.map(B::from)
+        let res = self.responder.0.respond(error);
+        let challenges = if needs_challenges(&res) {
+            self.challenges_for(error)
+        } else {
+            Arc::from([])
+        };
+        finish_rendered(res, error, &challenges).map(B::from)
     }
 }
 

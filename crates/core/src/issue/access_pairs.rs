@@ -37,7 +37,7 @@ pub struct IssuedPair {
 /// let store = MemoryKeyStore::new();
 /// let pairs = AccessPairs::new(store.clone());
 /// let pair = pairs.issue(&Principal::user("alice")).await.unwrap();
-/// let presented = AccessPair { token: pair.token.clone(), secret: pair.secret.clone() };
+/// let presented = AccessPair { token: pair.token.clone().into(), secret: pair.secret.clone().into() };
 /// assert_eq!(store.access_pair_verifier().verify(presented).await.unwrap().id, "alice");
 /// # }
 /// ```

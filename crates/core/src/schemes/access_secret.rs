@@ -26,13 +26,12 @@ use std::fmt;
 
 use http::request::Parts;
 use http::{HeaderName, HeaderValue};
-use secrecy::SecretString;
 
 use super::DEFAULT_REALM;
 use crate::authn::AuthnLayer;
 use crate::challenge::Challenge;
 use crate::combinator::WithLocation;
-use crate::credential::AccessPair;
+use crate::credential::{AccessPair, PresentedSecret};
 use crate::error::AuthError;
 use crate::head::hide_header;
 use crate::principal::CredentialLocation;
@@ -76,9 +75,9 @@ fn single<'a>(head: &'a Parts, name: &HeaderName) -> Result<Option<&'a HeaderVal
     }
 }
 
-fn secret(v: &HeaderValue) -> SecretString {
-    // `single` checked the bytes are visible ASCII, so this is lossless.
-    SecretString::from(String::from_utf8_lossy(v.as_bytes()).into_owned())
+fn secret(v: &HeaderValue) -> PresentedSecret {
+    // `single` checked the bytes are visible ASCII: shared, never copied.
+    PresentedSecret::from_header(v, 0).unwrap_or_else(|| PresentedSecret::from(""))
 }
 
 impl<V: Verifier<AccessPair>> Scheme for AccessSecret<V> {

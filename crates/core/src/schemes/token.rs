@@ -36,7 +36,7 @@ use super::DEFAULT_REALM;
 use crate::authn::AuthnLayer;
 use crate::challenge::Challenge;
 use crate::combinator::WithLocation;
-use crate::credential::TokenCredential;
+use crate::credential::{PresentedSecret, TokenCredential};
 use crate::error::{AuthError, ErrorKind};
 use crate::head::{
     AuthorizationMatch, authorization_credentials, hide_authorization, hide_header, hide_query,
@@ -100,13 +100,15 @@ impl TokenSpec {
         for name in &self.headers {
             for value in head.headers.get_all(name) {
                 let at = CredentialLocation::Header(name.clone());
-                let candidate = match value.to_str() {
-                    Ok(v) if is_token_text(v.as_bytes()) => Ok(TokenCredential::new(v, at.clone())),
-                    _ => {
-                        Err(AuthError::malformed("token header is not visible ASCII")
-                            .at(at.clone()))
-                    }
-                };
+                let shared = is_token_text(value.as_bytes())
+                    .then(|| PresentedSecret::from_header(value, 0))
+                    .flatten();
+                let candidate =
+                    match shared {
+                        Some(token) => Ok(TokenCredential::shared(token, at.clone())),
+                        None => Err(AuthError::malformed("token header is not visible ASCII")
+                            .at(at.clone())),
+                    };
                 if let Err(e) = take(candidate, &at) {
                     return Extraction::Rejected(e);
                 }
@@ -127,10 +129,18 @@ impl TokenSpec {
                 }
                 // RFC 6750 §2.1: exactly one b64token, after exactly one space.
                 let candidate = match authorization_credentials(value.as_bytes(), "Bearer") {
-                    AuthorizationMatch::Credentials(rest) => match std::str::from_utf8(rest) {
-                        Ok(t) if is_token68(rest) => Ok(TokenCredential::new(t, at.clone())),
-                        _ => Err(AuthError::malformed("bearer: not a b64token").at(at.clone())),
-                    },
+                    AuthorizationMatch::Credentials(rest) => {
+                        let skip = value.as_bytes().len() - rest.len();
+                        let shared = is_token68(rest)
+                            .then(|| PresentedSecret::from_header(value, skip))
+                            .flatten();
+                        match shared {
+                            Some(token) => Ok(TokenCredential::shared(token, at.clone())),
+                            None => {
+                                Err(AuthError::malformed("bearer: not a b64token").at(at.clone()))
+                            }
+                        }
+                    }
                     AuthorizationMatch::BadSeparator => Err(AuthError::malformed(
                         "bearer: not exactly one space before the token",
                     )

@@ -1,0 +1,49 @@
+#!/usr/bin/env python3
+"""Instruction counts per iteration of each row, under callgrind (stable on a noisy machine):
+only the measuring loop is counted (`--toggle-collect`), after one warm-up iteration. Per-request
+rows also print their cost over `bare` (the same subtraction as the wall-time report).
+
+Usage: instructions.py <instructions binary> [substring filter]"""
+import os
+import re
+import subprocess
+import sys
+import tempfile
+
+binary = sys.argv[1]
+wanted = sys.argv[2] if len(sys.argv) > 2 else ""
+rows = subprocess.run([binary, "--list"], check=True, capture_output=True, text=True).stdout.split()
+# argon2 and RSA are millions of instructions per iteration: fewer iterations say the same.
+N = {"password": 2, "ours_rs256": 20, "rsa_verify_rs256": 20, "ours_es256": 20, "p256_verify_es256": 20}
+
+
+def total(name, n):
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "cg.out")
+        subprocess.run(["valgrind", "--tool=callgrind", "--toggle-collect=instructions::measured",
+                        f"--callgrind-out-file={out}", binary, name, str(n)],
+                       check=True, capture_output=True)
+        with open(out) as f:
+            for line in f:
+                m = re.match(r"(?:summary|totals): (\d+)", line)
+                if m:
+                    return int(m.group(1))
+    raise SystemExit(f"no total for {name}")
+
+
+per = {}
+for full in rows:
+    group, name = full.split("/", 1)
+    if wanted and wanted not in name and not name.startswith("bare"):
+        continue
+    n = N.get(group, N.get(name, 200))
+    per[name] = (group, total(name, n) / n)
+
+print("| row | instructions per iteration | over its baseline |")
+print("|---|---|---|")
+for name, (group, ir) in per.items():
+    base = per.get("bare_axum07" if name.startswith("jwt_authorizer") else "bare")
+    over = ""
+    if group == "per_request" and not name.startswith("bare") and base:
+        over = f"+{ir - base[1]:,.0f}"
+    print(f"| `{group}/{name}` | {ir:,.0f} | {over} |")

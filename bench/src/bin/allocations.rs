@@ -1,0 +1,76 @@
+//! Heap allocations per iteration of every row of [`tower_authn_bench::cases`], counted by a
+//! global allocator (deterministic, unlike time): per-request rows also print their count
+//! over `bare`, which builds the same request. `scripts/bench --allocations` runs it.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+/// The system allocator, counting allocations and bytes.
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+static BYTES: AtomicU64 = AtomicU64::new(0);
+
+// SAFETY: every call is forwarded unchanged to `System`; the counters are atomics.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        BYTES.fetch_add(layout.size() as u64, Ordering::Relaxed);
+        // SAFETY: the caller's contract is `System`'s.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract is `System`'s.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+        BYTES.fetch_add(new_size as u64, Ordering::Relaxed);
+        // SAFETY: the caller's contract is `System`'s.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn main() {
+    let wanted = std::env::args().nth(1).unwrap_or_default();
+    let mut cases = tower_authn_bench::cases();
+    const N: u64 = 1000;
+    let mut bare = None;
+    println!("| row | allocations per iteration | over `bare` | bytes per iteration |");
+    println!("|---|---|---|---|");
+    for case in &mut cases {
+        if case.group == "password" || !(case.name.contains(wanted.as_str()) || case.name == "bare")
+        {
+            continue;
+        }
+        (case.run)(); // first-use costs (lazy statics, promotions) are not per request
+        let (a0, b0) = (
+            ALLOCATIONS.load(Ordering::Relaxed),
+            BYTES.load(Ordering::Relaxed),
+        );
+        for _ in 0..N {
+            std::hint::black_box((case.run)());
+        }
+        let a = (ALLOCATIONS.load(Ordering::Relaxed) - a0) as f64 / N as f64;
+        let b = (BYTES.load(Ordering::Relaxed) - b0) as f64 / N as f64;
+        let base = match case.name {
+            "bare" => {
+                bare = Some(a);
+                None
+            }
+            "bare_axum07" => None,
+            _ if case.group == "per_request" => bare,
+            _ => None,
+        };
+        let over = base.map_or(String::new(), |base| format!("+{:.1}", a - base));
+        println!(
+            "| `{}/{}` | {a:.1} | {over} | {b:.0} |",
+            case.group, case.name
+        );
+    }
+}
