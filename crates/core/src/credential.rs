@@ -136,11 +136,6 @@ impl TokenCredential {
         }
     }
 
-    /// A token that is (a slice of) a header value, shared rather than copied.
-    pub(crate) fn shared(token: PresentedSecret, location: CredentialLocation) -> Self {
-        Self { token, location }
-    }
-
     /// The secret, for verifiers.
     pub fn expose(&self) -> &str {
         self.token.expose_secret()

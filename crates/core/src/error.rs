@@ -292,6 +292,13 @@ mod tests {
     use super::*;
 
     #[test]
+    fn every_kind_sits_at_its_index() {
+        for (i, kind) in ErrorKind::ALL.into_iter().enumerate() {
+            assert_eq!(kind.index(), i, "{kind:?}");
+        }
+    }
+
+    #[test]
     fn status_map() {
         assert_eq!(ErrorKind::MissingCredentials.status(), 401);
         assert_eq!(ErrorKind::MalformedCredentials.status(), 400);

@@ -1,6 +1,7 @@
 //! Turning an [`AuthError`] into a response; the body shape is pluggable per layer.
 
 use std::fmt;
+use std::sync::Arc;
 
 use bytes::Bytes;
 use http::header::{CACHE_CONTROL, CONTENT_TYPE, RETRY_AFTER, WWW_AUTHENTICATE};
@@ -115,13 +116,13 @@ impl ErrorResponder for JsonErrors {
 /// ```
 #[derive(Clone)]
 pub struct ProblemJson {
-    bodies: std::sync::Arc<Bodies>,
+    bodies: Arc<Bodies>,
 }
 
 impl Default for ProblemJson {
     fn default() -> Self {
         Self {
-            bodies: std::sync::Arc::new(problem_bodies(None)),
+            bodies: Arc::new(problem_bodies(None)),
         }
     }
 }
@@ -134,7 +135,7 @@ impl fmt::Debug for ProblemJson {
 
 fn problem_bodies(type_base: Option<&str>) -> Bodies {
     Bodies::new(|kind| {
-        let status = AuthError::new(kind, "").status();
+        let status = kind.status();
         let kind_uri = match type_base {
             Some(base) => format!("{base}{}", kind.code()),
             None => "about:blank".to_owned(),
@@ -159,7 +160,7 @@ impl ProblemJson {
     /// `https://api.example.com/problems/invalid_credentials`), for an API that documents
     /// each code at its own URI.
     pub fn with_type_base(mut self, base: impl Into<String>) -> Self {
-        self.bodies = std::sync::Arc::new(problem_bodies(Some(&base.into())));
+        self.bodies = Arc::new(problem_bodies(Some(&base.into())));
         self
     }
 }
@@ -187,29 +188,25 @@ pub fn finish(
     error: &AuthError,
     challenges: &[Challenge],
 ) -> Response<Bytes> {
-    let rendered: Vec<HeaderValue> = if needs_challenges(&res) {
-        challenges.iter().map(Challenge::to_header_value).collect()
-    } else {
-        Vec::new()
-    };
-    finish_rendered(res, error, &rendered)
+    finish_with(res, error, || render(challenges))
 }
 
-/// Whether `res` is a 401 that still needs its `WWW-Authenticate` challenges.
-pub(crate) fn needs_challenges(res: &Response<Bytes>) -> bool {
-    res.status() == http::StatusCode::UNAUTHORIZED && !res.headers().contains_key(WWW_AUTHENTICATE)
+/// The header values of `challenges`.
+pub(crate) fn render(challenges: &[Challenge]) -> Arc<[HeaderValue]> {
+    challenges.iter().map(Challenge::to_header_value).collect()
 }
 
-/// [`finish`] with challenges already rendered (the engine renders them once per layer).
-pub(crate) fn finish_rendered(
+/// [`finish`], asking for the rendered challenges only when the answer is a 401 that does
+/// not carry its own (the engine hands over the ones it rendered once).
+pub(crate) fn finish_with(
     mut res: Response<Bytes>,
     error: &AuthError,
-    challenges: &[HeaderValue],
+    challenges: impl FnOnce() -> Arc<[HeaderValue]>,
 ) -> Response<Bytes> {
-    let needs = needs_challenges(&res);
+    let unauthorized = res.status() == http::StatusCode::UNAUTHORIZED;
     let headers = res.headers_mut();
-    if needs {
-        for c in challenges {
+    if unauthorized && !headers.contains_key(WWW_AUTHENTICATE) {
+        for c in challenges().iter() {
             headers.append(WWW_AUTHENTICATE, c.clone());
         }
     }
@@ -225,8 +222,9 @@ pub(crate) fn finish_rendered(
     res
 }
 
+/// A shared, type-erased responder.
 #[derive(Clone)]
-pub(crate) struct SharedResponder(pub(crate) std::sync::Arc<dyn ErrorResponder>);
+pub(crate) struct SharedResponder(pub(crate) Arc<dyn ErrorResponder>);
 
 impl fmt::Debug for SharedResponder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -236,7 +234,7 @@ impl fmt::Debug for SharedResponder {
 
 impl Default for SharedResponder {
     fn default() -> Self {
-        Self(std::sync::Arc::new(JsonErrors))
+        Self(Arc::new(JsonErrors))
     }
 }
 
@@ -247,14 +245,15 @@ impl Default for SharedResponder {
 #[derive(Clone, Debug)]
 pub(crate) struct AnonymousPass {
     responder: SharedResponder,
-    challenges: std::sync::Arc<[Challenge]>,
+    /// The layer's challenges for a missing credential, rendered when the layer was built.
+    challenges: Arc<[HeaderValue]>,
 }
 
 impl AnonymousPass {
-    pub(crate) fn new(responder: SharedResponder, challenges: Vec<Challenge>) -> Self {
+    pub(crate) fn new(responder: SharedResponder, challenges: Arc<[HeaderValue]>) -> Self {
         Self {
             responder,
-            challenges: challenges.into(),
+            challenges,
         }
     }
 
@@ -264,7 +263,9 @@ impl AnonymousPass {
     #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) fn missing(&self) -> Response<Bytes> {
         let error = AuthError::missing();
-        finish(self.responder.0.respond(&error), &error, &self.challenges)
+        finish_with(self.responder.0.respond(&error), &error, || {
+            Arc::clone(&self.challenges)
+        })
     }
 }
 

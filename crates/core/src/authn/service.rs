@@ -8,10 +8,9 @@ use tower_service::Service;
 
 use super::future::ResponseFuture;
 use super::layer::{AuthnLayer, Options};
-use crate::challenge::Challenge;
 use crate::error::{AuthError, ErrorKind};
 use crate::principal::CredentialLocation;
-use crate::respond::{finish_rendered, needs_challenges};
+use crate::respond::{finish_with, render};
 use crate::scheme::{Extraction, ReadBody, Scheme, payload_too_large};
 
 /// The service built by [`AuthnLayer`].
@@ -40,6 +39,12 @@ struct Rendered {
     values: Arc<[HeaderValue]>,
 }
 
+impl Rendered {
+    fn answers(&self, error: &AuthError) -> bool {
+        self.kind == error.kind() && self.location.as_ref() == error.location()
+    }
+}
+
 /// At most this many (kind, location) pairs are kept; locations come from the schemes'
 /// configuration, so real layers stay far below it, and past it challenges are rendered
 /// per refusal as before.
@@ -47,43 +52,43 @@ const MAX_RENDERED: usize = 64;
 
 impl<Sc: Scheme> Shared<Sc> {
     pub(crate) fn new(scheme: Sc, options: Options) -> Self {
-        let mut challenges = Vec::new();
-        scheme.challenges(Some(&AuthError::missing()), &mut challenges);
+        let missing = AuthError::missing();
+        let values = render_challenges(&scheme, &missing);
         let responder = options.responder();
-        let anonymous = crate::respond::AnonymousPass::new(responder.clone(), challenges);
+        let anonymous = crate::respond::AnonymousPass::new(responder.clone(), Arc::clone(&values));
+        let first = Rendered {
+            kind: missing.kind(),
+            location: None,
+            values,
+        };
         Self {
             scheme,
             options,
             responder,
             anonymous,
-            challenges: RwLock::new(Vec::new()),
+            challenges: RwLock::new(vec![first]),
         }
     }
 
     /// The challenges for `error`, rendered once per kind and location.
     fn challenges_for(&self, error: &AuthError) -> Arc<[HeaderValue]> {
-        let (kind, location) = (error.kind(), error.location());
-        let found = |r: &&Rendered| r.kind == kind && r.location.as_ref() == location;
         let cached = self
             .challenges
             .read()
             .unwrap_or_else(PoisonError::into_inner);
-        if let Some(r) = cached.iter().find(found) {
+        if let Some(r) = cached.iter().find(|r| r.answers(error)) {
             return Arc::clone(&r.values);
         }
         drop(cached);
-        let mut challenges = Vec::new();
-        self.scheme.challenges(Some(error), &mut challenges);
-        let values: Arc<[HeaderValue]> =
-            challenges.iter().map(Challenge::to_header_value).collect();
+        let values = render_challenges(&self.scheme, error);
         let mut cached = self
             .challenges
             .write()
             .unwrap_or_else(PoisonError::into_inner);
-        if cached.len() < MAX_RENDERED && !cached.iter().any(|r| found(&r)) {
+        if cached.len() < MAX_RENDERED && !cached.iter().any(|r| r.answers(error)) {
             cached.push(Rendered {
-                kind,
-                location: location.cloned(),
+                kind: error.kind(),
+                location: error.location().cloned(),
                 values: Arc::clone(&values),
             });
         }
@@ -94,13 +99,15 @@ impl<Sc: Scheme> Shared<Sc> {
     pub(crate) fn reject<B: From<Bytes>>(&self, error: &AuthError) -> Response<B> {
         tracing::debug!(code = error.code(), detail = error.detail(), location = ?error.location(), "authentication rejected");
         let res = self.responder.0.respond(error);
-        let challenges = if needs_challenges(&res) {
-            self.challenges_for(error)
-        } else {
-            Arc::from([])
-        };
-        finish_rendered(res, error, &challenges).map(B::from)
+        finish_with(res, error, || self.challenges_for(error)).map(B::from)
     }
+}
+
+/// `scheme`'s challenges for `error`, as header values.
+fn render_challenges<Sc: Scheme>(scheme: &Sc, error: &AuthError) -> Arc<[HeaderValue]> {
+    let mut challenges = Vec::new();
+    scheme.challenges(Some(error), &mut challenges);
+    render(&challenges)
 }
 
 impl<S, Sc: Scheme> Authn<S, Sc> {

@@ -24,8 +24,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use http::HeaderName;
 use http::request::Parts;
-use http::{HeaderName, HeaderValue};
 
 use super::DEFAULT_REALM;
 use crate::authn::AuthnLayer;
@@ -60,24 +60,25 @@ impl<V> fmt::Debug for AccessSecret<V> {
     }
 }
 
-/// One header's single value: `Ok(None)` absent, `Err` duplicated or not visible ASCII.
-fn single<'a>(head: &'a Parts, name: &HeaderName) -> Result<Option<&'a HeaderValue>, AuthError> {
+/// One header's single value, sharing its bytes: `Ok(None)` absent, `Err` duplicated or
+/// not visible ASCII.
+fn single(head: &Parts, name: &HeaderName) -> Result<Option<PresentedSecret>, AuthError> {
     let mut lines = head.headers.get_all(name).iter();
     let first = lines.next();
     if lines.next().is_some() {
         return Err(AuthError::duplicate(format!("{name} sent more than once")).at(location()));
     }
-    match first {
-        Some(v) if v.is_empty() || !v.as_bytes().iter().all(u8::is_ascii_graphic) => {
-            Err(AuthError::malformed(format!("{name} is not visible ASCII")).at(location()))
-        }
-        other => Ok(other),
+    let Some(value) = first else {
+        return Ok(None);
+    };
+    let visible = !value.is_empty() && value.as_bytes().iter().all(u8::is_ascii_graphic);
+    match visible
+        .then(|| PresentedSecret::from_header(value, 0))
+        .flatten()
+    {
+        Some(secret) => Ok(Some(secret)),
+        None => Err(AuthError::malformed(format!("{name} is not visible ASCII")).at(location())),
     }
-}
-
-fn secret(v: &HeaderValue) -> PresentedSecret {
-    // `single` checked the bytes are visible ASCII: shared, never copied.
-    PresentedSecret::from_header(v, 0).unwrap_or_else(|| PresentedSecret::from(""))
 }
 
 impl<V: Verifier<AccessPair>> Scheme for AccessSecret<V> {
@@ -90,10 +91,7 @@ impl<V: Verifier<AccessPair>> Scheme for AccessSecret<V> {
         match pair {
             Err(e) => Extraction::Rejected(e),
             Ok((None, None)) => Extraction::Absent,
-            Ok((Some(token), Some(sec))) => Extraction::Found(AccessPair {
-                token: secret(token),
-                secret: secret(sec),
-            }),
+            Ok((Some(token), Some(secret))) => Extraction::Found(AccessPair { token, secret }),
             Ok(_) => Extraction::Rejected(
                 AuthError::malformed("only one of AccessToken and AccessSecret").at(location()),
             ),

@@ -65,6 +65,27 @@ fn is_token_text(v: &[u8]) -> bool {
     !v.is_empty() && v.iter().all(|b| b.is_ascii_graphic())
 }
 
+/// The token in `value` from byte `skip` on, sharing the header's bytes, when `valid`
+/// (the scheme's check of those bytes); else 400 with `malformed`.
+fn header_token(
+    value: &http::HeaderValue,
+    skip: usize,
+    valid: bool,
+    at: &CredentialLocation,
+    malformed: &'static str,
+) -> Result<TokenCredential, AuthError> {
+    match valid
+        .then(|| PresentedSecret::from_header(value, skip))
+        .flatten()
+    {
+        Some(token) => Ok(TokenCredential {
+            token,
+            location: at.clone(),
+        }),
+        None => Err(AuthError::malformed(malformed).at(at.clone())),
+    }
+}
+
 impl TokenSpec {
     fn add_header(&mut self, name: &str) {
         self.headers.push(header_name(name));
@@ -100,15 +121,13 @@ impl TokenSpec {
         for name in &self.headers {
             for value in head.headers.get_all(name) {
                 let at = CredentialLocation::Header(name.clone());
-                let shared = is_token_text(value.as_bytes())
-                    .then(|| PresentedSecret::from_header(value, 0))
-                    .flatten();
-                let candidate =
-                    match shared {
-                        Some(token) => Ok(TokenCredential::shared(token, at.clone())),
-                        None => Err(AuthError::malformed("token header is not visible ASCII")
-                            .at(at.clone())),
-                    };
+                let candidate = header_token(
+                    value,
+                    0,
+                    is_token_text(value.as_bytes()),
+                    &at,
+                    "token header is not visible ASCII",
+                );
                 if let Err(e) = take(candidate, &at) {
                     return Extraction::Rejected(e);
                 }
@@ -129,18 +148,13 @@ impl TokenSpec {
                 }
                 // RFC 6750 §2.1: exactly one b64token, after exactly one space.
                 let candidate = match authorization_credentials(value.as_bytes(), "Bearer") {
-                    AuthorizationMatch::Credentials(rest) => {
-                        let skip = value.as_bytes().len() - rest.len();
-                        let shared = is_token68(rest)
-                            .then(|| PresentedSecret::from_header(value, skip))
-                            .flatten();
-                        match shared {
-                            Some(token) => Ok(TokenCredential::shared(token, at.clone())),
-                            None => {
-                                Err(AuthError::malformed("bearer: not a b64token").at(at.clone()))
-                            }
-                        }
-                    }
+                    AuthorizationMatch::Credentials(rest) => header_token(
+                        value,
+                        value.len() - rest.len(),
+                        is_token68(rest),
+                        &at,
+                        "bearer: not a b64token",
+                    ),
                     AuthorizationMatch::BadSeparator => Err(AuthError::malformed(
                         "bearer: not exactly one space before the token",
                     )
