@@ -10,9 +10,10 @@ import subprocess
 import sys
 import tempfile
 
+from rows import rows
+
 binary = sys.argv[1]
 wanted = sys.argv[2] if len(sys.argv) > 2 else ""
-rows = subprocess.run([binary, "--list"], check=True, capture_output=True, text=True).stdout.split()
 # argon2 and RSA are millions of instructions per iteration: fewer iterations say the same.
 N = {"password": 2, "ours_rs256": 20, "rsa_verify_rs256": 20, "ours_es256": 20, "p256_verify_es256": 20}
 
@@ -32,18 +33,17 @@ def total(name, n):
 
 
 per = {}
-for full in rows:
-    group, name = full.split("/", 1)
-    if wanted and wanted not in name and not name.startswith("bare"):
+for group, name, baseline in rows(binary):
+    # Baselines are always counted: the rows that want them subtract them.
+    is_baseline = group == "per_request" and baseline is None
+    if wanted and wanted not in name and not is_baseline:
         continue
     n = N.get(group, N.get(name, 200))
-    per[name] = (group, total(name, n) / n)
+    per[name] = (group, baseline, total(name, n) / n)
 
 print("| row | instructions per iteration | over its baseline |")
 print("|---|---|---|")
-for name, (group, ir) in per.items():
-    base = per.get("bare_axum07" if name.startswith("jwt_authorizer") else "bare")
-    over = ""
-    if group == "per_request" and not name.startswith("bare") and base:
-        over = f"+{ir - base[1]:,.0f}"
+for name, (group, baseline, ir) in per.items():
+    base = per.get(baseline)
+    over = f"+{ir - base[2]:,.0f}" if base else ""
     print(f"| `{group}/{name}` | {ir:,.0f} | {over} |")

@@ -2,12 +2,16 @@
 """Reads criterion's estimates of the last `per_request` run and prints every row, its cost
 over the baseline of the same run, and each target of BENCHMARKS.md with its ratio.
 
-Usage: report.py <criterion dir> (scripts/bench passes it)."""
+Usage: report.py <criterion dir> <instructions binary> (scripts/bench passes both; the
+binary lists every row's baseline)."""
 import json
 import os
 import sys
 
+from rows import rows as listed
+
 root = sys.argv[1]
+baselines = {name: baseline for _, name, baseline in listed(sys.argv[2])}
 
 
 def median(group, row):
@@ -35,24 +39,25 @@ for group in ("per_request", "floor", "password"):
         if v is not None:
             rows[row] = (group, v)
 
-base = rows.get("bare", (None, None))[1]
-base07 = rows.get("bare_axum07", (None, None))[1]
+def over(row):
+    """The row minus its baseline, or None for rows that have none (or were not run)."""
+    baseline = baselines.get(row)
+    if row not in rows or baseline not in rows:
+        return None
+    return rows[row][1] - rows[baseline][1]
 
 
 def cost(row):
+    """What a row adds: over its baseline for requests, the row itself for floors."""
     if row not in rows:
         return None
-    group, v = rows[row]
-    if group != "per_request":
-        return v
-    b = base07 if row.startswith("jwt_authorizer") else base
-    return None if b is None else v - b
+    return rows[row][1] if rows[row][0] != "per_request" else over(row)
 
 
 print("| row | median | cost over its baseline |")
 print("|---|---|---|")
 for row, (group, v) in rows.items():
-    c = cost(row) if group == "per_request" and not row.startswith("bare") else None
+    c = over(row)
     print(f"| `{group}/{row}` | {ns(v)} | {'+' + ns(c) if c is not None else ''} |")
 print()
 

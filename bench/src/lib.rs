@@ -31,38 +31,21 @@ const SECRET: &[u8] = b"a shared HS256 secret of at least 32 bytes";
 const ISSUER: &str = "https://issuer.example";
 const AUDIENCE: &str = "api";
 
-type Res = Response<Body>;
-
 /// The constant handler: reads whether a principal arrived (so the extension is looked up)
 /// and answers the same empty 200 either way.
-fn inner() -> impl Service<Request<()>, Response = Res, Error = Infallible, Future: Send> + Clone {
+fn inner()
+-> impl Service<Request<()>, Response = Response<Body>, Error = Infallible, Future: Send> + Clone {
     tower::service_fn(|req: Request<()>| async move {
         black_box(req.extensions().get::<Principal>().is_some());
         Ok::<_, Infallible>(Response::new(Body::empty()))
     })
 }
 
-/// One request through `svc`, completed without a runtime; the status.
-fn run<S>(svc: &mut S, req: Request<()>) -> u16
+/// One request through `svc`, completed without a runtime; the status. Any response body:
+/// jwt-authorizer's services answer axum 0.7 bodies.
+fn run<S, B>(svc: &mut S, req: Request<()>) -> u16
 where
-    S: Service<Request<()>, Response = Res, Error = Infallible>,
-{
-    let svc = svc
-        .ready()
-        .now_or_never()
-        .expect("ready")
-        .expect("infallible");
-    svc.call(req)
-        .now_or_never()
-        .expect("completes at once")
-        .expect("infallible")
-        .status()
-        .as_u16()
-}
-
-fn run07<S>(svc: &mut S, req: Request<()>) -> u16
-where
-    S: Service<Request<()>, Response = axum07::response::Response, Error = Infallible>,
+    S: Service<Request<()>, Response = Response<B>, Error = Infallible>,
 {
     let svc = svc
         .ready()
@@ -147,6 +130,9 @@ pub struct Case {
     pub group: &'static str,
     /// The row's name.
     pub name: &'static str,
+    /// The row a `per_request` row's cost is measured over (`bare`, or `bare_axum07` for
+    /// jwt-authorizer, which answers axum 0.7 responses); `None` for baselines and floors.
+    pub baseline: Option<&'static str>,
     /// One iteration; returns something so the work is not optimized away.
     pub run: Box<dyn FnMut() -> u64>,
 }
@@ -158,40 +144,65 @@ impl Cases {
         self.0.push(Case {
             group,
             name,
+            baseline: None,
             run: Box::new(run),
         });
     }
 
-    /// A `per_request` row: `svc` answering `request()` with `status` (checked once here).
-    fn request<S>(
+    /// A `per_request` row over `bare`: `svc` answering `request()` with `status` (checked
+    /// once here).
+    fn request<S, B>(
         &mut self,
+        name: &'static str,
+        svc: S,
+        request: impl Fn() -> Request<()> + 'static,
+        status: u16,
+    ) where
+        S: Service<Request<()>, Response = Response<B>, Error = Infallible> + 'static,
+    {
+        self.request_over("bare", name, svc, request, status);
+    }
+
+    /// A `per_request` row whose cost is measured over `baseline` (itself when it is one).
+    fn request_over<S, B>(
+        &mut self,
+        baseline: &'static str,
         name: &'static str,
         mut svc: S,
         request: impl Fn() -> Request<()> + 'static,
         status: u16,
     ) where
-        S: Service<Request<()>, Response = Res, Error = Infallible> + 'static,
+        S: Service<Request<()>, Response = Response<B>, Error = Infallible> + 'static,
     {
         assert_eq!(run(&mut svc, request()), status, "{name}");
         self.add("per_request", name, move || {
             u64::from(run(&mut svc, request()))
         });
+        if let Some(case) = self.0.last_mut() {
+            case.baseline = (name != baseline).then_some(baseline);
+        }
     }
 
-    /// The same for jwt-authorizer, whose services answer axum 0.7 responses.
-    fn request07<S>(
+    /// Two `floor` rows for one asymmetric JWT: our verifier's whole check of `token`, and
+    /// `signature_ok`, the raw signature check of its signing input with a parsed key.
+    fn signature_rows(
         &mut self,
-        name: &'static str,
-        mut svc: S,
-        request: impl Fn() -> Request<()> + 'static,
-        status: u16,
-    ) where
-        S: Service<Request<()>, Response = axum07::response::Response, Error = Infallible>
-            + 'static,
-    {
-        assert_eq!(run07(&mut svc, request()), status, "{name}");
-        self.add("per_request", name, move || {
-            u64::from(run07(&mut svc, request()))
+        names: (&'static str, &'static str),
+        token: String,
+        ours: JwtVerifier,
+        signature_ok: impl Fn(&[u8], &[u8]) -> bool + 'static,
+    ) {
+        ours.authenticate(&token).expect("valid");
+        let (input, signature) = split_jws(&token);
+        assert!(signature_ok(input.as_bytes(), &signature), "{}", names.1);
+        self.add("floor", names.0, move || {
+            ours.authenticate(black_box(&token))
+                .expect("valid")
+                .id
+                .len() as u64
+        });
+        self.add("floor", names.1, move || {
+            u64::from(signature_ok(black_box(input.as_bytes()), &signature))
         });
     }
 }
@@ -328,14 +339,16 @@ pub fn cases() -> Vec<Case> {
             Ok::<_, Infallible>(axum07::response::Response::new(axum07::body::Body::empty()))
         })
     };
-    c.request07(
+    c.request_over(
+        "bare_axum07",
         "bare_axum07",
         inner07(),
         with("authorization", &hs_bearer),
         200,
     );
     let svc = authorizer.layer(inner07());
-    c.request07(
+    c.request_over(
+        "bare_axum07",
         "jwt_authorizer_hs256",
         svc,
         with("authorization", &hs_bearer),
@@ -363,56 +376,42 @@ pub fn cases() -> Vec<Case> {
     });
 
     // RS256 and ES256: our verifier against the signature check alone, key parsed once.
-    let rs_token = jwt(
-        jsonwebtoken::Algorithm::RS256,
-        &jsonwebtoken::EncodingKey::from_rsa_pem(keys::RSA2.as_bytes()).expect("rsa"),
-    );
-    let rs = our_jwt(VerifyingKey::rsa_pem(keys::RSA2_PUB).expect("rsa"));
-    rs.authenticate(&rs_token).expect("valid");
-    let (input, signature) = split_jws(&rs_token);
-    c.add("floor", "ours_rs256", move || {
-        rs.authenticate(black_box(&rs_token))
-            .expect("valid")
-            .id
-            .len() as u64
-    });
     let rsa_key = {
         use rsa::pkcs8::DecodePublicKey as _;
         rsa::pkcs1v15::VerifyingKey::<Sha256>::new(
             rsa::RsaPublicKey::from_public_key_pem(keys::RSA2_PUB).expect("rsa"),
         )
     };
-    let rsa_sig = rsa::pkcs1v15::Signature::try_from(signature.as_slice()).expect("signature");
-    c.add("floor", "rsa_verify_rs256", move || {
-        use rsa::signature::Verifier as _;
-        u64::from(
-            rsa_key
-                .verify(black_box(input.as_bytes()), &rsa_sig)
-                .is_ok(),
-        )
-    });
-    let es_token = jwt(
-        jsonwebtoken::Algorithm::ES256,
-        &jsonwebtoken::EncodingKey::from_ec_pem(keys::EC256.as_bytes()).expect("ec"),
+    c.signature_rows(
+        ("ours_rs256", "rsa_verify_rs256"),
+        jwt(
+            jsonwebtoken::Algorithm::RS256,
+            &jsonwebtoken::EncodingKey::from_rsa_pem(keys::RSA2.as_bytes()).expect("rsa"),
+        ),
+        our_jwt(VerifyingKey::rsa_pem(keys::RSA2_PUB).expect("rsa")),
+        move |input, signature| {
+            use rsa::signature::Verifier as _;
+            rsa::pkcs1v15::Signature::try_from(signature)
+                .is_ok_and(|sig| rsa_key.verify(input, &sig).is_ok())
+        },
     );
-    let es = our_jwt(VerifyingKey::ec_pem(keys::EC256_PUB).expect("ec"));
-    es.authenticate(&es_token).expect("valid");
-    let (input, signature) = split_jws(&es_token);
-    c.add("floor", "ours_es256", move || {
-        es.authenticate(black_box(&es_token))
-            .expect("valid")
-            .id
-            .len() as u64
-    });
     let ec_key = {
         use p256::pkcs8::DecodePublicKey as _;
         p256::ecdsa::VerifyingKey::from_public_key_pem(keys::EC256_PUB).expect("ec")
     };
-    let ec_sig = p256::ecdsa::Signature::from_slice(&signature).expect("signature");
-    c.add("floor", "p256_verify_es256", move || {
-        use p256::ecdsa::signature::Verifier as _;
-        u64::from(ec_key.verify(black_box(input.as_bytes()), &ec_sig).is_ok())
-    });
+    c.signature_rows(
+        ("ours_es256", "p256_verify_es256"),
+        jwt(
+            jsonwebtoken::Algorithm::ES256,
+            &jsonwebtoken::EncodingKey::from_ec_pem(keys::EC256.as_bytes()).expect("ec"),
+        ),
+        our_jwt(VerifyingKey::ec_pem(keys::EC256_PUB).expect("ec")),
+        move |input, signature| {
+            use p256::ecdsa::signature::Verifier as _;
+            p256::ecdsa::Signature::from_slice(signature)
+                .is_ok_and(|sig| ec_key.verify(input, &sig).is_ok())
+        },
+    );
 
     // What a cache hit saves: one argon2id verification at the crate's parameters.
     let phc = tower_authn_password::hash_password("secret").expect("hash");

@@ -1,6 +1,6 @@
 //! Heap allocations per iteration of every row of [`tower_authn_bench::cases`], counted by a
 //! global allocator (deterministic, unlike time): per-request rows also print their count
-//! over `bare`, which builds the same request. `scripts/bench --allocations` runs it.
+//! over their baseline, which builds the same request. `scripts/bench --allocations` runs it.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,12 +40,12 @@ fn main() {
     let wanted = std::env::args().nth(1).unwrap_or_default();
     let mut cases = tower_authn_bench::cases();
     const N: u64 = 1000;
-    let mut bare = None;
-    println!("| row | allocations per iteration | over `bare` | bytes per iteration |");
+    let mut counted: Vec<(&'static str, f64)> = Vec::new();
+    println!("| row | allocations per iteration | over its baseline | bytes per iteration |");
     println!("|---|---|---|---|");
     for case in &mut cases {
-        if case.group == "password" || !(case.name.contains(wanted.as_str()) || case.name == "bare")
-        {
+        let wanted = case.name.contains(wanted.as_str()) || case.baseline.is_none();
+        if case.group == "password" || !wanted {
             continue;
         }
         (case.run)(); // first-use costs (lazy statics, promotions) are not per request
@@ -58,16 +58,11 @@ fn main() {
         }
         let a = (ALLOCATIONS.load(Ordering::Relaxed) - a0) as f64 / N as f64;
         let b = (BYTES.load(Ordering::Relaxed) - b0) as f64 / N as f64;
-        let base = match case.name {
-            "bare" => {
-                bare = Some(a);
-                None
-            }
-            "bare_axum07" => None,
-            _ if case.group == "per_request" => bare,
-            _ => None,
-        };
-        let over = base.map_or(String::new(), |base| format!("+{:.1}", a - base));
+        counted.push((case.name, a));
+        let base = case
+            .baseline
+            .and_then(|base| counted.iter().find(|(name, _)| *name == base));
+        let over = base.map_or(String::new(), |(_, base)| format!("+{:.1}", a - base));
         println!(
             "| `{}/{}` | {a:.1} | {over} | {b:.0} |",
             case.group, case.name

@@ -2,14 +2,20 @@
 //! are stable where wall time is not. `scripts/bench --instructions` counts only the loop
 //! ([`measured`]), so set-up is left out.
 //!
-//! Usage: `instructions <row> <n>`, or `instructions --list`.
+//! Usage: `instructions <row> <n>`, or `instructions --list` (every row and its baseline).
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut cases = tower_authn_bench::cases();
     if args.first().map(String::as_str) == Some("--list") {
+        // `group/name baseline` per line (`-`: none), for the scripts that subtract it.
         for case in &cases {
-            println!("{}/{}", case.group, case.name);
+            println!(
+                "{}/{} {}",
+                case.group,
+                case.name,
+                case.baseline.unwrap_or("-")
+            );
         }
         return;
     }
