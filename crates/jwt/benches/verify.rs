@@ -109,7 +109,7 @@ fn rows() -> Vec<Row> {
         }),
     ));
 
-    let (v, t) = (hs.clone(), hs_token.clone());
+    let (v, t) = (hs, hs_token.clone());
     rows.push((
         "hs256/authenticate",
         Box::new(move || {
