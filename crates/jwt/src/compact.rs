@@ -548,6 +548,7 @@ impl<'a> Compact<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
 
     fn rules() -> HeaderRules {
         HeaderRules {
@@ -691,6 +692,208 @@ mod tests {
         assert_eq!(c.signing_input, &t[..t.rfind('.').unwrap()]);
         assert_eq!(c.kid.as_deref(), Some("a"));
         assert_eq!(c.alg, Algorithm::HS256);
+    }
+
+    /// The header rules as they were written over a parsed `Map` before the borrowing
+    /// parser: the reference the new parser must agree with on every input.
+    fn reference(json: &[u8], rules: &HeaderRules) -> Result<(Algorithm, Option<String>), Failure> {
+        let header = parse_object(json).ok_or(Failure::Invalid("jwt: header not a JSON object"))?;
+        let alg = match header.get("alg") {
+            Some(Value::String(alg)) if alg.eq_ignore_ascii_case("none") => {
+                return Err(Failure::Invalid("jwt: alg none"));
+            }
+            Some(Value::String(alg)) => alg
+                .parse::<Algorithm>()
+                .map_err(|_| Failure::Invalid("jwt: unsupported alg"))?,
+            _ => return Err(Failure::Invalid("jwt: no alg")),
+        };
+        if header.contains_key("crit") {
+            return Err(Failure::Invalid("jwt: unknown crit header parameter"));
+        }
+        if header.contains_key("zip") || header.contains_key("enc") {
+            return Err(Failure::Invalid("jwt: compressed or encrypted"));
+        }
+        if header.get("b64").is_some_and(|b| b != &Value::Bool(true)) {
+            return Err(Failure::Invalid("jwt: unencoded payload"));
+        }
+        if let Some(cty) = header.get("cty") {
+            if cty
+                .as_str()
+                .is_none_or(|c| media_type(c).eq_ignore_ascii_case("JWT"))
+            {
+                return Err(Failure::Invalid("jwt: nested token"));
+            }
+        }
+        let kid = match header.get("kid") {
+            None => None,
+            Some(Value::String(kid)) if kid.len() <= MAX_KID_LEN => Some(kid.clone()),
+            Some(_) => return Err(Failure::Invalid("jwt: kid not a short string")),
+        };
+        let typ = match header.get("typ") {
+            None => None,
+            Some(Value::String(typ)) => Some(media_type(typ)),
+            Some(_) => return Err(Failure::Invalid("jwt: typ not a string")),
+        };
+        match (&rules.types, typ) {
+            (TypeRule::Any, _) | (TypeRule::AbsentOrJwt, None) => {}
+            (TypeRule::AbsentOrJwt, Some(typ)) if typ.eq_ignore_ascii_case("JWT") => {}
+            (TypeRule::OneOf(_), None) => return Err(Failure::Invalid("jwt: typ missing")),
+            (TypeRule::OneOf(types), Some(typ))
+                if types
+                    .iter()
+                    .any(|t| media_type(t).eq_ignore_ascii_case(typ)) => {}
+            _ => return Err(Failure::Invalid("jwt: typ not accepted")),
+        }
+        Ok((alg, kid))
+    }
+
+    fn checked(json: &[u8], rules: &HeaderRules) -> Result<(Algorithm, Option<String>), Failure> {
+        check_header(json, rules).map(|f| (f.alg, f.kid))
+    }
+
+    #[test]
+    fn duplicate_members_are_refused() {
+        let r = rules();
+        let not_object = Err(Failure::Invalid("jwt: header not a JSON object"));
+        let mut cases = vec![
+            r#"{"alg":"HS256","alg":"HS256"}"#.to_owned(),
+            r#"{"alg":"HS256","\u0061lg":"none"}"#.to_owned(),
+            r#"{"alg":"HS256","kid":"a","kid":"b"}"#.to_owned(),
+            r#"{"alg":"HS256","typ":"JWT","typ":"JWT"}"#.to_owned(),
+            r#"{"alg":"HS256","cty":"x","cty":"x"}"#.to_owned(),
+            r#"{"alg":"HS256","b64":true,"b64":true}"#.to_owned(),
+            r#"{"alg":"HS256","x5t":"a","x5t":"b"}"#.to_owned(),
+            r#"{"alg":"HS256","x":1,"\u0078":2}"#.to_owned(),
+        ];
+        // Past the short list of other names (16), the tree must catch the duplicate too,
+        // whether it repeats a name from the list or one added after it.
+        let many: String = (0..40).map(|i| format!(r#","m{i}":{i}"#)).collect();
+        cases.push(format!(r#"{{"alg":"HS256"{many},"m3":0}}"#));
+        cases.push(format!(r#"{{"alg":"HS256"{many},"m39":0}}"#));
+        cases.push(format!(r#"{{"alg":"HS256"{many},"m15":0}}"#));
+        cases.push(format!(r#"{{"alg":"HS256"{many},"m16":0}}"#));
+        for json in &cases {
+            assert_eq!(checked(json.as_bytes(), &r), not_object, "{json}");
+            assert_eq!(reference(json.as_bytes(), &r), not_object, "{json}");
+        }
+        // Many distinct names are fine.
+        let ok = format!(r#"{{"alg":"HS256"{many}}}"#);
+        assert_eq!(checked(ok.as_bytes(), &r), Ok((Algorithm::HS256, None)));
+    }
+
+    #[test]
+    fn unread_members_are_checked_as_strictly_as_a_map_would() {
+        let r = rules();
+        let not_object = Err(Failure::Invalid("jwt: header not a JSON object"));
+        for json in [
+            &br#"{"alg":"HS256","x":"\ud800"}"#[..],
+            br#"{"alg":"HS256","x":1e400}"#,
+            br#"{"alg":"HS256","x":"\q"}"#,
+            b"{\"alg\":\"HS256\",\"x\":\"\xff\"}",
+            b"{\"alg\":\"HS256\",\"x\":\"\x01\"}",
+            br#"{"alg":"HS256","x":[1,{"a":[tru]}]}"#,
+            br#"{"alg":"HS256","x":01}"#,
+            br#"{"alg":"HS256"} x"#,
+            br#"{"alg":"HS256",}"#,
+            b"",
+            b"null",
+        ] {
+            assert_eq!(
+                checked(json, &r),
+                not_object,
+                "{}",
+                String::from_utf8_lossy(json)
+            );
+            assert_eq!(reference(json, &r), not_object);
+        }
+        // Escaped values are read unescaped, as a map holds them.
+        assert_eq!(
+            checked(
+                br#"{"alg":"HS\u0032\u00356","kid":"k\n1","x":{"y":[null]}}"#,
+                &r
+            ),
+            Ok((Algorithm::HS256, Some("k\n1".to_owned())))
+        );
+    }
+
+    /// A header member: a name the rules read (or not) and a value of any kind.
+    fn member() -> impl Strategy<Value = String> {
+        let name = prop_oneof![
+            Just("alg"),
+            Just("typ"),
+            Just("kid"),
+            Just("cty"),
+            Just("b64"),
+            Just("crit"),
+            Just("zip"),
+            Just("enc"),
+            Just("jku"),
+            Just("x"),
+            Just("\\u0061lg"),
+        ];
+        let value = prop_oneof![
+            Just(r#""HS256""#.to_owned()),
+            Just(r#""RS256""#.to_owned()),
+            Just(r#""none""#.to_owned()),
+            Just(r#""nOnE""#.to_owned()),
+            Just(r#""JWT""#.to_owned()),
+            Just(r#""application/jwt""#.to_owned()),
+            Just(r#""at+jwt""#.to_owned()),
+            Just("true".to_owned()),
+            Just("false".to_owned()),
+            Just("null".to_owned()),
+            Just("1".to_owned()),
+            Just("-1.5e3".to_owned()),
+            Just("[]".to_owned()),
+            Just(r#"["b64"]"#.to_owned()),
+            Just(r#"{"a":{"b":[1,"c"]}}"#.to_owned()),
+            "[a-zA-Z0-9+/ ]{0,8}".prop_map(|s| format!("\"{s}\"")),
+            "k{250,260}".prop_map(|s| format!("\"{s}\"")),
+        ];
+        (name, value).prop_map(|(n, v)| format!("\"{n}\":{v}"))
+    }
+
+    fn type_rule() -> impl Strategy<Value = TypeRule> {
+        prop_oneof![
+            Just(TypeRule::AbsentOrJwt),
+            Just(TypeRule::Any),
+            Just(TypeRule::OneOf(vec!["at+jwt".into(), "JWT".into()])),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// Header-shaped objects: the borrowing parser reaches the reference's verdict,
+        /// reason included, on every one.
+        #[test]
+        fn header_parser_agrees_with_the_map_rules(
+            members in proptest::collection::vec(member(), 0..7),
+            types in type_rule(),
+        ) {
+            let json = format!("{{{}}}", members.join(","));
+            let rules = HeaderRules { max_bytes: 8192, types };
+            prop_assert_eq!(checked(json.as_bytes(), &rules), reference(json.as_bytes(), &rules), "{}", json);
+        }
+
+        /// Arbitrary bytes, JSON-ish or not: no panic, and the same verdict.
+        #[test]
+        fn header_parser_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let r = rules();
+            prop_assert_eq!(checked(&bytes, &r), reference(&bytes, &r));
+        }
+
+        #[test]
+        fn header_parser_never_panics_on_json_like_text(text in r#"[{}\[\]",:0-9a-z\\ .e+-]{0,48}"#) {
+            let r = rules();
+            prop_assert_eq!(checked(text.as_bytes(), &r), reference(text.as_bytes(), &r));
+        }
+
+        /// Whole tokens of arbitrary parts: parse never panics.
+        #[test]
+        fn compact_parse_never_panics(token in "[A-Za-z0-9_=.-]{0,120}") {
+            let _ = Compact::parse(&token, &rules());
+        }
     }
 
     #[test]
