@@ -8,6 +8,9 @@
 //!   token, its `DecodingKey` built once, checking the same `iss` and `aud`.
 //! - `hs256/hmac_floor`: a pre-keyed HMAC-SHA256 of the signing input (clone, update,
 //!   finalize): what no verifier can go under.
+//! - `hs256/claims_map`: the claims JSON parsed into a `serde_json::Map` (and dropped): the
+//!   part of the work the public contract (`Principal::attributes`, raw claims verbatim)
+//!   fixes.
 //! - `hs256/authenticate`: `JwtVerifier::authenticate` over an in-memory `KeySet`.
 //! - `hs256/verifier_trait`: the same through `Verifier<TokenCredential>` (the credential is
 //!   made outside the timing).
@@ -106,6 +109,19 @@ fn rows() -> Vec<Row> {
             let mut mac = keyed.clone();
             mac.update(black_box(input.as_bytes()));
             black_box(mac.finalize().into_bytes());
+        }),
+    ));
+
+    // What the public contract alone costs: the claims parsed into the `Map` that becomes
+    // `Principal::attributes` (and dropped), as no verifier keeping them can skip.
+    let claims_json = String::from_utf8(b64decode(hs_token.split('.').nth(1).expect("payload")))
+        .expect("UTF-8 claims");
+    rows.push((
+        "hs256/claims_map",
+        Box::new(move || {
+            let map: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(black_box(&claims_json)).expect("an object");
+            black_box(map);
         }),
     ));
 
