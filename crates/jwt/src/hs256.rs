@@ -23,7 +23,7 @@ use tower_authn_core::AuthError;
 
 use crate::algorithm::Algorithm;
 use crate::compact::{Compact, HeaderRules, TypeRule, parse_object};
-use crate::key::VerifyingKey;
+use crate::key::hs256_matches;
 use crate::{b64, validation::DEFAULT_MAX_TOKEN_BYTES};
 
 /// A compact JWT whose structure and header passed this crate's strict parse (size,
@@ -73,14 +73,15 @@ impl Hs256Jws {
     /// The claims JSON (the decoded payload) when the HMAC-SHA256 under `secret` matches
     /// (compared in constant time), else `None`. An empty secret matches nothing.
     pub fn verify(&self, secret: &[u8]) -> Option<&[u8]> {
-        let key = VerifyingKey::hmac(secret).ok()?;
         let token = self.token.expose_secret();
         let (input, signature) = (
             token.get(..self.signing_input_len)?,
             token.get(self.signing_input_len + 1..)?,
         );
-        key.verify_signature(Algorithm::HS256, input.as_bytes(), signature)
-            .then_some(self.payload.as_slice())
+        // An HMAC-SHA256 tag is 32 bytes; anything longer matches nothing.
+        let mut tag = [0u8; 32];
+        let signature = b64::decode_into(signature, &mut tag)?;
+        hs256_matches(secret, input.as_bytes(), signature).then_some(self.payload.as_slice())
     }
 
     /// The claims JSON, not yet authenticated: for reading a token (tests, tools) before or

@@ -25,16 +25,23 @@ use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, Once};
 
+use hmac::{Hmac, Mac};
 use jsonwebtoken::{DecodingKey, EncodingKey};
 use rsa::pkcs1::{DecodeRsaPrivateKey, DecodeRsaPublicKey};
 use rsa::traits::PublicKeyParts;
+use rsa::{Pkcs1v15Sign, Pss, RsaPublicKey};
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256, Sha384, Sha512};
 
 use crate::algorithm::{Algorithm, KeyFamily};
 use crate::b64;
 
 /// The smallest RSA modulus accepted, in bits.
 pub(crate) const MIN_RSA_BITS: usize = 2048;
+
+/// The longest signature any supported key can check: RSA with the largest modulus the `rsa`
+/// crate takes (4096 bits). A longer one verifies under no key.
+pub(crate) const MAX_SIGNATURE_BYTES: usize = 512;
 
 /// A key could not be built: wrong format, too small, or an algorithm outside its family.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,11 +76,6 @@ pub(crate) fn ensure_crypto_provider() {
     });
 }
 
-/// Whether `key` parses for `alg` (the provider builds its verifier from the key bytes).
-fn probe_verify(key: &DecodingKey, alg: Algorithm) -> bool {
-    jsonwebtoken::crypto::verify("AA", b"probe", key, alg.to_jsonwebtoken()).is_ok()
-}
-
 fn probe_sign(key: &EncodingKey, alg: Algorithm) -> bool {
     jsonwebtoken::crypto::sign(b"probe", key, alg.to_jsonwebtoken()).is_ok()
 }
@@ -91,11 +93,113 @@ struct VerifyingInner {
     kid: Option<String>,
     family: KeyFamily,
     algorithms: Vec<Algorithm>,
-    key: DecodingKey,
+    key: Prepared,
+}
+
+/// The verification state, prepared once when the key is built: nothing is parsed or keyed
+/// per token.
+#[derive(Clone)]
+enum Prepared {
+    /// The HMAC keyed for each hash (the inner and outer pads already absorbed); a verify
+    /// clones the one it needs.
+    Hmac(Box<HmacKeys>),
+    Rsa(RsaPublicKey),
+    P256(p256::ecdsa::VerifyingKey),
+    P384(p384::ecdsa::VerifyingKey),
+    Ed(ed25519_dalek::VerifyingKey),
+}
+
+#[derive(Clone)]
+struct HmacKeys {
+    hs256: Hmac<Sha256>,
+    hs384: Hmac<Sha384>,
+    hs512: Hmac<Sha512>,
+}
+
+impl HmacKeys {
+    fn new(secret: &[u8]) -> Option<Self> {
+        Some(Self {
+            hs256: Hmac::new_from_slice(secret).ok()?,
+            hs384: Hmac::new_from_slice(secret).ok()?,
+            hs512: Hmac::new_from_slice(secret).ok()?,
+        })
+    }
+}
+
+/// Whether `mac` (keyed) over `input` is `signature`: a constant-time comparison of the whole
+/// tag (`verify_slice` refuses a truncated one).
+fn hmac_matches<M: Mac + Clone>(keyed: &M, input: &[u8], signature: &[u8]) -> bool {
+    let mut mac = keyed.clone();
+    mac.update(input);
+    mac.verify_slice(signature).is_ok()
+}
+
+fn rsa_matches<H: Digest>(
+    key: &RsaPublicKey,
+    scheme: impl rsa::traits::SignatureScheme,
+    input: &[u8],
+    signature: &[u8],
+) -> bool {
+    key.verify(scheme, &H::digest(input), signature).is_ok()
+}
+
+/// One HS256 check under `secret`, keyed for this call only (for [`crate::Hs256Jws`], whose
+/// secret comes with each call). False for an empty secret.
+pub(crate) fn hs256_matches(secret: &[u8], input: &[u8], signature: &[u8]) -> bool {
+    !secret.is_empty()
+        && Hmac::<Sha256>::new_from_slice(secret)
+            .is_ok_and(|keyed| hmac_matches(&keyed, input, signature))
+}
+
+impl Prepared {
+    /// Checks `signature` (decoded) over `input` for `alg`, which the caller matched to the
+    /// key's family.
+    fn verify(&self, alg: Algorithm, input: &[u8], signature: &[u8]) -> bool {
+        use p256::ecdsa::signature::Verifier as _;
+        match (self, alg) {
+            (Self::Hmac(k), Algorithm::HS256) => hmac_matches(&k.hs256, input, signature),
+            (Self::Hmac(k), Algorithm::HS384) => hmac_matches(&k.hs384, input, signature),
+            (Self::Hmac(k), Algorithm::HS512) => hmac_matches(&k.hs512, input, signature),
+            (Self::Rsa(k), Algorithm::RS256) => {
+                rsa_matches::<Sha256>(k, Pkcs1v15Sign::new::<Sha256>(), input, signature)
+            }
+            (Self::Rsa(k), Algorithm::RS384) => {
+                rsa_matches::<Sha384>(k, Pkcs1v15Sign::new::<Sha384>(), input, signature)
+            }
+            (Self::Rsa(k), Algorithm::RS512) => {
+                rsa_matches::<Sha512>(k, Pkcs1v15Sign::new::<Sha512>(), input, signature)
+            }
+            (Self::Rsa(k), Algorithm::PS256) => {
+                rsa_matches::<Sha256>(k, Pss::new::<Sha256>(), input, signature)
+            }
+            (Self::Rsa(k), Algorithm::PS384) => {
+                rsa_matches::<Sha384>(k, Pss::new::<Sha384>(), input, signature)
+            }
+            (Self::Rsa(k), Algorithm::PS512) => {
+                rsa_matches::<Sha512>(k, Pss::new::<Sha512>(), input, signature)
+            }
+            (Self::P256(k), Algorithm::ES256) => p256::ecdsa::Signature::from_slice(signature)
+                .is_ok_and(|sig| k.verify(input, &sig).is_ok()),
+            (Self::P384(k), Algorithm::ES384) => p384::ecdsa::Signature::from_slice(signature)
+                .is_ok_and(|sig| k.verify(input, &sig).is_ok()),
+            (Self::Ed(k), Algorithm::EdDSA) => ed25519_dalek::Signature::from_slice(signature)
+                .is_ok_and(|sig| k.verify(input, &sig).is_ok()),
+            _ => false,
+        }
+    }
+
+    /// Whether an EC key's curve is the one `alg` needs (other families: always).
+    fn curve_fits(&self, alg: Algorithm) -> bool {
+        match self {
+            Self::P256(_) => alg == Algorithm::ES256,
+            Self::P384(_) => alg == Algorithm::ES384,
+            _ => true,
+        }
+    }
 }
 
 impl VerifyingKey {
-    fn build(family: KeyFamily, algorithms: Vec<Algorithm>, key: DecodingKey) -> Self {
+    fn build(family: KeyFamily, algorithms: Vec<Algorithm>, key: Prepared) -> Self {
         Self {
             inner: Arc::new(VerifyingInner {
                 kid: None,
@@ -123,10 +227,11 @@ impl VerifyingKey {
         if secret.is_empty() {
             return Err(KeyError::new("empty HMAC secret"));
         }
+        let keys = HmacKeys::new(secret).ok_or_else(|| KeyError::new("unusable HMAC secret"))?;
         Ok(Self::build(
             KeyFamily::Hmac,
             vec![Algorithm::HS256],
-            DecodingKey::from_secret(secret),
+            Prepared::Hmac(Box::new(keys)),
         ))
     }
 
@@ -140,9 +245,9 @@ impl VerifyingKey {
         ensure_crypto_provider();
         let key = DecodingKey::from_rsa_pem(pem.as_ref())
             .map_err(|_| KeyError::new("not an RSA public key in PEM"))?;
-        let public = rsa::RsaPublicKey::from_pkcs1_der(key.as_bytes())
+        let public = RsaPublicKey::from_pkcs1_der(key.as_bytes())
             .map_err(|_| KeyError::new("not an RSA public key"))?;
-        Self::rsa_public(&public)
+        Self::rsa_public(public)
     }
 
     /// An RSA public key from its big-endian modulus and exponent; allows `RS256`.
@@ -152,23 +257,23 @@ impl VerifyingKey {
     /// Not a usable RSA key, or a modulus under 2048 bits.
     pub fn rsa_components(modulus: &[u8], exponent: &[u8]) -> Result<Self, KeyError> {
         ensure_crypto_provider();
-        let public = rsa::RsaPublicKey::new(
+        let public = RsaPublicKey::new(
             rsa::BigUint::from_bytes_be(modulus),
             rsa::BigUint::from_bytes_be(exponent),
         )
         .map_err(|_| KeyError::new("not a usable RSA public key"))?;
-        Self::rsa_public(&public)
+        Self::rsa_public(public)
     }
 
-    fn rsa_public(public: &rsa::RsaPublicKey) -> Result<Self, KeyError> {
+    fn rsa_public(public: RsaPublicKey) -> Result<Self, KeyError> {
         if public.n().bits() < MIN_RSA_BITS {
             return Err(KeyError::new("RSA modulus shorter than 2048 bits"));
         }
-        let key = DecodingKey::from_rsa_raw_components(
-            &public.n().to_bytes_be(),
-            &public.e().to_bytes_be(),
-        );
-        Ok(Self::build(KeyFamily::Rsa, vec![Algorithm::RS256], key))
+        Ok(Self::build(
+            KeyFamily::Rsa,
+            vec![Algorithm::RS256],
+            Prepared::Rsa(public),
+        ))
     }
 
     /// An EC public key in PEM (`BEGIN PUBLIC KEY`); the curve fixes the algorithm: P-256 is
@@ -186,11 +291,19 @@ impl VerifyingKey {
 
     /// An EC public key from its SEC1 point; the curve fixes the algorithm.
     pub(crate) fn ec_point(point: &[u8]) -> Result<Self, KeyError> {
-        let key = DecodingKey::from_ec_der(point);
-        for alg in [Algorithm::ES256, Algorithm::ES384] {
-            if probe_verify(&key, alg) {
-                return Ok(Self::build(KeyFamily::Ec, vec![alg], key));
-            }
+        if let Ok(key) = p256::ecdsa::VerifyingKey::from_sec1_bytes(point) {
+            return Ok(Self::build(
+                KeyFamily::Ec,
+                vec![Algorithm::ES256],
+                Prepared::P256(key),
+            ));
+        }
+        if let Ok(key) = p384::ecdsa::VerifyingKey::from_sec1_bytes(point) {
+            return Ok(Self::build(
+                KeyFamily::Ec,
+                vec![Algorithm::ES384],
+                Prepared::P384(key),
+            ));
         }
         Err(KeyError::new("not a point on P-256 or P-384"))
     }
@@ -209,14 +322,16 @@ impl VerifyingKey {
 
     /// An Ed25519 public key from its 32 bytes.
     pub(crate) fn ed_public(bytes: &[u8]) -> Result<Self, KeyError> {
-        if bytes.len() != 32 {
+        let Ok(bytes) = <&[u8; 32]>::try_from(bytes) else {
             return Err(KeyError::new("an Ed25519 public key is 32 bytes"));
-        }
-        let key = DecodingKey::from_ed_der(bytes);
-        if !probe_verify(&key, Algorithm::EdDSA) {
-            return Err(KeyError::new("not an Ed25519 public key"));
-        }
-        Ok(Self::build(KeyFamily::Ed, vec![Algorithm::EdDSA], key))
+        };
+        let key = ed25519_dalek::VerifyingKey::from_bytes(bytes)
+            .map_err(|_| KeyError::new("not an Ed25519 public key"))?;
+        Ok(Self::build(
+            KeyFamily::Ed,
+            vec![Algorithm::EdDSA],
+            Prepared::Ed(key),
+        ))
     }
 
     /// A key from one JWK (RFC 7517), as JSON text. See [`KeySet::from_jwks`] for the rules.
@@ -250,7 +365,7 @@ impl VerifyingKey {
             if alg.family() != self.inner.family {
                 return Err(KeyError::new("algorithm outside the key's family"));
             }
-            if self.inner.family == KeyFamily::Ec && !probe_verify(&self.inner.key, alg) {
+            if !self.inner.key.curve_fits(alg) {
                 return Err(KeyError::new("algorithm does not match the key's curve"));
             }
             if !list.contains(&alg) {
@@ -284,24 +399,16 @@ impl VerifyingKey {
         alg.family() == self.inner.family && self.inner.algorithms.contains(&alg)
     }
 
-    /// Checks `signature` (base64url, as received) over `signing_input` (the received
-    /// `header.payload` bytes). False whenever `alg` is not allowed for this key.
+    /// Checks `signature` (decoded from the received base64url) over `signing_input` (the
+    /// received `header.payload` bytes) with the prepared key. False whenever `alg` is not
+    /// allowed for this key.
     pub(crate) fn verify_signature(
         &self,
         alg: Algorithm,
         signing_input: &[u8],
-        signature: &str,
+        signature: &[u8],
     ) -> bool {
-        if !self.allows(alg) {
-            return false;
-        }
-        jsonwebtoken::crypto::verify(
-            signature,
-            signing_input,
-            &self.inner.key,
-            alg.to_jsonwebtoken(),
-        )
-        .unwrap_or(false)
+        self.allows(alg) && self.inner.key.verify(alg, signing_input, signature)
     }
 }
 

@@ -58,6 +58,11 @@
 //! explicitly on first use, so another crate enabling `aws_lc_rs` too cannot leave
 //! jsonwebtoken without one (it would panic).
 //!
+//! Verification does not go through jsonwebtoken's provider: a [`VerifyingKey`] prepares its
+//! state once when built (a keyed HMAC, compared in constant time; a parsed RSA, P-256,
+//! P-384 or Ed25519 public key) and checks signatures with those RustCrypto crates directly,
+//! so nothing is re-keyed or re-parsed per token. Issuing signs through jsonwebtoken.
+//!
 //! # Features
 //!
 //! - `remote` (default): [`RemoteJwks`], [`HttpFetcher`], token introspection, and the

@@ -64,6 +64,58 @@ impl ClaimPath {
             }
         }
     }
+
+    /// [`get`](Self::get) through an index made once for several lookups.
+    fn find<'a>(&self, claims: &ClaimIndex<'a>) -> Option<&'a Value> {
+        match self {
+            Self::Name(name) => claims.get(name),
+            Self::Nested(path) => {
+                let (first, rest) = path.split_first()?;
+                rest.iter()
+                    .try_fold(claims.get(first)?, |v, seg| v.as_object()?.get(seg))
+            }
+        }
+    }
+}
+
+/// The top-level claims, for the several lookups a mapping makes: a small map is laid out
+/// once in an array and searched by length, then bytes (a few instructions per claim), where
+/// each map lookup would make a tree search of `memcmp` calls; a large one is searched in
+/// the map.
+struct ClaimIndex<'a> {
+    map: &'a Map<String, Value>,
+    few: [(&'a str, &'a Value); ClaimIndex::FEW],
+    len: usize,
+}
+
+impl<'a> ClaimIndex<'a> {
+    const FEW: usize = 16;
+
+    fn new(map: &'a Map<String, Value>) -> Self {
+        let mut few = [("", &Value::Null); Self::FEW];
+        let len = if map.len() <= Self::FEW {
+            for (slot, (name, value)) in few.iter_mut().zip(map) {
+                *slot = (name.as_str(), value);
+            }
+            map.len()
+        } else {
+            0
+        };
+        Self { map, few, len }
+    }
+
+    fn get(&self, name: &str) -> Option<&'a Value> {
+        if self.map.len() > Self::FEW {
+            return self.map.get(name);
+        }
+        let same = |claim: &str| {
+            claim.len() == name.len() && claim.bytes().zip(name.bytes()).all(|(a, b)| a == b)
+        };
+        self.few[..self.len]
+            .iter()
+            .find(|(claim, _)| same(claim))
+            .map(|&(_, value)| value)
+    }
 }
 
 impl From<&str> for ClaimPath {
@@ -229,60 +281,66 @@ impl ClaimsMapping {
     ///
     /// [`AuthError::invalid`] when the subject claim is missing or not a string or integer.
     pub fn principal(&self, claims: &Map<String, Value>) -> Result<Principal, AuthError> {
+        self.build(Cow::Borrowed(claims), None)
+    }
+
+    /// [`principal`](Self::principal) taking the claims by value: they move into
+    /// `attributes` instead of being copied there. What the verifiers use.
+    ///
+    /// # Errors
+    ///
+    /// As [`principal`](Self::principal).
+    pub fn principal_from_claims(
+        &self,
+        claims: Map<String, Value>,
+    ) -> Result<Principal, AuthError> {
+        self.build(Cow::Owned(claims), None)
+    }
+
+    /// The principal of verified claims whose token named `key_id` (owned claims move into
+    /// `attributes`, borrowed ones are copied). Every field is set through one mutable
+    /// borrow of the new principal's data.
+    pub(crate) fn build(
+        &self,
+        claims: Cow<'_, Map<String, Value>>,
+        key_id: Option<String>,
+    ) -> Result<Principal, AuthError> {
+        let index = ClaimIndex::new(&claims);
         let id = self
             .subject
-            .get(claims)
+            .find(&index)
             .and_then(text)
             .ok_or_else(|| AuthError::invalid("jwt: no subject claim"))?;
-        let mut principal = Principal::new(self.kind, id).with_scheme(self.scheme.clone());
-        if let Some(name) = self
-            .name
-            .as_ref()
-            .and_then(|p| p.get(claims))
-            .and_then(Value::as_str)
-        {
-            principal = principal.with_name(name);
-        }
+        let mut principal = Principal::new(self.kind, id);
+        let data = &mut *principal;
+        data.scheme = self.scheme.clone();
+        data.key_id = key_id;
+        let get = |path: &Option<ClaimPath>| path.as_ref().and_then(|p| p.find(&index));
+        data.name = get(&self.name).and_then(Value::as_str).map(str::to_owned);
         let verified = self.email_verified.as_ref().is_none_or(|p| {
-            p.get(claims)
+            p.find(&index)
                 .is_some_and(|v| v == &Value::Bool(true) || v == "true")
         });
-        if let Some(email) = self
-            .email
-            .as_ref()
-            .and_then(|p| p.get(claims))
-            .and_then(Value::as_str)
-        {
-            if verified {
-                principal = principal.with_email(email);
-            }
+        if verified {
+            data.email = get(&self.email).and_then(Value::as_str).map(str::to_owned);
         }
-        if let Some(app) = self
-            .app_id
-            .as_ref()
-            .and_then(|p| p.get(claims))
-            .and_then(text)
-        {
-            principal = principal.with_app_id(app);
-        }
-        let mut roles = Vec::new();
+        data.app_id = get(&self.app_id).and_then(text);
         for path in &self.roles {
-            if let Some(v) = path.get(claims) {
-                list(v, false, &mut roles);
+            if let Some(v) = path.find(&index) {
+                list(v, false, &mut data.roles);
             }
         }
-        let mut scopes = Vec::new();
         for path in &self.scopes {
-            if let Some(v) = path.get(claims) {
-                list(v, true, &mut scopes);
+            if let Some(v) = path.find(&index) {
+                list(v, true, &mut data.scopes);
             }
         }
-        principal = principal.with_roles(roles).with_scopes(scopes);
-        let exp = claims.get("exp").and_then(Value::as_u64);
-        if let Some(at) = exp.and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s))) {
-            principal = principal.with_expires_at(at);
-        }
-        Ok(principal.with_attributes(claims.clone()))
+        data.expires_at = index
+            .get("exp")
+            .and_then(Value::as_u64)
+            .and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)));
+        data.attributes = claims.into_owned();
+        Ok(principal)
     }
 }
 

@@ -61,7 +61,8 @@ use crate::circuit::{Admit, Breaker, CircuitConfig};
 use crate::compact::{Compact, Failure};
 use crate::fetch::{FetchError, HttpFetcher, fetch_with_timeout};
 use crate::key::{KeyError, KeySet};
-use crate::verify::{JwtVerifier, VerifiedJwt, verify_compact};
+use crate::validation::Validation;
+use crate::verify::{JwtVerifier, VerifiedJwt, verify_compact, verify_compact_with_header};
 
 /// Why a request that needs a fetch is refused while the source is known down.
 const CIRCUIT_OPEN: &str = "jwks: source down (circuit open)";
@@ -552,25 +553,7 @@ impl JwtVerifier<RemoteJwks> {
     /// [`AuthError::expired`], [`AuthError::invalid`], or [`AuthError::unavailable`] when no
     /// key can be had.
     pub async fn verify_token(&self, token: &str) -> Result<VerifiedJwt, AuthError> {
-        let inner = self.inner();
-        let rules = inner.validation.header_rules();
-        let compact = Compact::parse(token, rules)?;
-        let keys = inner.keys.current().await?;
-        match verify_compact(compact, &keys, &inner.validation, inner.now()) {
-            Err(Failure::UnknownKid) => {
-                let Some(keys) = inner.keys.refresh_for_unknown_kid().await else {
-                    return Err(Failure::UnknownKid.into());
-                };
-                let compact = Compact::parse(token, rules)?;
-                Ok(verify_compact(
-                    compact,
-                    &keys,
-                    &inner.validation,
-                    inner.now(),
-                )?)
-            }
-            other => Ok(other?),
-        }
+        self.verify_with(token, verify_compact_with_header).await
     }
 
     /// Verifies `token` and maps it to a [`Principal`].
@@ -579,8 +562,30 @@ impl JwtVerifier<RemoteJwks> {
     ///
     /// See [`verify_token`](Self::verify_token).
     pub async fn authenticate(&self, token: &str) -> Result<Principal, AuthError> {
-        let verified = self.verify_token(token).await?;
-        self.principal(verified)
+        let checked = self.verify_with(token, verify_compact).await?;
+        self.inner().principal_of(checked)
+    }
+
+    /// Parses, fetches the keys (refreshing once for an unknown `kid`) and runs `verify`.
+    async fn verify_with<T>(
+        &self,
+        token: &str,
+        verify: fn(Compact<'_>, &KeySet, &Validation, i64) -> Result<T, Failure>,
+    ) -> Result<T, AuthError> {
+        let inner = self.inner();
+        let rules = inner.validation.header_rules();
+        let compact = Compact::parse(token, rules)?;
+        let keys = inner.keys.current().await?;
+        match verify(compact, &keys, &inner.validation, inner.now()) {
+            Err(Failure::UnknownKid) => {
+                let Some(keys) = inner.keys.refresh_for_unknown_kid().await else {
+                    return Err(Failure::UnknownKid.into());
+                };
+                let compact = Compact::parse(token, rules)?;
+                Ok(verify(compact, &keys, &inner.validation, inner.now())?)
+            }
+            other => Ok(other?),
+        }
     }
 }
 

@@ -77,8 +77,8 @@ pub const MAX_NUMERIC_DATE: i64 = 253_402_300_799;
 /// A NumericDate (RFC 7519 §2): a JSON number of seconds since the epoch, possibly
 /// fractional (floored), within `0..=MAX_NUMERIC_DATE`. Strings, `null`, negative and
 /// out-of-range values are refused, not clamped.
-fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Option<i64>, Failure> {
-    let Some(value) = claims.get(name) else {
+fn numeric_date(value: Option<&Value>) -> Result<Option<i64>, Failure> {
+    let Some(value) = value else {
         return Ok(None);
     };
     let Value::Number(n) = value else {
@@ -101,6 +101,36 @@ fn numeric_date(claims: &Map<String, Value>, name: &'static str) -> Result<Optio
     match secs {
         Some(s) if (0..=MAX_NUMERIC_DATE).contains(&s) => Ok(Some(s)),
         _ => Err(Failure::Invalid("jwt: a time claim is out of range")),
+    }
+}
+
+/// The registered claims the rules read, found in one pass over the claims (names matched
+/// against constants, instead of one tree search of string comparisons per name).
+#[derive(Default)]
+struct Registered<'a> {
+    exp: Option<&'a Value>,
+    nbf: Option<&'a Value>,
+    iat: Option<&'a Value>,
+    iss: Option<&'a Value>,
+    aud: Option<&'a Value>,
+}
+
+impl<'a> Registered<'a> {
+    fn of(claims: &'a Map<String, Value>) -> Self {
+        let mut found = Self::default();
+        // Names are unique in the map, so each slot is set at most once.
+        for (name, value) in claims {
+            let slot = match name.as_str() {
+                "exp" => &mut found.exp,
+                "nbf" => &mut found.nbf,
+                "iat" => &mut found.iat,
+                "iss" => &mut found.iss,
+                "aud" => &mut found.aud,
+                _ => continue,
+            };
+            *slot = Some(value);
+        }
+        found
     }
 }
 
@@ -246,9 +276,10 @@ impl Validation {
         claims: &Map<String, Value>,
         now: i64,
     ) -> Result<(), Failure> {
-        let exp = numeric_date(claims, "exp")?;
-        let nbf = numeric_date(claims, "nbf")?;
-        let iat = numeric_date(claims, "iat")?;
+        let registered = Registered::of(claims);
+        let exp = numeric_date(registered.exp)?;
+        let nbf = numeric_date(registered.nbf)?;
+        let iat = numeric_date(registered.iat)?;
         if exp.is_none() && (self.require_exp || self.max_lifetime.is_some()) {
             return Err(Failure::Invalid("jwt: no exp"));
         }
@@ -257,13 +288,13 @@ impl Validation {
         }
 
         if let Some(issuers) = &self.issuers {
-            match claims.get("iss") {
+            match registered.iss {
                 Some(Value::String(iss)) if issuers.iter().any(|i| i == iss) => {}
                 Some(Value::String(_)) => return Err(Failure::Invalid("jwt: iss not accepted")),
                 _ => return Err(Failure::Invalid("jwt: no iss")),
             }
         }
-        self.check_audience(claims.get("aud"))?;
+        self.check_audience(registered.aud)?;
 
         let leeway = secs(self.leeway);
         if let Some(nbf) = nbf {

@@ -24,7 +24,7 @@
 
 use std::fmt;
 use std::future::{Ready, ready};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::{Map, Value};
 use tower_authn_core::clock::{Clock, SharedClock, SystemClock, unix_secs};
@@ -32,24 +32,50 @@ use tower_authn_core::credential::TokenCredential;
 use tower_authn_core::{AuthError, Principal, Verifier};
 
 use crate::algorithm::Algorithm;
-use crate::compact::{Compact, Failure};
-use crate::key::{KeyError, KeySet, VerifyingKey};
+use crate::compact::{Compact, Failure, parse_object};
+use crate::key::{KeyError, KeySet, MAX_SIGNATURE_BYTES, VerifyingKey};
 use crate::mapping::ClaimsMapping;
 use crate::validation::Validation;
 
 /// A token whose signature and claims were checked.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct VerifiedJwt {
-    header: Map<String, Value>,
+    /// The decoded header JSON, parsed into `header` on the first [`header`](Self::header)
+    /// call only: verifying does not build the map.
+    header_json: Box<[u8]>,
+    header: OnceLock<Map<String, Value>>,
     claims: Map<String, Value>,
     algorithm: Algorithm,
     kid: Option<String>,
 }
 
+impl fmt::Debug for VerifiedJwt {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VerifiedJwt")
+            .field("header", self.header())
+            .field("claims", &self.claims)
+            .field("algorithm", &self.algorithm)
+            .field("kid", &self.kid)
+            .finish()
+    }
+}
+
 impl VerifiedJwt {
-    /// The protected header.
+    fn new(checked: Checked, header_json: Box<[u8]>) -> Self {
+        Self {
+            header_json,
+            header: OnceLock::new(),
+            claims: checked.claims,
+            algorithm: checked.algorithm,
+            kid: checked.kid,
+        }
+    }
+
+    /// The protected header (parsed from the received header on the first call).
     pub fn header(&self) -> &Map<String, Value> {
-        &self.header
+        // It already passed the strict header parse, which accepts no more than this one.
+        self.header
+            .get_or_init(|| parse_object(&self.header_json).unwrap_or_default())
     }
 
     /// The claims.
@@ -73,6 +99,13 @@ impl VerifiedJwt {
     }
 }
 
+/// What a verification yields before anyone asks for the header.
+pub(crate) struct Checked {
+    pub(crate) claims: Map<String, Value>,
+    pub(crate) algorithm: Algorithm,
+    pub(crate) kid: Option<String>,
+}
+
 /// Verifies a parsed token against `keys`, at `now` (Unix seconds).
 ///
 /// Key selection (RFC 7515 §4.1.4 makes `kid` a hint; RFC 8725 §3.10 says to treat it as
@@ -87,7 +120,7 @@ pub(crate) fn verify_compact(
     keys: &KeySet,
     validation: &Validation,
     now: i64,
-) -> Result<VerifiedJwt, Failure> {
+) -> Result<Checked, Failure> {
     if keys.is_empty() {
         return Err(Failure::Unavailable("jwt: no verification key"));
     }
@@ -96,7 +129,9 @@ pub(crate) fn verify_compact(
         return Err(Failure::Invalid("jwt: alg not allowed"));
     }
     let input = compact.signing_input.as_bytes();
-    let check = |k: &crate::key::VerifyingKey| k.verify_signature(alg, input, compact.signature);
+    let mut buf = [0u8; MAX_SIGNATURE_BYTES];
+    let signature = compact.signature(&mut buf);
+    let check = |k: &VerifyingKey| signature.is_some_and(|s| k.verify_signature(alg, input, s));
     let verified = match &compact.kid {
         Some(kid) => {
             if !keys.contains_kid(kid) {
@@ -122,12 +157,23 @@ pub(crate) fn verify_compact(
     }
     let claims = compact.claims()?;
     validation.check_claims(&claims, now)?;
-    Ok(VerifiedJwt {
-        header: compact.header,
+    Ok(Checked {
         claims,
         algorithm: alg,
         kid: compact.kid,
     })
+}
+
+/// [`verify_compact`], keeping the header for [`VerifiedJwt::header`].
+pub(crate) fn verify_compact_with_header(
+    compact: Compact<'_>,
+    keys: &KeySet,
+    validation: &Validation,
+    now: i64,
+) -> Result<VerifiedJwt, Failure> {
+    let header_json = compact.header_json();
+    let checked = verify_compact(compact, keys, validation, now)?;
+    Ok(VerifiedJwt::new(checked, header_json))
 }
 
 /// Verifies JWTs with the keys `K` (a [`KeySet`], or a `RemoteJwks`), [`Validation`] rules
@@ -203,7 +249,7 @@ impl JwtVerifier<KeySet> {
     /// See the type docs.
     pub fn verify_token(&self, token: &str) -> Result<VerifiedJwt, AuthError> {
         let compact = Compact::parse(token, self.inner.validation.header_rules())?;
-        Ok(verify_compact(
+        Ok(verify_compact_with_header(
             compact,
             &self.inner.keys,
             &self.inner.validation,
@@ -217,8 +263,14 @@ impl JwtVerifier<KeySet> {
     ///
     /// See the type docs.
     pub fn authenticate(&self, token: &str) -> Result<Principal, AuthError> {
-        let verified = self.verify_token(token)?;
-        self.principal(verified)
+        let compact = Compact::parse(token, self.inner.validation.header_rules())?;
+        let checked = verify_compact(
+            compact,
+            &self.inner.keys,
+            &self.inner.validation,
+            self.now(),
+        )?;
+        self.inner.principal_of(checked)
     }
 }
 
@@ -311,11 +363,17 @@ impl<K> Inner<K> {
     }
 
     pub(crate) fn principal(&self, verified: VerifiedJwt) -> Result<Principal, AuthError> {
-        let principal = self.mapping.principal(&verified.claims)?;
-        Ok(match verified.kid {
-            Some(kid) => principal.with_key_id(kid),
-            None => principal,
+        self.principal_of(Checked {
+            claims: verified.claims,
+            algorithm: verified.algorithm,
+            kid: verified.kid,
         })
+    }
+
+    /// The claims move into the principal's attributes (no copy).
+    pub(crate) fn principal_of(&self, checked: Checked) -> Result<Principal, AuthError> {
+        self.mapping
+            .build(std::borrow::Cow::Owned(checked.claims), checked.kid)
     }
 }
 
