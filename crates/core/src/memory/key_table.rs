@@ -1,14 +1,14 @@
-//! The memory key store's table: compact records in a slab, two small indexes into it.
+//! The memory key store's table: compact records placed by their digest, one small index.
 //!
-//! - The slab holds one [`Slot`] of 96 bytes per record (two cache lines): the digest, the
-//!   times as nanoseconds, the id (a generated id as its 16 bytes), the principal as an
-//!   index into the shared principals, the masked hint inline, flags; whatever does not fit
-//!   (descriptions, families, secret halves, long ids) is packed into one boxed byte string
-//!   that most records do not have.
-//! - `by_digest` and `by_id` are Robin Hood tables of 8-byte entries (a 32-bit fingerprint
-//!   of the hash, the slot's index): about 10 bytes per record each, small enough to stay in
-//!   the CPU's caches when the slab does not, so a lookup costs one trip to memory (the
-//!   slot), whatever the size of the table.
+//! - `slots` is a Robin Hood table of [`Slot`]s of 96 bytes (two cache lines), placed by a
+//!   fingerprint of `(kind, digest)`: a lookup by digest goes straight to the record's home
+//!   and reads it and its neighbours, one trip to memory whatever the size of the table. A
+//!   slot holds the digest, the times as nanoseconds, the id (a generated id as its 16
+//!   bytes), the principal as an index into the shared principals, the masked hint inline,
+//!   flags; whatever does not fit (descriptions, families, secret halves, long ids) is
+//!   packed into one boxed byte string that most records do not have.
+//! - `by_id` is a Robin Hood table of 8-byte entries (the id's fingerprint, the digest's):
+//!   it finds a record by id without pointing at a position, so records move freely.
 //! - Principals are interned: the keys of one app share one [`Principal`] (one
 //!   `Arc<PrincipalData>`), however many times the caller built it; a found record's
 //!   principal is a reference-count clone of it.
@@ -65,10 +65,6 @@ const HINT_INLINE: u8 = 1 << 4;
 const NEVER: u64 = u64::MAX;
 /// `created` / `expires` of a time kept in the cold part (before 1970, after 2554).
 const COLD_TIME: u64 = u64::MAX - 1;
-/// The end of the free list.
-const NO_SLOT: u32 = u32::MAX;
-/// The most slots (an index entry keeps `slot + 1` in 32 bits, `NO_SLOT` ends the list).
-const MAX_SLOTS: usize = (u32::MAX - 1) as usize;
 
 fn nanos(t: SystemTime) -> Option<u64> {
     t.duration_since(UNIX_EPOCH)
@@ -81,8 +77,7 @@ fn time(n: u64) -> SystemTime {
     UNIX_EPOCH + Duration::from_nanos(n)
 }
 
-/// A record in the slab (or a vacant slot, `kind == VACANT`, whose `created` links the
-/// free list).
+/// A record (or a vacant bucket, `kind == VACANT`).
 #[repr(align(32))] // 96 bytes at a multiple of 32: never more than two cache lines
 struct Slot {
     digest: [u8; 32],
@@ -104,10 +99,10 @@ struct Slot {
 }
 
 impl Slot {
-    fn vacant(next_free: u32) -> Self {
+    fn vacant() -> Self {
         Self {
             digest: [0; 32],
-            created: u64::from(next_free),
+            created: 0,
             expires: NEVER,
             id: [0; 16],
             cold: None,
@@ -391,128 +386,178 @@ fn take_time(bytes: &mut &[u8]) -> Option<SystemTime> {
     }
 }
 
-/// A Robin Hood table of `fingerprint << 32 | slot + 1` (0: empty). The fingerprint is the
-/// top 32 bits of the record's hash, and the home position is derived from it alone
-/// (`fingerprint * capacity >> 32`), so entries move and the table grows without reading
-/// the slab.
-#[derive(Default)]
-struct Index {
-    entries: Vec<u64>,
+/// What a [`Table`] holds.
+trait Bucket {
+    fn empty() -> Self;
+    /// `None` for an empty bucket; else the fingerprint whose top bits place it
+    /// (`fingerprint * capacity >> 32`, so the order of the table does not change as it
+    /// grows).
+    fn fingerprint(&self, seed: &[u64; 2]) -> Option<u32>;
+}
+
+/// A Robin Hood table: open addressing, linear probing, every bucket as near its home as
+/// the others let it be (so a search stops at the first bucket nearer its home than the
+/// searched one would be), backward-shift deletion (no tombstones). At most 80% full;
+/// grows by a quarter.
+struct Table<B> {
+    buckets: Vec<B>,
     len: usize,
+    seed: [u64; 2],
 }
 
-const EMPTY: u64 = 0;
+impl<B: Bucket> Table<B> {
+    fn new(seed: [u64; 2]) -> Self {
+        Self {
+            buckets: Vec::new(),
+            len: 0,
+            seed,
+        }
+    }
 
-fn fp_of(e: u64) -> u32 {
-    (e >> 32) as u32
-}
-
-fn slot_of(e: u64) -> u32 {
-    (e as u32).wrapping_sub(1)
-}
-
-impl Index {
     fn home(&self, fp: u32) -> usize {
-        ((u64::from(fp) * self.entries.len() as u64) >> 32) as usize
+        ((u64::from(fp) * self.buckets.len() as u64) >> 32) as usize
     }
 
     fn next(&self, pos: usize) -> usize {
-        if pos + 1 == self.entries.len() {
+        if pos + 1 == self.buckets.len() {
             0
         } else {
             pos + 1
         }
     }
 
-    /// How far entry `e` at `pos` is from its home.
-    fn dist(&self, pos: usize, e: u64) -> usize {
-        let home = self.home(fp_of(e));
+    /// How far a bucket of fingerprint `fp` at `pos` is from its home.
+    fn dist(&self, pos: usize, fp: u32) -> usize {
+        let home = self.home(fp);
         if pos >= home {
             pos - home
         } else {
-            pos + self.entries.len() - home
+            pos + self.buckets.len() - home
         }
     }
 
-    /// The position and slot of the first entry with fingerprint `fp` whose slot `is`.
-    fn find(&self, fp: u32, mut is: impl FnMut(u32) -> bool) -> Option<(usize, u32)> {
-        if self.entries.is_empty() {
-            return None;
-        }
+    fn get(&self, pos: usize) -> Option<&B> {
+        self.buckets.get(pos)
+    }
+
+    fn get_mut(&mut self, pos: usize) -> Option<&mut B> {
+        self.buckets.get_mut(pos)
+    }
+
+    /// The position of the first bucket of fingerprint `fp` that `is`.
+    fn find(&self, fp: u32, mut is: impl FnMut(&B) -> bool) -> Option<usize> {
         let mut pos = self.home(fp);
-        for d in 0..self.entries.len() {
-            let e = self.entries[pos];
-            // Robin Hood: past an entry nearer its home than we are, ours cannot be.
-            if e == EMPTY || self.dist(pos, e) < d {
+        for d in 0..self.buckets.len() {
+            let b = &self.buckets[pos];
+            let here = b.fingerprint(&self.seed)?;
+            // Past a bucket nearer its home than ours would be, ours cannot be.
+            if self.dist(pos, here) < d {
                 return None;
             }
-            if fp_of(e) == fp && is(slot_of(e)) {
-                return Some((pos, slot_of(e)));
+            if here == fp && is(b) {
+                return Some(pos);
             }
             pos = self.next(pos);
         }
         None
     }
 
-    fn insert(&mut self, fp: u32, slot: u32) {
-        // At most 90% full.
-        if (self.len + 1) * 10 > self.entries.len() * 9 {
-            let cap = (self.entries.len() + self.entries.len() / 2).max(16);
-            let old = std::mem::replace(&mut self.entries, vec![EMPTY; cap]);
-            self.len = 0;
-            for e in old.into_iter().filter(|&e| e != EMPTY) {
-                self.place(e);
-            }
-        }
-        self.place((u64::from(fp) << 32) | (u64::from(slot) + 1));
+    /// Every occupied bucket, with its position.
+    fn iter(&self) -> impl Iterator<Item = (usize, &B)> {
+        self.buckets
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| b.fingerprint(&self.seed).is_some())
     }
 
-    fn place(&mut self, mut e: u64) {
-        let mut pos = self.home(fp_of(e));
+    fn insert(&mut self, b: B) {
+        if (self.len + 1) * 5 > self.buckets.len() * 4 {
+            let cap = (self.buckets.len() + self.buckets.len() / 4).max(16);
+            let old = std::mem::replace(&mut self.buckets, (0..cap).map(|_| B::empty()).collect());
+            self.len = 0;
+            for b in old {
+                self.place(b);
+            }
+        }
+        self.place(b);
+    }
+
+    fn place(&mut self, mut b: B) {
+        let Some(mut fp) = b.fingerprint(&self.seed) else {
+            return;
+        };
+        let mut pos = self.home(fp);
         let mut d = 0;
         loop {
-            let here = self.entries[pos];
-            if here == EMPTY {
-                self.entries[pos] = e;
+            let Some(here) = self.buckets[pos].fingerprint(&self.seed) else {
+                self.buckets[pos] = b;
                 self.len += 1;
                 return;
-            }
+            };
             let hd = self.dist(pos, here);
             if hd < d {
-                self.entries[pos] = e;
-                e = here;
+                b = std::mem::replace(&mut self.buckets[pos], b);
+                fp = here;
                 d = hd;
             }
+            let _ = fp;
             pos = self.next(pos);
             d += 1;
         }
     }
 
-    /// Removes the entry for `slot`; `false` when there is none.
-    fn remove(&mut self, fp: u32, slot: u32) -> bool {
-        match self.find(fp, |s| s == slot) {
-            Some((pos, _)) => {
-                self.remove_at(pos);
-                true
-            }
-            None => false,
-        }
-    }
-
-    /// Backward-shift deletion: no tombstones, the table stays as if never written.
-    fn remove_at(&mut self, mut pos: usize) {
+    /// Takes the bucket at `pos` out; the buckets after it move back.
+    fn remove_at(&mut self, mut pos: usize) -> B {
+        let taken = std::mem::replace(&mut self.buckets[pos], B::empty());
         self.len -= 1;
         loop {
             let next = self.next(pos);
-            let e = self.entries[next];
-            if e == EMPTY || self.dist(next, e) == 0 {
-                self.entries[pos] = EMPTY;
-                return;
+            match self.buckets[next].fingerprint(&self.seed) {
+                Some(fp) if self.dist(next, fp) > 0 => {
+                    self.buckets.swap(pos, next);
+                    pos = next;
+                }
+                _ => return taken,
             }
-            self.entries[pos] = e;
-            pos = next;
         }
     }
+}
+
+/// An entry of `by_id`: the id's fingerprint (never 0) `<< 32 |` the digest's.
+impl Bucket for u64 {
+    fn empty() -> Self {
+        0
+    }
+
+    fn fingerprint(&self, _: &[u64; 2]) -> Option<u32> {
+        (*self != 0).then_some((*self >> 32) as u32)
+    }
+}
+
+impl Bucket for Slot {
+    fn empty() -> Self {
+        Slot::vacant()
+    }
+
+    fn fingerprint(&self, seed: &[u64; 2]) -> Option<u32> {
+        (!self.is_vacant()).then(|| digest_fp(seed, self.kind, &self.digest))
+    }
+}
+
+fn word(bytes: &[u8]) -> u64 {
+    bytes
+        .first_chunk::<8>()
+        .map_or(0, |w| u64::from_le_bytes(*w))
+}
+
+/// The fingerprint of `(kind, digest)`: a keyed folded multiply of the digest's first 16
+/// bytes (already uniform: SHA-256 output), keyed so that no one can line digests up in
+/// one run of the table.
+fn digest_fp(seed: &[u64; 2], code: u8, digest: &[u8; 32]) -> u32 {
+    let a = word(digest) ^ seed[0] ^ u64::from(code).rotate_right(8);
+    let b = word(&digest[8..]) ^ seed[1];
+    let m = u128::from(a) * u128::from(b);
+    (((m >> 64) as u64 ^ m as u64) >> 32) as u32
 }
 
 /// The principals the records authenticate as, each kept once.
@@ -605,107 +650,80 @@ impl Principals {
     }
 }
 
-/// The slab is full (more than `MAX_SLOTS` records).
-#[derive(Debug)]
-pub(super) struct Full;
-
 /// The key table of a [`MemoryKeyStore`](super::MemoryKeyStore).
 pub(super) struct KeyTable {
-    slots: Vec<Slot>,
-    free: u32,
-    live: usize,
-    by_digest: Index,
-    by_id: Index,
+    /// The records, placed by their digest's fingerprint.
+    slots: Table<Slot>,
+    /// `(kind, id)` → the digest's fingerprint, to find the record by id.
+    by_id: Table<u64>,
     principals: Principals,
-    /// Keys the digest hash, so that no one can line digests up in one run of the index.
-    seed: [u64; 2],
     ids: RandomState,
 }
 
 impl Default for KeyTable {
     fn default() -> Self {
         Self {
-            slots: Vec::new(),
-            free: NO_SLOT,
-            live: 0,
-            by_digest: Index::default(),
-            by_id: Index::default(),
+            slots: Table::new([rand::random(), rand::random()]),
+            by_id: Table::new([0, 0]),
             principals: Principals::default(),
-            seed: [rand::random(), rand::random()],
             ids: RandomState::new(),
         }
     }
 }
 
-fn word(bytes: &[u8]) -> u64 {
-    bytes
-        .first_chunk::<8>()
-        .map_or(0, |w| u64::from_le_bytes(*w))
-}
-
 impl KeyTable {
     /// How many records.
     pub(super) fn len(&self) -> usize {
-        self.live
+        self.slots.len
     }
 
     /// How many records can be found by digest (all but those that lost theirs).
     #[cfg(test)]
     pub(super) fn digests(&self) -> usize {
-        self.by_digest.len
+        self.slots
+            .iter()
+            .filter(|(_, s)| s.flags & ORPHAN == 0)
+            .count()
     }
 
-    /// The fingerprint of `(kind, digest)`: a keyed folded multiply of the digest's first
-    /// 16 bytes (already uniform: SHA-256 output).
     fn digest_fp(&self, code: u8, digest: &[u8; 32]) -> u32 {
-        let a = word(digest) ^ self.seed[0] ^ u64::from(code).rotate_right(8);
-        let b = word(&digest[8..]) ^ self.seed[1];
-        let m = u128::from(a) * u128::from(b);
-        (((m >> 64) as u64 ^ m as u64) >> 32) as u32
+        digest_fp(&self.slots.seed, code, digest)
     }
 
+    /// Never 0 (an empty `by_id` entry is 0).
     fn id_fp(&self, code: u8, id: IdKey<'_>) -> u32 {
-        (self.ids.hash_one((code, id)) >> 32) as u32
+        (self.ids.hash_one((code, id)) >> 32) as u32 | 1
     }
 
-    fn slot_fp(&self, slot: &Slot) -> (u32, u32) {
-        (
-            self.digest_fp(slot.kind, &slot.digest),
-            self.id_fp(slot.kind, slot.id_key()),
-        )
-    }
-
-    fn slot(&self, i: u32) -> Option<&Slot> {
-        self.slots.get(i as usize).filter(|s| !s.is_vacant())
-    }
-
-    fn locate(&self, kind: KeyKind, id: &str) -> Option<u32> {
+    /// The position of the record `(kind, id)`.
+    fn locate(&self, kind: KeyKind, id: &str) -> Option<usize> {
         let (code, key) = (kind_code(kind), IdKey::of(id));
-        self.by_id
-            .find(self.id_fp(code, key), |i| {
-                self.slot(i)
-                    .is_some_and(|s| s.kind == code && s.id_key() == key)
-            })
-            .map(|(_, i)| i)
+        let mut found = None;
+        self.by_id.find(self.id_fp(code, key), |&e| {
+            found = self
+                .slots
+                .find(e as u32, |s| s.kind == code && s.id_key() == key);
+            found.is_some()
+        })?;
+        found
     }
 
     /// The record of `(kind, digest)`.
     pub(super) fn find_by_digest(&self, kind: KeyKind, digest: &KeyDigest) -> Option<KeyRecord> {
         let code = kind_code(kind);
-        let (_, i) = self.by_digest.find(self.digest_fp(code, &digest.0), |i| {
-            self.slot(i).is_some_and(|s| s.holds(code, &digest.0))
+        let pos = self.slots.find(self.digest_fp(code, &digest.0), |s| {
+            s.holds(code, &digest.0)
         })?;
-        self.record(i)
+        self.record(self.slots.get(pos)?)
     }
 
     /// The record of `(kind, id)`.
     pub(super) fn find_by_id(&self, kind: KeyKind, id: &str) -> Option<KeyRecord> {
-        self.record(self.locate(kind, id)?)
+        self.record(self.slots.get(self.locate(kind, id)?)?)
     }
 
-    /// The record in slot `i`, its principal shared with the table.
-    fn record(&self, i: u32) -> Option<KeyRecord> {
-        let s = self.slot(i)?;
+    /// The record `s` holds, its principal shared with the table.
+    fn record(&self, s: &Slot) -> Option<KeyRecord> {
         let kind = *KINDS.get(usize::from(s.kind))?;
         let principal = self.principals.get(s.principal)?.clone();
         let cold = s.cold();
@@ -736,19 +754,12 @@ impl KeyTable {
 
     /// Inserts or replaces (by id) `record`. A record of another id holding the same
     /// digest loses it (it stays, by id).
-    pub(super) fn put(&mut self, record: KeyRecord) -> Result<(), Full> {
+    pub(super) fn put(&mut self, record: KeyRecord) {
         let code = kind_code(record.kind);
         self.remove(record.kind, &record.id);
-        if self.free == NO_SLOT && self.slots.len() >= MAX_SLOTS {
-            return Err(Full);
-        }
         let dfp = self.digest_fp(code, &record.digest.0);
-        if let Some((pos, other)) = self.by_digest.find(dfp, |i| {
-            self.slot(i)
-                .is_some_and(|s| s.holds(code, &record.digest.0))
-        }) {
-            self.by_digest.remove_at(pos);
-            if let Some(s) = self.slots.get_mut(other as usize) {
+        if let Some(pos) = self.slots.find(dfp, |s| s.holds(code, &record.digest.0)) {
+            if let Some(s) = self.slots.get_mut(pos) {
                 s.flags |= ORPHAN;
             }
         }
@@ -756,7 +767,7 @@ impl KeyTable {
         let key = IdKey::of(&record.id);
         let ifp = self.id_fp(code, key);
         let mut cold = Cold::default();
-        let mut slot = Slot::vacant(NO_SLOT);
+        let mut slot = Slot::vacant();
         slot.kind = code;
         slot.digest = record.digest.0;
         match key {
@@ -800,49 +811,28 @@ impl KeyTable {
         slot.cold = cold.write();
         slot.principal = self.principals.intern(record.principal);
 
-        let i = match self.free {
-            NO_SLOT => {
-                if self.slots.len() == self.slots.capacity() {
-                    // Grow by a quarter, not double: a million records do not leave room
-                    // for a second million.
-                    self.slots.reserve_exact((self.slots.len() / 4).max(16));
-                }
-                self.slots.push(slot);
-                self.slots.len() - 1
-            }
-            free => {
-                let i = free as usize;
-                self.free = self.slots.get(i).map_or(NO_SLOT, |s| s.created as u32);
-                self.slots[i] = slot;
-                i
-            }
-        } as u32;
-        self.live += 1;
-        self.by_digest.insert(dfp, i);
-        self.by_id.insert(ifp, i);
-        Ok(())
+        self.slots.insert(slot);
+        self.by_id.insert((u64::from(ifp) << 32) | u64::from(dfp));
     }
 
-    /// Removes the record in slot `i` and its index entries.
-    fn remove_slot(&mut self, i: u32) {
-        let Some(s) = self.slot(i) else { return };
-        let (dfp, ifp) = self.slot_fp(s);
-        let (orphan, principal) = (s.flags & ORPHAN != 0, s.principal);
-        if !orphan {
-            self.by_digest.remove(dfp, i);
+    /// Removes the record at `pos` and its `by_id` entry.
+    fn remove_at(&mut self, pos: usize) {
+        let s = self.slots.remove_at(pos);
+        let (dfp, ifp) = (
+            self.digest_fp(s.kind, &s.digest),
+            self.id_fp(s.kind, s.id_key()),
+        );
+        if let Some(at) = self.by_id.find(ifp, |&e| e as u32 == dfp) {
+            self.by_id.remove_at(at);
         }
-        self.by_id.remove(ifp, i);
-        self.principals.release(principal);
-        self.slots[i as usize] = Slot::vacant(self.free);
-        self.free = i;
-        self.live -= 1;
+        self.principals.release(s.principal);
     }
 
     /// Deletes the record `(kind, id)`; `false` when there is none.
     pub(super) fn remove(&mut self, kind: KeyKind, id: &str) -> bool {
         match self.locate(kind, id) {
-            Some(i) => {
-                self.remove_slot(i);
+            Some(pos) => {
+                self.remove_at(pos);
                 true
             }
             None => false,
@@ -851,9 +841,9 @@ impl KeyTable {
 
     /// Revokes `(kind, id)` if it is live; the record as it was before.
     pub(super) fn consume(&mut self, kind: KeyKind, id: &str) -> Option<KeyRecord> {
-        let i = self.locate(kind, id)?;
-        let before = self.record(i).filter(|r| !r.revoked)?;
-        if let Some(s) = self.slots.get_mut(i as usize) {
+        let pos = self.locate(kind, id)?;
+        let before = self.record(self.slots.get(pos)?).filter(|r| !r.revoked)?;
+        if let Some(s) = self.slots.get_mut(pos) {
             s.flags |= REVOKED;
         }
         Some(before)
@@ -861,46 +851,50 @@ impl KeyTable {
 
     /// Marks `(kind, id)` revoked; `false` when there is none.
     pub(super) fn set_revoked(&mut self, kind: KeyKind, id: &str) -> bool {
-        match self.locate(kind, id) {
-            Some(i) => {
-                if let Some(s) = self.slots.get_mut(i as usize) {
-                    s.flags |= REVOKED;
-                }
+        match self
+            .locate(kind, id)
+            .and_then(|pos| self.slots.get_mut(pos))
+        {
+            Some(s) => {
+                s.flags |= REVOKED;
                 true
             }
             None => false,
         }
     }
 
-    /// Every record of `kind` whose slot `keep`s, in slab order.
+    /// Every record of `kind` whose principal `keep` keeps.
     pub(super) fn list(
         &self,
         kind: KeyKind,
         mut keep: impl FnMut(&Principal) -> bool,
     ) -> Vec<KeyRecord> {
         let code = kind_code(kind);
-        (0..self.slots.len() as u32)
-            .filter(|&i| {
-                self.slot(i).is_some_and(|s| {
-                    s.kind == code && self.principals.get(s.principal).is_some_and(&mut keep)
-                })
+        self.slots
+            .iter()
+            .filter(|(_, s)| {
+                s.kind == code && self.principals.get(s.principal).is_some_and(&mut keep)
             })
-            .filter_map(|i| self.record(i))
+            .filter_map(|(_, s)| self.record(s))
             .collect()
     }
 
     /// Drops every record that expired at least `retention` before `now`.
     pub(super) fn remove_expired(&mut self, now: SystemTime, retention: Duration) {
-        let gone: Vec<u32> = (0..self.slots.len() as u32)
-            .filter(|&i| {
-                self.slot(i)
-                    .and_then(Slot::expires_at)
+        let gone: Vec<(u8, String)> = self
+            .slots
+            .iter()
+            .filter(|(_, s)| {
+                s.expires_at()
                     .and_then(|at| at.checked_add(retention))
                     .is_some_and(|end| end <= now)
             })
+            .map(|(_, s)| (s.kind, s.id_string()))
             .collect();
-        for i in gone {
-            self.remove_slot(i);
+        for (code, id) in gone {
+            if let Some(&kind) = KINDS.get(usize::from(code)) {
+                self.remove(kind, &id);
+            }
         }
     }
 }
@@ -930,8 +924,7 @@ mod tests {
             let p = Principal::app("a");
             t.put(
                 KeyRecord::new(id, KeyKind::AppApiKey, d, p, UNIX_EPOCH).with_hint("abcd****wxyz"),
-            )
-            .unwrap();
+            );
             let r = t.find_by_id(KeyKind::AppApiKey, id).unwrap();
             assert_eq!(r.id, id);
             assert_eq!(r.hint.as_deref(), Some("abcd****wxyz"));
@@ -968,7 +961,7 @@ mod tests {
         .with_hint("********");
         r.updated_at = Some(UNIX_EPOCH + Duration::new(1_700_000_000, 123_456_789));
         r.revoked = true;
-        t.put(r.clone()).unwrap();
+        t.put(r.clone());
         let back = t.find_by_id(KeyKind::AccessToken, &r.id).unwrap();
         assert_eq!(back.id, r.id);
         assert!(back.digest.ct_eq(&r.digest));
@@ -1012,8 +1005,7 @@ mod tests {
                     KeyDigest(d),
                     p.clone(),
                     UNIX_EPOCH,
-                ))
-                .unwrap();
+                ));
                 model.insert(id, d);
             } else {
                 assert_eq!(
@@ -1043,7 +1035,7 @@ mod tests {
             assert!(t.remove(KeyKind::DeviceToken, &id));
         }
         assert_eq!(t.principals.entries.iter().flatten().count(), 0);
-        assert_eq!((t.len(), t.by_digest.len, t.by_id.len), (0, 0, 0));
+        assert_eq!((t.len(), t.by_id.len), (0, 0));
     }
 
     #[test]
@@ -1059,8 +1051,7 @@ mod tests {
                 KeyDigest([i; 32]),
                 p,
                 UNIX_EPOCH,
-            ))
-            .unwrap();
+            ));
         }
         let other = Principal::app("demo").with_roles(["x"]);
         t.put(KeyRecord::new(
@@ -1069,8 +1060,7 @@ mod tests {
             KeyDigest([99; 32]),
             other,
             UNIX_EPOCH,
-        ))
-        .unwrap();
+        ));
         assert_eq!(t.principals.entries.iter().flatten().count(), 2);
         let a = t
             .find_by_digest(KeyKind::AppApiKey, &KeyDigest([1; 32]))
@@ -1079,5 +1069,25 @@ mod tests {
         assert!(a.principal.shares_data_with(&b.principal));
         let o = t.find_by_id(KeyKind::AppApiKey, "o").unwrap();
         assert!(!o.principal.shares_data_with(&a.principal));
+    }
+
+    #[test]
+    fn a_digest_taken_by_a_later_record_leaves_the_earlier_one_findable_by_id() {
+        let mut t = KeyTable::default();
+        let (d, p) = (KeyDigest([5; 32]), Principal::device("phone"));
+        let rec = |id: &str| KeyRecord::new(id, KeyKind::DeviceToken, d, p.clone(), UNIX_EPOCH);
+        t.put(rec("a"));
+        t.put(rec("b"));
+        assert_eq!(t.find_by_digest(KeyKind::DeviceToken, &d).unwrap().id, "b");
+        assert_eq!(t.find_by_id(KeyKind::DeviceToken, "a").unwrap().id, "a");
+        assert_eq!((t.len(), t.digests()), (2, 1));
+        // The digest goes with its holder; the earlier record does not take it back.
+        assert!(t.remove(KeyKind::DeviceToken, "b"));
+        assert!(t.find_by_digest(KeyKind::DeviceToken, &d).is_none());
+        assert!(t.find_by_id(KeyKind::DeviceToken, "a").is_some());
+        // Put again, it has it.
+        t.put(rec("a"));
+        assert_eq!(t.find_by_digest(KeyKind::DeviceToken, &d).unwrap().id, "a");
+        assert_eq!((t.len(), t.digests()), (1, 1));
     }
 }
