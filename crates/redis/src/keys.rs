@@ -1,17 +1,29 @@
 //! [`RedisKeyStore`]: keys and tokens as digests, one Lua script per change.
 //!
-//! Layout, under the prefix `P`:
+//! Layout, under the prefix `P`, for a kind of code `C` (one letter: `a` app keys, `d`
+//! device tokens, `i` issued tokens, `r` refresh tokens, `x` access pairs, `s` shared
+//! tokens, `h` HA1Bs); `ID` is the record's id as [`encode_id`] writes it (a generated id as
+//! its 16 bytes), `DIGEST` the digest's 32 bytes:
 //!
 //! | key | type | holds |
 //! |---|---|---|
-//! | `P:key:KIND:ID` | hash | `rec` (the record as JSON, digests only), `digest`, `owner`, `revoked` |
-//! | `P:digest:KIND:HEX` | string | the id of the record with that digest |
-//! | `P:owner:KIND:OWNER` | set | the ids of the owner's records |
+//! | `P:r:C` `DIGEST` | string | the record, binary (`codec.rs`): revoked, owner, id, times, principal; no field names |
+//! | `P:i:C:B` | hash | `ID` → `DIGEST`, for the ids of bucket `B` (one of 8,192, by a hash of `ID`) |
+//! | `P:o:C:OWNER` | hash | `ID` → empty, the owner's records |
+//!
+//! One Redis key per record, the rest in hashes Redis keeps compact (listpack) while they
+//! are small: about 270 bytes of Redis memory per app key, where the JSON layout of
+//! earlier versions (a hash per record, a key per digest, a set per owner) took about 1,300.
+//! A lookup by digest is one `GET`.
 //!
 //! A record that expires is dropped by Redis after the configured retention (until then it
-//! answers `expired`); its digest index goes with it. An owner's set expires with its
-//! longest-lived record, and every write drops up to three members whose records are gone
-//! (a set of N live records holds about N/2 dead ids at most, however many were written).
+//! answers `expired`). The hashes live as long as their longest-lived record, and every
+//! write drops up to three entries of each whose records are gone (a hash of N live
+//! records holds about N/2 dead entries at most, however many were written).
+//!
+//! Records of the earlier layout (`P:key:KIND:ID` hashes of JSON, `P:digest:KIND:HEX`,
+//! `P:owner:KIND:OWNER`) are still found, revoked, consumed, listed and deleted; writing a
+//! record of the same id moves it to the new layout.
 
 use std::fmt;
 use std::sync::{Arc, LazyLock};
@@ -23,71 +35,164 @@ use tower_authn_core::{
 };
 
 use crate::Shared;
-use crate::codec::{decode_record, encode_record, millis};
+use crate::codec::{decode_key, encode_id, encode_key, kind_code, millis, owner_of};
 use crate::listener::message;
 
-/// Writes a record and its indexes, dropping the indexes of the record it replaces.
+/// What every script shares.
+const COMMON: &str = r"
+-- The bucket of an id's index entry: 8,192 per kind.
+local function bucket(id)
+  local h = 5381
+  for i = 1, #id do h = (h * 33 + string.byte(id, i)) % 8388608 end
+  return tostring(h % 8192)
+end
+-- The owner and id of a binary record (nil for anything else).
+local function head(rec)
+  if not rec or string.byte(rec, 1) ~= 1 then return nil end
+  local a, b = string.byte(rec, 3, 4)
+  if not b then return nil end
+  local ol = a * 256 + b
+  local c, d = string.byte(rec, 5 + ol, 6 + ol)
+  if not d then return nil end
+  return string.sub(rec, 5, 4 + ol), string.sub(rec, 7 + ol, 6 + ol + c * 256 + d)
+end
+-- An encoded id as text.
+local function plain(id)
+  if string.byte(id, 1) == 1 then
+    return (string.gsub(string.sub(id, 2), '.', function(ch)
+      return string.format('%02x', string.byte(ch)) end))
+  end
+  return string.sub(id, 2)
+end
+-- The record of an id: digest, record key, record, owner, index key.
+local function locate(p, c, id)
+  local ik = p .. ':i:' .. c .. ':' .. bucket(id)
+  local dg = redis.call('HGET', ik, id)
+  if not dg then return nil end
+  local rk = p .. ':r:' .. c .. dg
+  local rec = redis.call('GET', rk)
+  local owner, rid = head(rec)
+  if rid ~= id then return nil end
+  return dg, rk, rec, owner, ik
+end
+-- A hash lives as long as its longest-lived record (at = '': one never expires).
+local function keep(k, existed, at, now)
+  if at == '' then redis.call('PERSIST', k) return end
+  local ttl = redis.call('PTTL', k)
+  local want = math.floor(tonumber(at) - tonumber(now))
+  if existed == 0 or (ttl ~= -1 and want > ttl) then redis.call('PEXPIRE', k, math.max(want, 1)) end
+end
+";
+
+fn script(body: &str) -> Script {
+    Script::new(&format!("{COMMON}{body}"))
+}
+
+/// Writes a record and its index entries, dropping those of the record it replaces (the
+/// same id, or another id holding the same digest), in either layout.
 static PUT: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    script(
         r"
-local p, kind, id = ARGV[1], ARGV[2], ARGV[3]
-local rk = p .. ':key:' .. kind .. ':' .. id
-local old = redis.call('HMGET', rk, 'digest', 'owner')
+local p, c, id, dg, owner, rec, at, now, chan, msg, lkind, lid, lhex = unpack(ARGV)
+local rk = p .. ':r:' .. c .. dg
+local ik = p .. ':i:' .. c .. ':' .. bucket(id)
+local function okey(o) return p .. ':o:' .. c .. ':' .. o end
+local odg, ork, _, oowner = locate(p, c, id)
+if odg then
+  if ork ~= rk then redis.call('DEL', ork) end
+  if oowner ~= owner then redis.call('HDEL', okey(oowner), id) end
+end
+local howner, hid = head(redis.call('GET', rk))
+if hid and hid ~= id then
+  redis.call('HDEL', p .. ':i:' .. c .. ':' .. bucket(hid), hid)
+  redis.call('HDEL', okey(howner), hid)
+  redis.call('PUBLISH', chan, 'k:' .. lkind .. ':' .. plain(hid))
+end
+-- The earlier layout: this id's record goes, and no record of it keeps this digest.
+local lrk = p .. ':key:' .. lkind .. ':' .. lid
+local old = redis.call('HMGET', lrk, 'digest', 'owner')
 if old[1] then
-  local odk = p .. ':digest:' .. kind .. ':' .. old[1]
-  if redis.call('GET', odk) == id then redis.call('DEL', odk) end
+  local odk = p .. ':digest:' .. lkind .. ':' .. old[1]
+  if redis.call('GET', odk) == lid then redis.call('DEL', odk) end
+  redis.call('DEL', lrk)
 end
-if old[2] then redis.call('SREM', p .. ':owner:' .. kind .. ':' .. old[2], id) end
-redis.call('DEL', rk)
-redis.call('HSET', rk, 'rec', ARGV[6], 'digest', ARGV[4], 'owner', ARGV[5], 'revoked', ARGV[7])
-local dk = p .. ':digest:' .. kind .. ':' .. ARGV[4]
-redis.call('SET', dk, id)
-local ok = p .. ':owner:' .. kind .. ':' .. ARGV[5]
-local okp = p .. ':key:' .. kind .. ':'
--- Members whose records Redis dropped go: a few picked at random on every write, so the
--- set holds its live records and (in expectation) at most half as many dead ones.
-for _, m in ipairs(redis.call('SRANDMEMBER', ok, 3)) do
-  if m ~= id and redis.call('EXISTS', okp .. m) == 0 then redis.call('SREM', ok, m) end
+if old[2] then redis.call('SREM', p .. ':owner:' .. lkind .. ':' .. old[2], lid) end
+redis.call('DEL', p .. ':digest:' .. lkind .. ':' .. lhex)
+
+redis.call('SET', rk, rec)
+if at ~= '' then redis.call('PEXPIREAT', rk, at) end
+-- Entries whose records Redis dropped go: a few picked at random on every write, so a
+-- hash holds its live records and (in expectation) at most half as many dead ones.
+local fv = redis.call('HRANDFIELD', ik, 3, 'WITHVALUES')
+for i = 1, #fv, 2 do
+  if fv[i] ~= id then
+    local _, rid = head(redis.call('GET', p .. ':r:' .. c .. fv[i + 1]))
+    if rid ~= fv[i] then redis.call('HDEL', ik, fv[i]) end
+  end
 end
-local existed = redis.call('EXISTS', ok)
-redis.call('SADD', ok, id)
-if ARGV[8] ~= '' then
-  redis.call('PEXPIREAT', rk, ARGV[8])
-  redis.call('PEXPIREAT', dk, ARGV[8])
-  -- The set lives as long as its longest-lived record (-1: one never expires).
-  local ttl = redis.call('PTTL', ok)
-  local want = math.floor(tonumber(ARGV[8]) - tonumber(ARGV[9]))
-  if existed == 0 or (ttl ~= -1 and want > ttl) then redis.call('PEXPIRE', ok, math.max(want, 1)) end
-else
-  redis.call('PERSIST', ok)
+local existed = redis.call('EXISTS', ik)
+redis.call('HSET', ik, id, dg)
+keep(ik, existed, at, now)
+local ok = okey(owner)
+for _, f in ipairs(redis.call('HRANDFIELD', ok, 3)) do
+  if f ~= id then
+    local fdg, _, _, fowner = locate(p, c, f)
+    if not fdg or fowner ~= owner then redis.call('HDEL', ok, f) end
+  end
 end
-redis.call('PUBLISH', ARGV[10], ARGV[11])
+existed = redis.call('EXISTS', ok)
+redis.call('HSET', ok, id, '')
+keep(ok, existed, at, now)
+redis.call('PUBLISH', chan, msg)
 return 1
 ",
     )
 });
 
-/// The record a digest points to, in one round trip.
+/// The record a digest points to, in one round trip: `{record, legacy revoked flag}`.
 static FIND_BY_DIGEST: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    script(
         r"
-local id = redis.call('GET', ARGV[1] .. ':digest:' .. ARGV[2] .. ':' .. ARGV[3])
-if not id then return false end
-local r = redis.call('HMGET', ARGV[1] .. ':key:' .. ARGV[2] .. ':' .. id, 'rec', 'revoked')
+local p, c, dg, lkind, lhex = unpack(ARGV)
+local rec = redis.call('GET', p .. ':r:' .. c .. dg)
+if rec then return {rec, ''} end
+local lid = redis.call('GET', p .. ':digest:' .. lkind .. ':' .. lhex)
+if not lid then return false end
+local r = redis.call('HMGET', p .. ':key:' .. lkind .. ':' .. lid, 'rec', 'revoked')
 if not r[1] then return false end
-return {r[1], r[2]}
+return {r[1], r[2] or '0'}
 ",
     )
 });
 
-/// Marks a record revoked.
-static REVOKE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+/// The record of an id: `{record, legacy revoked flag, digest}`.
+static FIND_BY_ID: LazyLock<Script> = LazyLock::new(|| {
+    script(
         r"
-local rk = ARGV[1] .. ':key:' .. ARGV[2] .. ':' .. ARGV[3]
-if redis.call('EXISTS', rk) == 0 then return 0 end
-redis.call('HSET', rk, 'revoked', '1')
-redis.call('PUBLISH', ARGV[4], ARGV[5])
+local p, c, id, lkind, lid = unpack(ARGV)
+local dg, _, rec = locate(p, c, id)
+if dg then return {rec, '', dg} end
+local r = redis.call('HMGET', p .. ':key:' .. lkind .. ':' .. lid, 'rec', 'revoked')
+if r[1] then return {r[1], r[2] or '0', ''} end
+return false
+",
+    )
+});
+
+/// Marks a record revoked (byte 1 of a binary record).
+static REVOKE: LazyLock<Script> = LazyLock::new(|| {
+    script(
+        r"
+local p, c, id, chan, msg, lkind, lid = unpack(ARGV)
+local dg, rk = locate(p, c, id)
+if dg then
+  redis.call('SETRANGE', rk, 1, '')
+else
+  local lrk = p .. ':key:' .. lkind .. ':' .. lid
+  if redis.call('EXISTS', lrk) == 0 then return 0 end
+  redis.call('HSET', lrk, 'revoked', '1')
+end
+redis.call('PUBLISH', chan, msg)
 return 1
 ",
     )
@@ -95,51 +200,79 @@ return 1
 
 /// Revokes a live record and returns it as it was: of two racing calls, one gets it.
 static CONSUME: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    script(
         r"
-local rk = ARGV[1] .. ':key:' .. ARGV[2] .. ':' .. ARGV[3]
-local r = redis.call('HMGET', rk, 'rec', 'revoked')
+local p, c, id, chan, msg, lkind, lid = unpack(ARGV)
+local dg, rk, rec = locate(p, c, id)
+if dg then
+  if string.byte(rec, 2) ~= 0 then return false end
+  redis.call('SETRANGE', rk, 1, '')
+  redis.call('PUBLISH', chan, msg)
+  return {rec, '', dg}
+end
+local lrk = p .. ':key:' .. lkind .. ':' .. lid
+local r = redis.call('HMGET', lrk, 'rec', 'revoked')
 if not r[1] or r[2] == '1' then return false end
-redis.call('HSET', rk, 'revoked', '1')
-redis.call('PUBLISH', ARGV[4], ARGV[5])
-return r[1]
+redis.call('HSET', lrk, 'revoked', '1')
+redis.call('PUBLISH', chan, msg)
+return {r[1], '0', ''}
 ",
     )
 });
 
-/// Deletes a record and its indexes.
+/// Deletes a record and its index entries.
 static DELETE: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    script(
         r"
-local p, kind, id = ARGV[1], ARGV[2], ARGV[3]
-local rk = p .. ':key:' .. kind .. ':' .. id
-local old = redis.call('HMGET', rk, 'digest', 'owner')
-if redis.call('DEL', rk) == 0 then return 0 end
-if old[1] then
-  local dk = p .. ':digest:' .. kind .. ':' .. old[1]
-  if redis.call('GET', dk) == id then redis.call('DEL', dk) end
+local p, c, id, chan, msg, lkind, lid = unpack(ARGV)
+local dg, rk, _, owner, ik = locate(p, c, id)
+if dg then
+  redis.call('DEL', rk)
+  redis.call('HDEL', ik, id)
+  redis.call('HDEL', p .. ':o:' .. c .. ':' .. owner, id)
+else
+  local lrk = p .. ':key:' .. lkind .. ':' .. lid
+  local old = redis.call('HMGET', lrk, 'digest', 'owner')
+  if redis.call('DEL', lrk) == 0 then return 0 end
+  if old[1] then
+    local dk = p .. ':digest:' .. lkind .. ':' .. old[1]
+    if redis.call('GET', dk) == lid then redis.call('DEL', dk) end
+  end
+  if old[2] then redis.call('SREM', p .. ':owner:' .. lkind .. ':' .. old[2], lid) end
 end
-if old[2] then redis.call('SREM', p .. ':owner:' .. kind .. ':' .. old[2], id) end
-redis.call('PUBLISH', ARGV[4], ARGV[5])
+redis.call('PUBLISH', chan, msg)
 return 1
 ",
     )
 });
 
-/// Every record of an owner, forgetting ids whose records Redis dropped.
+/// Every record of an owner, `{record, legacy revoked flag, digest}` each, forgetting
+/// entries whose records Redis dropped.
 static LIST_OWNER: LazyLock<Script> = LazyLock::new(|| {
-    Script::new(
+    script(
         r"
-local p, kind = ARGV[1], ARGV[2]
-local ok = p .. ':owner:' .. kind .. ':' .. ARGV[3]
+local p, c, owner, lkind = unpack(ARGV)
+local ok = p .. ':o:' .. c .. ':' .. owner
 local out = {}
-for _, id in ipairs(redis.call('SMEMBERS', ok)) do
-  local r = redis.call('HMGET', p .. ':key:' .. kind .. ':' .. id, 'rec', 'revoked')
+for _, id in ipairs(redis.call('HKEYS', ok)) do
+  local dg, _, rec, rowner = locate(p, c, id)
+  if dg and rowner == owner then
+    table.insert(out, rec)
+    table.insert(out, '')
+    table.insert(out, dg)
+  else
+    redis.call('HDEL', ok, id)
+  end
+end
+local lok = p .. ':owner:' .. lkind .. ':' .. owner
+for _, id in ipairs(redis.call('SMEMBERS', lok)) do
+  local r = redis.call('HMGET', p .. ':key:' .. lkind .. ':' .. id, 'rec', 'revoked')
   if r[1] then
     table.insert(out, r[1])
-    table.insert(out, r[2])
+    table.insert(out, r[2] or '0')
+    table.insert(out, '')
   else
-    redis.call('SREM', ok, id)
+    redis.call('SREM', lok, id)
   end
 end
 return out
@@ -149,17 +282,20 @@ return out
 
 /// Keys and tokens in Redis, as digests. Clones share the connection.
 ///
-/// Layout, under the prefix `P`:
+/// Layout, under the prefix `P`, for a kind of code `C` (`a` app keys, `d` device tokens,
+/// `i` issued tokens, `r` refresh tokens, `x` access pairs, `s` shared tokens, `h` HA1Bs):
 ///
 /// | key | type | holds |
 /// |---|---|---|
-/// | `P:key:KIND:ID` | hash | `rec` (the record as JSON, digests only), `digest`, `owner`, `revoked` |
-/// | `P:digest:KIND:HEX` | string | the id of the record with that digest |
-/// | `P:owner:KIND:OWNER` | set | the ids of the owner's records |
+/// | `P:r:C` + the digest's 32 bytes | string | the record, binary: revoked, owner, id, times, principal (no field names) |
+/// | `P:i:C:B` | hash | id → digest, for the ids of bucket `B` (one of 8,192) |
+/// | `P:o:C:OWNER` | hash | id → empty, the owner's records |
 ///
 /// Each change is one Lua script that also publishes the change. A record that expires is
-/// dropped by Redis after the configured retention (until then it answers `expired`), its
-/// digest index with it.
+/// dropped by Redis after the configured retention (until then it answers `expired`).
+/// Records written by earlier versions (JSON, a hash per record) are still read, and move
+/// to this layout when they are written again. Two records of one kind cannot share a
+/// digest (one secret, two ids): the later replaces the earlier.
 #[derive(Clone)]
 pub struct RedisKeyStore {
     shared: Arc<Shared>,
@@ -174,14 +310,6 @@ impl fmt::Debug for RedisKeyStore {
     }
 }
 
-fn owner_of(record: &KeyRecord) -> &str {
-    record
-        .principal
-        .app_id
-        .as_deref()
-        .unwrap_or(&record.principal.id)
-}
-
 /// Escapes Redis glob characters.
 fn glob_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -194,15 +322,16 @@ fn glob_escape(text: &str) -> String {
     out
 }
 
-fn decode_pairs(flat: Vec<Option<String>>) -> Result<Vec<KeyRecord>, StoreError> {
-    let mut out = Vec::with_capacity(flat.len() / 2);
-    let mut it = flat.into_iter();
-    while let (Some(rec), Some(revoked)) = (it.next(), it.next()) {
-        if let Some(rec) = rec {
-            out.push(decode_record(&rec, revoked.as_deref() == Some("1"))?);
-        }
-    }
-    Ok(out)
+fn digest_of(bytes: &[u8]) -> Option<KeyDigest> {
+    bytes.try_into().ok().map(KeyDigest)
+}
+
+/// Records as the scripts return them: `record, legacy revoked flag, digest` each (the
+/// digest empty for a record of the earlier layout, which holds its own).
+fn decode_triples(kind: KeyKind, flat: Vec<Vec<u8>>) -> Result<Vec<KeyRecord>, StoreError> {
+    flat.chunks_exact(3)
+        .map(|t| decode_key(&t[0], kind, digest_of(&t[2]), t[1] == b"1"))
+        .collect()
 }
 
 impl RedisKeyStore {
@@ -218,7 +347,7 @@ impl RedisKeyStore {
     }
 
     async fn put_record(&self, record: &KeyRecord) -> Result<(), StoreError> {
-        let json = encode_record(record)?;
+        let rec = encode_key(record)?;
         let expire_at = record
             .expires_at
             .map(|at| millis(at + self.shared.retention).to_string())
@@ -226,16 +355,18 @@ impl RedisKeyStore {
         let now = millis(std::time::SystemTime::now());
         let mut call = PUT.prepare_invoke();
         call.arg(&self.shared.prefix)
-            .arg(record.kind.as_str())
-            .arg(&record.id)
-            .arg(record.digest.to_hex())
+            .arg(kind_code(record.kind))
+            .arg(encode_id(&record.id))
+            .arg(&record.digest.0[..])
             .arg(owner_of(record))
-            .arg(json)
-            .arg(if record.revoked { "1" } else { "0" })
+            .arg(rec)
             .arg(expire_at)
             .arg(now)
             .arg(&self.shared.channel)
-            .arg(message::key(record.kind, &record.id));
+            .arg(message::key(record.kind, &record.id))
+            .arg(record.kind.as_str())
+            .arg(&record.id)
+            .arg(record.digest.to_hex());
         self.shared.conn.script::<i64>(&call).await.map(|_| ())
     }
 
@@ -247,37 +378,64 @@ impl RedisKeyStore {
     ) -> Result<redis::Value, StoreError> {
         let mut call = script.prepare_invoke();
         call.arg(&self.shared.prefix)
-            .arg(kind.as_str())
-            .arg(id)
+            .arg(kind_code(kind))
+            .arg(encode_id(id))
             .arg(&self.shared.channel)
-            .arg(message::key(kind, id));
+            .arg(message::key(kind, id))
+            .arg(kind.as_str())
+            .arg(id);
         let out = self.shared.conn.script(&call).await;
         self.changed(kind, id);
         out
     }
 
+    /// Every record of `kind`: the binary ones (`P:r:C*`), then those of the earlier
+    /// layout (`P:key:KIND:*`).
     async fn list_all(&self, kind: KeyKind) -> Result<Vec<KeyRecord>, StoreError> {
-        let pattern = format!(
-            "{}:key:{}:*",
-            glob_escape(&self.shared.prefix),
-            glob_escape(kind.as_str())
-        );
+        let prefix = glob_escape(&self.shared.prefix);
+        let mut out = Vec::new();
+        let pattern = format!("{prefix}:r:{}*", kind_code(kind));
+        let named = format!("{}:r:{}", self.shared.prefix, kind_code(kind)).len();
+        for key in self.scan(&pattern).await? {
+            let Some(digest) = key.get(named..).and_then(digest_of) else {
+                continue;
+            };
+            let mut get = redis::cmd("GET");
+            get.arg(&key);
+            if let Some(rec) = self.shared.conn.query::<Option<Vec<u8>>>(get).await? {
+                out.push(decode_key(&rec, kind, Some(digest), false)?);
+            }
+        }
+        let pattern = format!("{prefix}:key:{}:*", glob_escape(kind.as_str()));
+        for key in self.scan(&pattern).await? {
+            let mut get = redis::cmd("HMGET");
+            get.arg(&key).arg("rec").arg("revoked");
+            let pair: Vec<Option<Vec<u8>>> = self.shared.conn.query(get).await?;
+            if let [Some(rec), revoked] = pair.as_slice() {
+                out.push(decode_key(
+                    rec,
+                    kind,
+                    None,
+                    revoked.as_deref() == Some(b"1"),
+                )?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every key name matching `pattern`.
+    async fn scan(&self, pattern: &str) -> Result<Vec<Vec<u8>>, StoreError> {
         let mut out = Vec::new();
         let mut cursor: u64 = 0;
         loop {
             let mut scan = redis::cmd("SCAN");
             scan.arg(cursor)
                 .arg("MATCH")
-                .arg(&pattern)
+                .arg(pattern)
                 .arg("COUNT")
                 .arg(500);
-            let (next, keys): (u64, Vec<String>) = self.shared.conn.query(scan).await?;
-            for key in keys {
-                let mut get = redis::cmd("HMGET");
-                get.arg(&key).arg("rec").arg("revoked");
-                let pair: Vec<Option<String>> = self.shared.conn.query(get).await?;
-                out.extend(decode_pairs(pair)?);
-            }
+            let (next, keys): (u64, Vec<Vec<u8>>) = self.shared.conn.query(scan).await?;
+            out.extend(keys);
             if next == 0 {
                 return Ok(out);
             }
@@ -308,11 +466,13 @@ impl KeyStore for RedisKeyStore {
         async move {
             let mut call = FIND_BY_DIGEST.prepare_invoke();
             call.arg(&self.shared.prefix)
+                .arg(kind_code(kind))
+                .arg(&digest.0[..])
                 .arg(kind.as_str())
                 .arg(digest.to_hex());
-            let found: Option<(String, Option<String>)> = self.shared.conn.script(&call).await?;
+            let found: Option<(Vec<u8>, Vec<u8>)> = self.shared.conn.script(&call).await?;
             found
-                .map(|(rec, revoked)| decode_record(&rec, revoked.as_deref() == Some("1")))
+                .map(|(rec, revoked)| decode_key(&rec, kind, Some(digest), revoked == b"1"))
                 .transpose()
         }
         .boxed()
@@ -324,12 +484,14 @@ impl KeyStore for RedisKeyStore {
         id: &'a str,
     ) -> BoxFuture<'a, Result<Option<KeyRecord>, StoreError>> {
         async move {
-            let mut get = redis::cmd("HMGET");
-            get.arg(self.shared.key(&["key", kind.as_str(), id]))
-                .arg("rec")
-                .arg("revoked");
-            let pair: Vec<Option<String>> = self.shared.conn.query(get).await?;
-            Ok(decode_pairs(pair)?.pop())
+            let mut call = FIND_BY_ID.prepare_invoke();
+            call.arg(&self.shared.prefix)
+                .arg(kind_code(kind))
+                .arg(encode_id(id))
+                .arg(kind.as_str())
+                .arg(id);
+            let found: Option<Vec<Vec<u8>>> = self.shared.conn.script(&call).await?;
+            Ok(decode_triples(kind, found.unwrap_or_default())?.pop())
         }
         .boxed()
     }
@@ -372,9 +534,12 @@ impl KeyStore for RedisKeyStore {
             let records = match owner {
                 Some(owner) => {
                     let mut call = LIST_OWNER.prepare_invoke();
-                    call.arg(&self.shared.prefix).arg(kind.as_str()).arg(owner);
-                    let flat: Vec<Option<String>> = self.shared.conn.script(&call).await?;
-                    decode_pairs(flat)?
+                    call.arg(&self.shared.prefix)
+                        .arg(kind_code(kind))
+                        .arg(owner)
+                        .arg(kind.as_str());
+                    let flat: Vec<Vec<u8>> = self.shared.conn.script(&call).await?;
+                    decode_triples(kind, flat)?
                 }
                 None => self.list_all(kind).await?,
             };
@@ -390,9 +555,14 @@ impl KeyStore for RedisKeyStore {
     ) -> BoxFuture<'a, Result<Option<KeyRecord>, StoreError>> {
         async move {
             let out = self.change(&CONSUME, kind, id).await?;
-            let rec: Option<String> = redis::from_redis_value(out)
+            let found: Option<Vec<Vec<u8>>> = redis::from_redis_value(out)
                 .map_err(|_| StoreError::new("redis: odd answer to consume"))?;
-            rec.map(|json| decode_record(&json, false)).transpose()
+            let mut record = decode_triples(kind, found.unwrap_or_default())?.pop();
+            // As it was: live (the script refuses a revoked one).
+            if let Some(r) = &mut record {
+                r.revoked = false;
+            }
+            Ok(record)
         }
         .boxed()
     }

@@ -14,8 +14,8 @@ use tower_authn_core::credential::{BasicCredentials, TokenCredential};
 use tower_authn_core::issue::RefreshTokens;
 use tower_authn_core::throttle::{AttemptStore, Limit, Reservation, Throttle};
 use tower_authn_core::{
-    CredentialLocation, KeyHasher, KeyKind, KeyStoreExt, Principal, UserRecord, UserStore,
-    UserStoreExt, Verifier,
+    CredentialLocation, KeyHasher, KeyKind, KeyStore, KeyStoreExt, Principal, UserRecord,
+    UserStore, UserStoreExt, Verifier,
 };
 use tower_authn_redis::{RedisConfig, RedisStores};
 
@@ -46,36 +46,37 @@ async fn the_redis_user_store_conforms() {
     tower_authn_core::conformance::user_store(stores(&server).users()).await;
 }
 
-/// Every value Redis holds, as text.
+/// Every key name in Redis (binary: record keys end with a digest's 32 bytes).
+fn all_keys(server: &RedisServer) -> Vec<Vec<u8>> {
+    let client = redis::Client::open(server.url()).unwrap();
+    let mut conn = client.get_connection().unwrap();
+    redis::cmd("KEYS").arg("*").query(&mut conn).unwrap()
+}
+
+/// Every value Redis holds, as text (bytes that are not UTF-8 as U+FFFD).
 fn dump(server: &RedisServer) -> String {
     let client = redis::Client::open(server.url()).unwrap();
     let mut conn = client.get_connection().unwrap();
-    let keys: Vec<String> = redis::cmd("KEYS").arg("*").query(&mut conn).unwrap();
+    let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     let mut out = String::new();
-    for k in keys {
+    for k in all_keys(server) {
         let kind: String = redis::cmd("TYPE").arg(&k).query(&mut conn).unwrap();
+        let items = |cmd: &str, conn: &mut redis::Connection| -> String {
+            let items: Vec<Vec<u8>> = redis::cmd(cmd).arg(&k).query(conn).unwrap();
+            format!("{:?}", items.iter().map(|i| text(i)).collect::<Vec<_>>())
+        };
         let value = match kind.as_str() {
-            "string" => redis::cmd("GET")
-                .arg(&k)
-                .query::<String>(&mut conn)
-                .unwrap(),
-            "hash" => format!(
-                "{:?}",
-                redis::cmd("HGETALL")
+            "string" => text(
+                &redis::cmd("GET")
                     .arg(&k)
-                    .query::<Vec<String>>(&mut conn)
-                    .unwrap()
+                    .query::<Vec<u8>>(&mut conn)
+                    .unwrap(),
             ),
-            "set" => format!(
-                "{:?}",
-                redis::cmd("SMEMBERS")
-                    .arg(&k)
-                    .query::<Vec<String>>(&mut conn)
-                    .unwrap()
-            ),
+            "hash" => items("HGETALL", &mut conn),
+            "set" => items("SMEMBERS", &mut conn),
             other => other.to_owned(),
         };
-        out.push_str(&format!("{k} = {value}\n"));
+        out.push_str(&format!("{} = {value}\n", text(&k)));
     }
     out
 }
@@ -461,23 +462,36 @@ async fn what_logins_leave_in_redis_expires_and_owner_sets_stay_small() {
     let keys = s.keys();
     let client = redis::Client::open(server.url()).unwrap();
     let mut conn = client.get_connection().unwrap();
-    let mut pttl = |key: &str| -> i64 { redis::cmd("PTTL").arg(key).query(&mut conn).unwrap() };
+    let mut pttl = |key: &[u8]| -> i64 { redis::cmd("PTTL").arg(key).query(&mut conn).unwrap() };
 
-    // A refresh family: its marker, the marker's digest index, the token and the owner set
-    // all expire (the marker with the family's life).
+    // A refresh family: its marker, the token, their id index entries and the owner's
+    // records all expire (the marker with the family's life).
     let refresh = RefreshTokens::new(keys.clone()).family_life(Duration::from_secs(3600));
     let grant = refresh.start(&Principal::user("alice")).await.unwrap();
-    let marker = format!("authn:key:refresh:family:{}", grant.family);
-    for key in [marker.as_str(), "authn:owner:refresh:alice"] {
+    let marker = keys
+        .find_by_id(KeyKind::RefreshToken, &format!("family:{}", grant.family))
+        .await
+        .unwrap()
+        .expect("the family's marker");
+    let marker_key = [b"authn:r:r".as_slice(), &marker.digest.0].concat();
+    for key in [marker_key.as_slice(), b"authn:o:r:alice"] {
         let ttl = pttl(key);
-        assert!(ttl > 0 && ttl <= 3_600_000, "{key}: PTTL {ttl}");
+        assert!(
+            ttl > 0 && ttl <= 3_600_000,
+            "{}: PTTL {ttl}",
+            String::from_utf8_lossy(key)
+        );
     }
-    // Everything in Redis now (marker, token, their digest indexes, the owner set) expires.
-    let everything = dump(&server);
-    assert!(everything.lines().count() >= 5, "{everything}");
-    for line in everything.lines() {
-        let key = line.split(' ').next().unwrap();
-        assert!(pttl(key) > 0, "{key} never expires");
+    // Everything in Redis now (marker, token, their id index buckets, the owner's hash)
+    // expires.
+    let everything = all_keys(&server);
+    assert!(everything.len() >= 4, "{}", dump(&server));
+    for key in &everything {
+        assert!(
+            pttl(key) > 0,
+            "{} never expires",
+            String::from_utf8_lossy(key)
+        );
     }
 
     // 2,000 short-lived tokens of one owner, one after the other: the owner's set keeps a
@@ -488,17 +502,31 @@ async fn what_logins_leave_in_redis_expires_and_owner_sets_stay_small() {
             .await
             .unwrap();
     }
-    let members: i64 = redis::cmd("SCARD")
-        .arg("authn:owner:issued:bob")
+    let members: i64 = redis::cmd("HLEN")
+        .arg("authn:o:i:bob")
         .query(&mut client.get_connection().unwrap())
         .unwrap();
     assert!(
         members < 50,
-        "the owner set holds {members} ids for ~1 live record"
+        "the owner's hash holds {members} ids for ~1 live record"
+    );
+    // Nor do the id index's buckets keep them: they expire with their records.
+    let mut conn = client.get_connection().unwrap();
+    let buckets: Vec<Vec<u8>> = redis::cmd("KEYS")
+        .arg("authn:i:i:*")
+        .query(&mut conn)
+        .unwrap();
+    let mut entries = 0;
+    for b in &buckets {
+        entries += redis::cmd("HLEN").arg(b).query::<i64>(&mut conn).unwrap();
+    }
+    assert!(
+        entries < 50,
+        "the id index holds {entries} ids for ~1 live record"
     );
     // A key that never expires keeps its owner's set.
     keys.issue_key(KeyKind::AppApiKey, Principal::app("demo"), None)
         .await
         .unwrap();
-    assert_eq!(pttl("authn:owner:app-key:demo"), -1);
+    assert_eq!(pttl(b"authn:o:a:demo"), -1);
 }
