@@ -4,8 +4,9 @@
 //! `compile_fail` doctest in `crates/core/src/store.rs` proves `==` does not compile), so every
 //! comparison of stored digests goes through `KeyDigest::ct_eq`. The other secrets compared
 //! are plain bytes, which `==` would compare with an early exit: the request hash of a Wildix
-//! signature, an argon2 output, an HA1B; a JWT's signature (the HS256 MAC of a Wildix
-//! signature included) is left to jsonwebtoken's own check. No type stops `==` on bytes, so this
+//! signature, an argon2 output, an HA1B; a JWT's HMAC (the HS256 MAC of a Wildix signature
+//! included) goes through `hmac::Mac::verify_slice` (constant time, whole tag); RSA and ECDSA
+//! checks compare nothing secret. No type stops `==` on bytes, so this
 //! test reads the functions that compare them and fails when one stops calling `ct_eq` or
 //! starts using `==` / `!=`: a change there has to change this test too, on purpose.
 
@@ -47,12 +48,12 @@ const SITES: &[(&str, &str, &str, &str)] = &[
         "d.ct_eq(&presented)",
     ),
     (
-        // Signed requests use the JWT crate's HS256 check, which hands the MAC to
-        // jsonwebtoken (the site below).
+        // Signed requests use the JWT crate's HS256 check, which keys an HMAC and compares
+        // through the site below.
         "the Wildix HS256 MAC",
         include_str!("../crates/jwt/src/hs256.rs"),
         "pub fn verify(&self, secret: &[u8]) -> Option<&[u8]>",
-        "key.verify_signature(Algorithm::HS256",
+        "hs256_matches(secret, input.as_bytes(), signature)",
     ),
     (
         "the Wildix request hash (sign.hash)",
@@ -61,12 +62,17 @@ const SITES: &[(&str, &str, &str, &str)] = &[
         "hash.as_bytes().ct_eq(expected)",
     ),
     (
-        // jsonwebtoken's rust_crypto backend checks HMACs with `hmac::Mac::verify_slice`
-        // (constant time); ours only hands it the received bytes.
-        "a JWT signature (jsonwebtoken)",
+        // Every HMAC check (prepared keys and the Wildix MAC) ends here.
+        "a JWT HMAC",
         include_str!("../crates/jwt/src/key.rs"),
-        "pub(crate) fn verify_signature(",
-        "jsonwebtoken::crypto::verify(",
+        "fn hmac_matches<M: Mac + Clone>(",
+        "mac.verify_slice(signature)",
+    ),
+    (
+        "the Wildix MAC's keying",
+        include_str!("../crates/jwt/src/key.rs"),
+        "pub(crate) fn hs256_matches(",
+        "hmac_matches(&keyed, input, signature)",
     ),
     (
         "the argon2 output",
