@@ -24,7 +24,6 @@ use tower_authn::jwt::{JwtVerifier, KeySet, Validation, VerifyingKey};
 use tower_authn::prelude::*;
 
 #[path = "../../crates/jwt/tests/support/keys.rs"]
-#[allow(dead_code)]
 mod keys;
 
 const SECRET: &[u8] = b"a shared HS256 secret of at least 32 bytes";
@@ -124,6 +123,54 @@ fn block_on<F: std::future::Future>(f: F) -> F::Output {
         .block_on(f)
 }
 
+// The fixtures every driver shares (the criterion rows here, the `serve` binary of
+// `scripts/load`): the same keys, users and tokens, so a row and a route measure one thing.
+
+/// The shared token of the token rows and routes.
+pub const SHARED_TOKEN: &str = "s3rver-token";
+/// The app key stored by [`app_keys`].
+pub const APP_KEY: &str = "demo-app-key-1";
+
+/// A memory store holding [`APP_KEY`] for the app `demo-app`.
+pub fn app_keys() -> MemoryKeyStore {
+    MemoryKeyStore::new().with_key(KeyKind::AppApiKey, APP_KEY, Principal::app("demo-app"))
+}
+
+/// An access pair issued into `keys`, as header values (token, secret).
+pub fn access_pair(keys: &MemoryKeyStore) -> (HeaderValue, HeaderValue) {
+    let (_, token, secret) =
+        block_on(keys.issue_access_pair(Principal::app("demo-app"), None)).expect("pair");
+    (
+        HeaderValue::from_str(&token).expect("header"),
+        HeaderValue::from_str(&secret).expect("header"),
+    )
+}
+
+/// A user store holding `alice` / `secret` (argon2id at the crate's parameters).
+pub fn basic_users() -> MemoryUserStore {
+    let users = MemoryUserStore::new();
+    users.add_user("alice", "secret", |u| u).expect("user");
+    users
+}
+
+/// `Authorization: Basic` for `alice` / `secret`.
+pub fn basic_header() -> HeaderValue {
+    HeaderValue::from_str(&format!("Basic {}", STANDARD.encode("alice:secret"))).expect("header")
+}
+
+/// An HS256 JWT for `alice`, valid for an hour, that [`hs256_verifier`] accepts.
+pub fn hs256_token() -> String {
+    jwt(
+        jsonwebtoken::Algorithm::HS256,
+        &jsonwebtoken::EncodingKey::from_secret(SECRET),
+    )
+}
+
+/// Our verifier of [`hs256_token`]'s tokens (issuer and audience pinned).
+pub fn hs256_verifier() -> JwtVerifier {
+    our_jwt(VerifyingKey::hmac(SECRET).expect("key"))
+}
+
 /// One row: a group, a name, and one iteration of the work it measures.
 pub struct Case {
     /// `per_request`, `floor` or `password`.
@@ -217,7 +264,7 @@ fn with(name: &'static str, value: &HeaderValue) -> impl Fn() -> Request<()> + '
 #[allow(deprecated)] // tower-http's `basic` is deprecated as "too basic": it is the anchor
 pub fn cases() -> Vec<Case> {
     let mut c = Cases(Vec::new());
-    let token = HeaderValue::from_static("s3rver-token");
+    let token = HeaderValue::from_static(SHARED_TOKEN);
     let wrong = HeaderValue::from_static("not-the-token");
 
     c.request("bare", inner(), with("x-auth-token", &token), 200);
@@ -225,13 +272,12 @@ pub fn cases() -> Vec<Case> {
     // Anchors: tower-http's header check and its Basic.
     let svc = tower_http::validate_request::ValidateRequestHeaderLayer::has_header_value(
         "x-auth-token",
-        "s3rver-token",
+        SHARED_TOKEN,
     )
     .expect("valid header")
     .layer(inner());
     c.request("tower_http_header", svc, with("x-auth-token", &token), 200);
-    let basic_ok = HeaderValue::from_str(&format!("Basic {}", STANDARD.encode("alice:secret")))
-        .expect("header");
+    let basic_ok = basic_header();
     let basic_bad = HeaderValue::from_str(&format!("Basic {}", STANDARD.encode("alice:wrong")))
         .expect("header");
     let svc = tower_http::validate_request::ValidateRequestHeaderLayer::basic("alice", "secret")
@@ -250,7 +296,7 @@ pub fn cases() -> Vec<Case> {
     );
 
     // Token layers: accepted, refused (401 + JSON + challenge), and in the query.
-    let svc = HeaderTokenLayer::new("X-Auth-Token", SharedTokenVerifier::new("s3rver-token"))
+    let svc = HeaderTokenLayer::new("X-Auth-Token", SharedTokenVerifier::new(SHARED_TOKEN))
         .with_query("token")
         .layer(inner());
     c.request("token", svc.clone(), with("x-auth-token", &token), 200);
@@ -270,12 +316,8 @@ pub fn cases() -> Vec<Case> {
     c.request("query_token", svc, query, 200);
 
     // App keys from the memory store, straight and through the verification cache.
-    let keys = MemoryKeyStore::new().with_key(
-        KeyKind::AppApiKey,
-        "demo-app-key-1",
-        Principal::app("demo-app"),
-    );
-    let app_key = HeaderValue::from_static("demo-app-key-1");
+    let keys = app_keys();
+    let app_key = HeaderValue::from_static(APP_KEY);
     let svc = AppApiKeyLayer::new("X-App-Key", keys.verifier(KeyKind::AppApiKey)).layer(inner());
     c.request("app_key", svc, with("x-app-key", &app_key), 200);
     let cache = VerificationCache::new(Invalidator::new());
@@ -289,12 +331,7 @@ pub fn cases() -> Vec<Case> {
     c.request("app_key_cached", svc, with("x-app-key", &app_key), 200);
 
     // Access token + secret pair.
-    let (_, pair_token, pair_secret) =
-        block_on(keys.issue_access_pair(Principal::app("demo-app"), None)).expect("pair");
-    let (pair_token, pair_secret) = (
-        HeaderValue::from_str(&pair_token).expect("header"),
-        HeaderValue::from_str(&pair_secret).expect("header"),
-    );
+    let (pair_token, pair_secret) = access_pair(&keys);
     let pair = move || {
         Request::get("/whoami")
             .header("accesstoken", pair_token.clone())
@@ -306,21 +343,16 @@ pub fn cases() -> Vec<Case> {
     c.request("access_pair", svc, pair, 200);
 
     // Basic from the verification cache (argon2 once, then hits).
-    let users = MemoryUserStore::new();
-    users.add_user("alice", "secret", |u| u).expect("user");
+    let users = basic_users();
     let svc = BasicAuthLayer::new(users.password_verifier().cached(cache.clone())).layer(inner());
     let warm = block_on(svc.clone().oneshot(get("authorization", &basic_ok)));
     assert_eq!(warm.map(|r| r.status().as_u16()), Ok(200));
     c.request("basic_cached", svc, with("authorization", &basic_ok), 200);
 
     // JWT HS256 as a bearer token: ours and jwt-authorizer (its own baseline).
-    let hs_token = jwt(
-        jsonwebtoken::Algorithm::HS256,
-        &jsonwebtoken::EncodingKey::from_secret(SECRET),
-    );
+    let hs_token = hs256_token();
     let hs_bearer = bearer(&hs_token);
-    let svc =
-        HeaderTokenLayer::bearer(our_jwt(VerifyingKey::hmac(SECRET).expect("key"))).layer(inner());
+    let svc = HeaderTokenLayer::bearer(hs256_verifier()).layer(inner());
     c.request("jwt_hs256", svc, with("authorization", &hs_bearer), 200);
     let authorizer = block_on(
         jwt_authorizer::JwtAuthorizer::<jwt_authorizer::RegisteredClaims>::from_secret(
