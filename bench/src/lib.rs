@@ -23,6 +23,42 @@ use tower_authn::invalidate::Invalidator;
 use tower_authn::jwt::{JwtVerifier, KeySet, Validation, VerifyingKey};
 use tower_authn::prelude::*;
 
+/// A global allocator that counts (the `allocations` and `serve` binaries install it).
+pub mod counting {
+    use std::alloc::{GlobalAlloc, Layout, System};
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    /// The system allocator, counting allocations and bytes.
+    pub struct Counting;
+
+    /// Allocations (and reallocations) so far.
+    pub static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+    /// Bytes asked for so far.
+    pub static BYTES: AtomicU64 = AtomicU64::new(0);
+
+    // SAFETY: every call is forwarded unchanged to `System`; the counters are atomics.
+    unsafe impl GlobalAlloc for Counting {
+        unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+            BYTES.fetch_add(layout.size() as u64, Ordering::Relaxed);
+            // SAFETY: the caller's contract is `System`'s.
+            unsafe { System.alloc(layout) }
+        }
+
+        unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+            // SAFETY: the caller's contract is `System`'s.
+            unsafe { System.dealloc(ptr, layout) }
+        }
+
+        unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+            ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+            BYTES.fetch_add(new_size as u64, Ordering::Relaxed);
+            // SAFETY: the caller's contract is `System`'s.
+            unsafe { System.realloc(ptr, layout, new_size) }
+        }
+    }
+}
+
 #[path = "../../crates/jwt/tests/support/keys.rs"]
 mod keys;
 

@@ -1,15 +1,19 @@
 //! The minimal servers of `scripts/load`: one constant handler behind each layer, and the
 //! same handler with no layer (`/none`), in one axum router on one port, so every route
 //! pays the same routing and HTTP cost and a route's throughput over `/none`'s is the
-//! layer's share.
+//! layer's share. `/noop_layer` is the handler behind a layer that does nothing: what axum's
+//! `route_layer` costs by itself.
 //!
 //! Prints `listening on http://ADDR`, then one JSON line: each route's path and the headers
-//! that authenticate on it. `SERVE_WORKERS` sets the runtime's worker threads (default 1,
+//! that authenticate on it. `/allocations` answers the heap allocations the process has made
+//! so far (a counting allocator), so the load script reports allocations per request of a
+//! real HTTP server, not only of the in-process benches. `SERVE_WORKERS` sets the runtime's worker threads (default 1,
 //! so the load generator has the other core of a two-core machine).
 
 #![allow(clippy::print_stdout)]
 
 use std::convert::Infallible;
+use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::routing::get;
@@ -17,10 +21,14 @@ use http::HeaderValue;
 use tower_authn::cache::{CacheExt, VerificationCache};
 use tower_authn::invalidate::Invalidator;
 use tower_authn::prelude::*;
+use tower_authn_bench::counting::{ALLOCATIONS, Counting};
 use tower_authn_bench::{
     APP_KEY, SHARED_TOKEN, access_pair, app_keys, basic_header, basic_users, hs256_token,
     hs256_verifier,
 };
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 /// The constant handler: the same empty 200 on every route.
 async fn ok() -> Result<&'static str, Infallible> {
@@ -41,6 +49,16 @@ fn main() {
 
     let router = Router::new()
         .route("/none", get(ok))
+        // What `route_layer` itself costs (a boxed service cloned, a body boxed per
+        // request), so a layer's allocations are counted over this route, not `/none`.
+        .route(
+            "/noop_layer",
+            get(ok).route_layer(tower::util::MapRequestLayer::new(|r| r)),
+        )
+        .route(
+            "/allocations",
+            get(|| async { ALLOCATIONS.load(Ordering::Relaxed).to_string() }),
+        )
         .route(
             "/token",
             get(ok).route_layer(HeaderTokenLayer::new(
@@ -76,6 +94,7 @@ fn main() {
         );
     let routes = serde_json::json!([
         {"path": "/none", "headers": {}},
+        {"path": "/noop_layer", "headers": {}},
         {"path": "/token", "headers": {"X-Auth-Token": SHARED_TOKEN}},
         {"path": format!("/query_token?token={SHARED_TOKEN}"), "headers": {}},
         {"path": "/app_key", "headers": {"X-App-Key": APP_KEY}},
