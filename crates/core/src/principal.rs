@@ -115,6 +115,11 @@ pub struct PrincipalData {
     pub key_id: Option<String>,
     /// When the credential stops being valid.
     pub expires_at: Option<SystemTime>,
+    /// When the credential that proved it was issued, where the verifier knows it (the
+    /// key-store verifiers: the record's creation). Read by
+    /// [`user_state`](crate::user_state) to end credentials issued before a user's change.
+    /// A field, not an attribute, so stamping it costs no map insertion per request.
+    pub issued_at: Option<SystemTime>,
     /// Raw claims (JWT) or attributes (store records), kept verbatim.
     pub attributes: Map<String, Value>,
 }
@@ -149,6 +154,7 @@ impl Principal {
                 app_id: None,
                 key_id: None,
                 expires_at: None,
+                issued_at: None,
                 attributes: Map::new(),
             }),
             location: None,
@@ -248,6 +254,12 @@ impl Principal {
     /// Sets the expiry.
     pub fn with_expires_at(mut self, at: SystemTime) -> Self {
         self.expires_at = Some(at);
+        self
+    }
+
+    /// Says when the credential that proved it was issued ([`PrincipalData::issued_at`]).
+    pub fn with_issued_at(mut self, at: SystemTime) -> Self {
+        self.issued_at = Some(at);
         self
     }
 

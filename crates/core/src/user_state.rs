@@ -12,9 +12,10 @@
 //!   Every change made through the store's writing methods raises the epoch, so a change
 //!   ends every session issued before it, even after a disabled user is enabled again.
 //!
-//! When a credential was issued is what the principal says: [`ISSUED_AT_MS`] (set by the
-//! key-store verifiers from the record's creation, to the millisecond) or a JWT's `iat`
-//! claim (whole seconds: a JWT issued within the second of a change is given the benefit of
+//! When a credential was issued is what the principal says:
+//! [`issued_at`](crate::PrincipalData::issued_at) (set by the key-store verifiers from the
+//! record's creation, to the millisecond), else the attribute [`ISSUED_AT_MS`], else a JWT's
+//! `iat` claim (whole seconds: a JWT issued within the second of a change is given the benefit of
 //! the doubt). A principal that says neither (Basic, HA1B: password equivalents checked
 //! against the current record) is checked for existence and state only.
 //!
@@ -61,7 +62,9 @@ use crate::store::{UserRecord, UserStore};
 use crate::verifier::Verifier;
 
 /// The principal attribute that says when the credential that proved it was issued, in
-/// milliseconds since the Unix epoch (set by the key-store verifiers).
+/// milliseconds since the Unix epoch, for verifiers that cannot set
+/// [`PrincipalData::issued_at`](crate::PrincipalData::issued_at) (the key-store verifiers
+/// set the field).
 pub const ISSUED_AT_MS: &str = "issued_at_ms";
 
 /// Milliseconds since the Unix epoch (0 before it).
@@ -107,6 +110,9 @@ fn whole(v: &Value) -> Option<u64> {
 
 /// When the credential that proved `principal` was issued, if it says.
 pub fn issued_at(principal: &Principal) -> Option<IssuedAt> {
+    if let Some(at) = principal.issued_at {
+        return Some(IssuedAt::Millis(unix_millis(at)));
+    }
     if let Some(ms) = principal.attributes.get(ISSUED_AT_MS).and_then(whole) {
         return Some(IssuedAt::Millis(ms));
     }
@@ -391,6 +397,14 @@ mod tests {
         assert_eq!(
             issued_at(&at("iat", 1_700_000_000_u64.into())),
             Some(IssuedAt::Secs(1_700_000_000))
+        );
+        // The field, set by the key-store verifiers, wins over any attribute or claim.
+        let stamped = at("iat", 5_u64.into()).with_issued_at(
+            SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_700_000_000_456),
+        );
+        assert_eq!(
+            issued_at(&stamped),
+            Some(IssuedAt::Millis(1_700_000_000_456))
         );
         assert_eq!(
             issued_at(&at("iat", 1.7e9.into())),

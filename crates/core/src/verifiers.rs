@@ -13,7 +13,6 @@ use crate::credential::{AccessPair, TokenCredential};
 use crate::error::AuthError;
 use crate::principal::Principal;
 use crate::store::{KeyDigest, KeyHasher, KeyKind, KeyRecord, KeyStore, generate_key};
-use crate::user_state::{ISSUED_AT_MS, unix_millis};
 use crate::verifier::Verifier;
 #[cfg(feature = "password")]
 use crate::{credential::BasicCredentials, store::UserStore};
@@ -40,9 +39,7 @@ fn check_live(record: &KeyRecord, now: SystemTime) -> Result<(), AuthError> {
 /// The principal of a key record, saying when the record was issued (so that a user's
 /// later change can end it: [`user_state`](crate::user_state)).
 fn issued_principal(mut principal: Principal, created_at: SystemTime) -> Principal {
-    principal
-        .attributes
-        .insert(ISSUED_AT_MS.to_owned(), unix_millis(created_at).into());
+    principal.issued_at = Some(created_at);
     principal
 }
 
