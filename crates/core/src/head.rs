@@ -118,50 +118,69 @@ pub fn query_values<'a>(uri: &'a Uri, name: &'a str) -> impl Iterator<Item = Cow
 
 /// Removes every `names` parameter from the query; every other byte of the URI is kept.
 pub fn remove_query_params(uri: &Uri, names: &[Cow<'static, str>]) -> Option<Uri> {
+    let pq = without_params(uri, names)?;
+    let mut parts = uri.clone().into_parts();
+    parts.path_and_query = Some(pq);
+    Uri::from_parts(parts).ok()
+}
+
+/// The path and query of `uri` without the `names` parameters (`None` when it has none of
+/// them), written in one allocation of its exact size.
+fn without_params(uri: &Uri, names: &[Cow<'static, str>]) -> Option<PathAndQuery> {
     let query = uri.query()?;
-    let mut removed = false;
-    let mut kept = String::with_capacity(query.len());
-    for segment in query.split('&') {
+    let named = |segment: &str| {
         let raw_key = segment.split('=').next().unwrap_or_default();
-        let key = form_urlencoded::parse(raw_key.as_bytes())
+        form_urlencoded::parse(raw_key.as_bytes())
             .next()
-            .map(|(k, _)| k);
-        if key.is_some_and(|k| names.contains(&k)) {
+            .is_some_and(|(k, _)| names.contains(&k))
+    };
+    // First pass: whether anything goes, and the length of what stays (segments joined by
+    // `&`, an empty segment at the front adding nothing).
+    let (mut removed, mut kept_len) = (false, 0usize);
+    for segment in query.split('&') {
+        if named(segment) {
             removed = true;
-            continue;
+        } else {
+            kept_len += usize::from(kept_len > 0) + segment.len();
         }
-        if !kept.is_empty() {
-            kept.push('&');
-        }
-        kept.push_str(segment);
     }
     if !removed {
         return None;
     }
     let path = uri.path();
-    let pq = if kept.is_empty() {
-        path.to_owned()
-    } else {
-        format!("{path}?{kept}")
-    };
-    let mut parts = uri.clone().into_parts();
+    let mut pq = String::with_capacity(path.len() + if kept_len > 0 { 1 + kept_len } else { 0 });
+    pq.push_str(path);
+    if kept_len > 0 {
+        pq.push('?');
+        let start = pq.len();
+        for segment in query.split('&').filter(|s| !named(s)) {
+            if pq.len() > start {
+                pq.push('&');
+            }
+            pq.push_str(segment);
+        }
+    }
     // A path and a subset of a valid query stay valid; if not, drop the whole query rather
     // than let a credential through.
-    parts.path_and_query = Some(
+    Some(
         PathAndQuery::try_from(pq)
             .or_else(|_| PathAndQuery::try_from(path))
             .unwrap_or_else(|_| PathAndQuery::from_static("/")),
-    );
-    Uri::from_parts(parts).ok()
+    )
 }
 
-/// Strips query parameters `names` from the head's URI.
+/// Strips query parameters `names` from the head's URI (the URI is taken apart, not
+/// copied).
 pub fn hide_query(head: &mut Parts, names: &[Cow<'static, str>]) {
     if names.is_empty() {
         return;
     }
-    if let Some(uri) = remove_query_params(&head.uri, names) {
-        head.uri = uri;
+    if let Some(pq) = without_params(&head.uri, names) {
+        let mut parts = std::mem::take(&mut head.uri).into_parts();
+        parts.path_and_query = Some(pq);
+        // Parts of a valid URI with a valid path stay valid; were they not, the request
+        // would go on with `/` rather than with the credential.
+        head.uri = Uri::from_parts(parts).unwrap_or_else(|_| Uri::from_static("/"));
     }
 }
 
