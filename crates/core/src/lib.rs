@@ -85,6 +85,7 @@ pub mod short_circuit;
 pub mod store;
 pub mod throttle;
 pub mod user_state;
+pub mod varint;
 mod verifier;
 mod verifiers;
 

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use tower_authn_core::varint;
 use tower_authn_core::{
     KeyDigest, KeyKind, KeyRecord, Principal, PrincipalKind, StoreError, UserRecord,
 };
@@ -304,20 +305,8 @@ pub(crate) fn owner_of(record: &KeyRecord) -> &str {
         .unwrap_or(&record.principal.id)
 }
 
-fn put_varint(out: &mut Vec<u8>, mut n: u64) {
-    loop {
-        let low = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(low);
-            return;
-        }
-        out.push(low | 0x80);
-    }
-}
-
 fn put_str(out: &mut Vec<u8>, s: &str) {
-    put_varint(out, s.len() as u64);
+    varint::put(out, s.len() as u64);
     out.extend_from_slice(s.as_bytes());
 }
 
@@ -348,8 +337,8 @@ pub(crate) fn encode_key(record: &KeyRecord) -> Result<Vec<u8>, StoreError> {
     out.push(u8::from(record.revoked));
     put_short(&mut out, owner.as_bytes(), "owner")?;
     put_short(&mut out, &encode_id(&record.id), "id")?;
-    put_varint(&mut out, millis(record.created_at));
-    put_varint(
+    varint::put(&mut out, millis(record.created_at));
+    varint::put(
         &mut out,
         record.expires_at.map_or(0, |t| millis(t).saturating_add(1)),
     );
@@ -384,7 +373,7 @@ pub(crate) fn encode_key(record: &KeyRecord) -> Result<Vec<u8>, StoreError> {
         None => {}
     }
     if let Some(t) = record.updated_at {
-        put_varint(&mut out, millis(t));
+        varint::put(&mut out, millis(t));
     }
 
     let p = &record.principal;
@@ -425,7 +414,7 @@ pub(crate) fn encode_key(record: &KeyRecord) -> Result<Vec<u8>, StoreError> {
     }
     for list in [&p.roles, &p.scopes] {
         if !list.is_empty() {
-            put_varint(&mut out, list.len() as u64);
+            varint::put(&mut out, list.len() as u64);
             for s in list {
                 put_str(&mut out, s);
             }
@@ -435,7 +424,7 @@ pub(crate) fn encode_key(record: &KeyRecord) -> Result<Vec<u8>, StoreError> {
         put_str(&mut out, k);
     }
     if let Some(t) = p.expires_at {
-        put_varint(&mut out, millis(t));
+        varint::put(&mut out, millis(t));
     }
     if !p.attributes.is_empty() {
         let json = serde_json::to_string(&p.attributes)
@@ -462,15 +451,7 @@ impl<'a> Reader<'a> {
     }
 
     fn varint(&mut self) -> Option<u64> {
-        let mut n = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = self.byte()?;
-            n |= u64::from(b & 0x7f).checked_shl(shift)?;
-            if b & 0x80 == 0 {
-                return Some(n);
-            }
-        }
-        None
+        varint::take(&mut self.0)
     }
 
     fn str(&mut self) -> Option<&'a str> {

@@ -23,6 +23,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::principal::Principal;
 use crate::store::{KeyDigest, KeyKind, KeyRecord};
+use crate::varint;
 
 /// Every kind, by its code ([`kind_code`]).
 const KINDS: [KeyKind; 7] = [
@@ -331,29 +332,12 @@ impl<'a> Cold<'a> {
     }
 }
 
-fn put_len(out: &mut Vec<u8>, mut n: usize) {
-    loop {
-        let low = (n & 0x7f) as u8;
-        n >>= 7;
-        if n == 0 {
-            out.push(low);
-            return;
-        }
-        out.push(low | 0x80);
-    }
+fn put_len(out: &mut Vec<u8>, n: usize) {
+    varint::put(out, n as u64);
 }
 
 fn take_len(bytes: &mut &[u8]) -> Option<usize> {
-    let mut n: usize = 0;
-    for shift in (0..64).step_by(7) {
-        let (&b, rest) = bytes.split_first()?;
-        *bytes = rest;
-        n |= usize::from(b & 0x7f).checked_shl(shift)?;
-        if b & 0x80 == 0 {
-            return Some(n);
-        }
-    }
-    None
+    usize::try_from(varint::take(bytes)?).ok()
 }
 
 fn take_str<'a>(bytes: &mut &'a [u8]) -> Option<&'a str> {
