@@ -40,12 +40,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::future::BoxFuture;
 use http::header::ACCEPT;
 use http::{HeaderValue, StatusCode, Uri};
 use serde_json::Value;
 use tokio::sync::OnceCell;
 use tokio::time::Instant;
-use tower_authn_core::AuthError;
+use tower_authn_core::credential::TokenCredential;
+use tower_authn_core::{AuthError, Principal, Verifier};
 use tower_authn_jwt::{
     Algorithm, HttpFetcher, JwtVerifier, KeyFamily, RemoteJwks, RemoteJwksConfig, Validation,
 };
@@ -240,8 +242,7 @@ impl OidcProvider {
             ));
         }
         // Single-flight: concurrent callers wait for this one discovery.
-        let result = self
-            .inner
+        self.inner
             .verifier
             .get_or_try_init(|| async {
                 match self.discover_now().await {
@@ -257,8 +258,7 @@ impl OidcProvider {
                     }
                 }
             })
-            .await;
-        result
+            .await
     }
 
     async fn discover_now(&self) -> Result<JwtVerifier<RemoteJwks>, AuthError> {
@@ -298,6 +298,35 @@ impl OidcProvider {
                 .with_audiences([inner.audience.clone()]),
         ))
     }
+}
+
+/// The provider's tokens as a credential of any token layer
+/// (`HeaderTokenLayer::bearer(provider)`): the principal is a user whose id is the login
+/// claim, scheme `oidc`, with the token's claims as attributes (`sub` among them).
+impl Verifier<TokenCredential> for OidcProvider {
+    type Future = BoxFuture<'static, Result<Principal, AuthError>>;
+
+    fn verify(&self, credential: TokenCredential) -> Self::Future {
+        let provider = self.clone();
+        Box::pin(async move {
+            let identity = provider.verify(credential.expose()).await?;
+            Ok(Principal::user(identity.login)
+                .with_scheme(Provider::Oidc.as_str())
+                .with_attributes(identity.attributes)
+                .with_location(credential.location))
+        })
+    }
+}
+
+/// The identity of a principal this provider's [`Verifier`] proved (the login in `id`, the
+/// claims in the attributes), for an [`Exchange`](crate::Exchange) behind a token layer.
+pub fn identity_of(principal: &Principal) -> ExternalIdentity {
+    let subject = match principal.attributes.get("sub") {
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        _ => principal.id.clone(),
+    };
+    ExternalIdentity::new(Provider::Oidc, subject, principal.id.clone())
+        .with_attributes(principal.attributes.clone())
 }
 
 /// What the verifier needs from a discovery document.

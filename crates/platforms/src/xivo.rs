@@ -7,6 +7,8 @@
 //! | `GET /xuc/api/2.0/auth/check` | `Authorization: Bearer <token>` | a renewed `{"login", "token", "TTL"}` of the same session; the old token stays valid until its own expiry while among the session's newest `max_live_tokens` (3), and none outlives the session (24 h) |
 //! | `POST /xuc/api/2.0/auth/logout` | `Authorization: Bearer <token>` | `204`: the session ends, every token of it stops working |
 //!
+//! | `GET /xuc/api/2.0/auth/sso`, `/auth/cas`, `/auth/oidc` | a Kerberos ticket, a CAS service ticket, an OpenID Connect token | the same `{"login", "token", "TTL"}`: see [`exchange`] and [`exchange_router`] |
+//!
 //! XiVO documents no logout route; this one is ours. Renewals stay within the session's
 //! absolute lifetime, keep a bounded number of live tokens and re-read the user (see
 //! [`Sessions`]).
@@ -30,6 +32,10 @@
 //! let app: Router = Router::new().merge(xivo::router(users.password_verifier(), sessions));
 //! # let _ = app;
 //! ```
+
+pub mod exchange;
+
+pub use exchange::{CAS_PATH, OIDC_PATH, Providers, SSO_PATH, exchange_router};
 
 use std::sync::Arc;
 
