@@ -78,6 +78,10 @@ pub use tower_authn_jwt as jwt;
 #[cfg(feature = "s2s")]
 pub use tower_authn_s2s as s2s;
 
+/// External credentials (CAS, OpenID Connect, Kerberos) traded for local tokens.
+#[cfg(feature = "exchange")]
+pub use tower_authn_exchange as exchange;
+
 /// The platform presets: XiVO, Volt MX, Opentact, CCAI, Wildix.
 #[cfg(feature = "platforms")]
 pub use tower_authn_platforms as platforms;

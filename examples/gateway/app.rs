@@ -12,6 +12,7 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 use tower_authn::cache::{CacheExt, VerificationCache};
 use tower_authn::credential::TokenCredential;
+use tower_authn::exchange::{ByLogin, Exchange};
 use tower_authn::ha1b::{HA1B_HEADER, HA1B_QUERY, Ha1bVerifier};
 use tower_authn::invalidate::{InvalidatingStore, Invalidator};
 use tower_authn::issue::{
@@ -565,10 +566,13 @@ where
     let app_key_admin = claims
         .responder(voltmx::Errors)
         .require(Requirement::role("admin"));
+    let xivo_sessions =
+        xivo::Sessions::new(xivo_tokens, users.clone()).max_lifetime(config.session_max);
     let platforms = Router::new()
-        .merge(xivo::router(
-            logins.clone(),
-            xivo::Sessions::new(xivo_tokens, users).max_lifetime(config.session_max),
+        .merge(xivo::router(logins.clone(), xivo_sessions.clone()))
+        .merge(xivo::exchange_router(
+            Exchange::new(ByLogin::new(users), xivo_sessions),
+            super::exchange::providers(&config.exchange)?,
         ))
         .merge(voltmx::accounts_router(
             logins.clone(),

@@ -58,8 +58,69 @@ pub(crate) struct Config {
     /// `GATEWAY_DISABLED_USERS` (comma-separated logins): users disabled at start (in the
     /// shared store too: on every instance). Never enables anyone.
     pub(crate) disabled_users: Vec<String>,
+    /// The XiVO credential exchanges (GATEWAY.md "XiVO credential exchange").
+    pub(crate) exchange: ExchangeConfig,
     /// Demo fallbacks in use, printed on stderr at start.
     pub(crate) warnings: Vec<String>,
+}
+
+/// Which external providers the XiVO exchange routes trust; each route without its provider
+/// answers 503.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ExchangeConfig {
+    /// `CAS_SERVER_URL` and `CAS_SERVICES` (comma-separated), set together.
+    pub(crate) cas: Option<(String, Vec<String>)>,
+    /// `OIDC_ISSUER`, `OIDC_AUDIENCE` (set together) and `OIDC_USER_CLAIM` (default
+    /// `preferred_username`).
+    pub(crate) oidc: Option<OidcConfig>,
+    /// `GATEWAY_SSO_SERVICE` (default `HTTP`): the Kerberos acceptor's service, any host of
+    /// the keytab `KRB5_KTNAME` names (the gateway built with `--features kerberos`).
+    pub(crate) sso_service: String,
+}
+
+/// One OpenID Connect provider.
+#[derive(Debug, Clone)]
+pub(crate) struct OidcConfig {
+    pub(crate) issuer: String,
+    pub(crate) audience: String,
+    pub(crate) user_claim: String,
+}
+
+fn comma_list(value: Option<String>) -> Vec<String> {
+    value
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl ExchangeConfig {
+    fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        let cas = match (get("CAS_SERVER_URL"), comma_list(get("CAS_SERVICES"))) {
+            (None, services) if services.is_empty() => None,
+            (Some(url), services) if !services.is_empty() => Some((url, services)),
+            _ => return Err("CAS_SERVER_URL and CAS_SERVICES must be set together".to_owned()),
+        };
+        let oidc = match (get("OIDC_ISSUER"), get("OIDC_AUDIENCE")) {
+            (None, None) => None,
+            (Some(issuer), Some(audience)) => Some(OidcConfig {
+                issuer,
+                audience,
+                user_claim: get("OIDC_USER_CLAIM")
+                    .unwrap_or_else(|| "preferred_username".to_owned()),
+            }),
+            _ => return Err("OIDC_ISSUER and OIDC_AUDIENCE must be set together".to_owned()),
+        };
+        Ok(Self {
+            cas,
+            oidc,
+            sso_service: get("GATEWAY_SSO_SERVICE").unwrap_or_else(|| "HTTP".to_owned()),
+        })
+    }
 }
 
 impl fmt::Debug for Config {
@@ -90,6 +151,7 @@ impl fmt::Debug for Config {
             .field("session_max", &self.session_max)
             .field("key_pepper", &"[REDACTED]")
             .field("disabled_users", &self.disabled_users)
+            .field("exchange", &self.exchange)
             .finish()
     }
 }
@@ -314,6 +376,7 @@ impl Config {
                 None => tower_authn::https_redirect::TrustedProxies::default(),
             },
             limits: ServerLimits::from_lookup(get)?,
+            exchange: ExchangeConfig::from_lookup(get)?,
             warnings,
         })
     }

@@ -8,5 +8,6 @@ pub(crate) mod config;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../demo/mod.rs"]
 pub(crate) mod demo;
+pub(crate) mod exchange;
 pub(crate) mod fetcher;
 pub(crate) mod server;
