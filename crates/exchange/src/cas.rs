@@ -221,14 +221,14 @@ impl CasValidator {
             ));
         };
         let body = self.fetch(service, ticket).await?;
-        let identity = match parse_response(&body) {
-            Ok(Answer::Success(identity)) => identity,
-            Ok(Answer::Failure(code)) if code == "INTERNAL_ERROR" => {
+        let identity = match parse_service_response(&body) {
+            Ok(ServiceResponse::Success(identity)) => identity,
+            Ok(ServiceResponse::Failure(code)) if code == "INTERNAL_ERROR" => {
                 return Err(AuthError::unavailable(
                     "cas: the server reported an internal error",
                 ));
             }
-            Ok(Answer::Failure(code)) => {
+            Ok(ServiceResponse::Failure(code)) => {
                 tracing::debug!(target: "authn", code = %code, "cas: ticket refused");
                 return Err(AuthError::invalid("cas: ticket refused by the server"));
             }
@@ -299,11 +299,12 @@ fn check_ticket_syntax(ticket: &str) -> Result<(), AuthError> {
     }
 }
 
-/// What a CAS server answered.
+/// What a CAS server answered to a validation.
 #[derive(Debug, PartialEq)]
-pub(crate) enum Answer {
+pub enum ServiceResponse {
+    /// `cas:authenticationSuccess`: the user, with its attributes.
     Success(ExternalIdentity),
-    /// The failure's `code` attribute.
+    /// `cas:authenticationFailure`: its `code` attribute (`INVALID_TICKET`, ...).
     Failure(String),
 }
 
@@ -320,9 +321,14 @@ enum At {
     Skipping(usize),
 }
 
-/// Reads a CAS 2.0 / 3.0 `serviceValidate` answer. Unknown elements are skipped; a second
+/// Reads a CAS 2.0 / 3.0 `serviceValidate` answer (namespace-aware; DTDs and entities are
+/// never expanded). Unknown elements are skipped; a second
 /// user, an empty user or an answer that is neither success nor failure is an error.
-pub(crate) fn parse_response(xml: &[u8]) -> Result<Answer, String> {
+///
+/// # Errors
+///
+/// A description of what makes `xml` not a CAS answer (for logs).
+pub fn parse_service_response(xml: &[u8]) -> Result<ServiceResponse, String> {
     let cas = ResolveResult::Bound(Namespace(CAS_NAMESPACE.as_bytes()));
     let mut reader = NsReader::from_reader(xml);
     let config = reader.config_mut();
@@ -419,12 +425,12 @@ pub(crate) fn parse_response(xml: &[u8]) -> Result<Answer, String> {
             if user.is_empty() {
                 return Err("empty user".into());
             }
-            Ok(Answer::Success(
+            Ok(ServiceResponse::Success(
                 ExternalIdentity::new(Provider::Cas, user.clone(), user)
                     .with_attributes(attributes),
             ))
         }
-        (None, Some(code)) => Ok(Answer::Failure(code)),
+        (None, Some(code)) => Ok(ServiceResponse::Failure(code)),
         _ => Err("neither success nor failure".into()),
     }
 }
@@ -478,7 +484,8 @@ mod tests {
 
     #[test]
     fn success_with_attributes() {
-        let Answer::Success(id) = parse_response(SUCCESS.as_bytes()).unwrap() else {
+        let ServiceResponse::Success(id) = parse_service_response(SUCCESS.as_bytes()).unwrap()
+        else {
             panic!("not a success")
         };
         assert_eq!(id.login, "alice");
@@ -497,8 +504,8 @@ mod tests {
             <cas:authenticationFailure code="INVALID_TICKET">Ticket ST-1856339-aA5Yuvrxzpv8Tau1cYQ7 not recognized</cas:authenticationFailure>
         </cas:serviceResponse>"#;
         assert_eq!(
-            parse_response(xml.as_bytes()).unwrap(),
-            Answer::Failure("INVALID_TICKET".into())
+            parse_service_response(xml.as_bytes()).unwrap(),
+            ServiceResponse::Failure("INVALID_TICKET".into())
         );
     }
 
@@ -506,14 +513,14 @@ mod tests {
     fn another_prefix_is_the_same_namespace() {
         let xml = r#"<c:serviceResponse xmlns:c="http://www.yale.edu/tp/cas"><c:authenticationSuccess><c:user>bob</c:user></c:authenticationSuccess></c:serviceResponse>"#;
         assert!(
-            matches!(parse_response(xml.as_bytes()), Ok(Answer::Success(id)) if id.login == "bob")
+            matches!(parse_service_response(xml.as_bytes()), Ok(ServiceResponse::Success(id)) if id.login == "bob")
         );
     }
 
     #[test]
     fn the_cas_prefix_in_another_namespace_is_not_cas() {
         let xml = r#"<cas:serviceResponse xmlns:cas="urn:evil"><cas:authenticationSuccess><cas:user>root</cas:user></cas:authenticationSuccess></cas:serviceResponse>"#;
-        assert!(parse_response(xml.as_bytes()).is_err());
+        assert!(parse_service_response(xml.as_bytes()).is_err());
     }
 
     #[test]
@@ -536,7 +543,10 @@ mod tests {
             r#"<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas"><cas:authenticationSuccess><cas:user>&e;</cas:user></cas:authenticationSuccess></cas:serviceResponse>"#,
         ] {
             assert!(
-                !matches!(parse_response(xml.as_bytes()), Ok(Answer::Success(_))),
+                !matches!(
+                    parse_service_response(xml.as_bytes()),
+                    Ok(ServiceResponse::Success(_))
+                ),
                 "{xml}"
             );
         }
@@ -560,7 +570,7 @@ mod tests {
     proptest! {
         #[test]
         fn the_parser_never_panics(xml in proptest::collection::vec(any::<u8>(), 0..512)) {
-            let _ = parse_response(&xml);
+            let _ = parse_service_response(&xml);
         }
 
         #[test]
@@ -569,7 +579,7 @@ mod tests {
             code in "[A-Z_\"']{0,12}",
         ) {
             let xml = format!(r#"<cas:serviceResponse xmlns:cas="http://www.yale.edu/tp/cas"><cas:authenticationSuccess><cas:user>{user}</cas:user></cas:authenticationSuccess><cas:authenticationFailure code="{code}"/></cas:serviceResponse>"#);
-            let _ = parse_response(xml.as_bytes());
+            let _ = parse_service_response(xml.as_bytes());
         }
     }
 }
