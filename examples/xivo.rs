@@ -1,8 +1,14 @@
 //! A XiVO (xuc) compatible server: login for a token, renew it with check, use it (or the
-//! shared server token `PLAY_AUTH_TOKEN`) in `X-Auth-Token` or `?token=`.
+//! shared server token `PLAY_AUTH_TOKEN`) in `X-Auth-Token` or `?token=`; or trade a CAS
+//! service ticket (`CAS_SERVER_URL`, `CAS_SERVICES`), an OpenID Connect token
+//! (`OIDC_ISSUER`, `OIDC_AUDIENCE`) or a Kerberos ticket (built with `--features kerberos`,
+//! `KRB5_KTNAME`) for the same token. An exchange whose provider is not configured answers
+//! 503.
 //!
 //! ```sh
 //! PLAY_AUTH_TOKEN=s3rver cargo run --example xivo
+//! CAS_SERVER_URL=https://cas.example/cas CAS_SERVICES=https://cti.example/login \
+//!   OIDC_ISSUER=https://idp.example/realms/xivo OIDC_AUDIENCE=xuc cargo run --example xivo
 //! ```
 
 // An example server talks to its terminal.
@@ -17,26 +23,61 @@ use std::time::Duration;
 use axum::Router;
 use axum::routing::get;
 use tower_authn::clock::{SharedClock, SystemClock};
+use tower_authn::exchange::cas::CasValidator;
+use tower_authn::exchange::oidc::OidcProvider;
+use tower_authn::exchange::{ByLogin, Exchange};
 use tower_authn::issue::OpaqueTokenIssuer;
+use tower_authn::jwt::HyperFetcher;
 use tower_authn::memory::{MemoryKeyStore, MemoryUserStore};
 use tower_authn::platforms::xivo;
 use tower_authn::{SharedTokenVerifier, UserStoreExt, VerifierExt};
 
-/// The server: XiVO's login and check, a token-protected `/whoami`, and logout.
+/// The server: XiVO's login and check, a token-protected `/whoami`, and logout; no
+/// credential exchange.
 pub fn app(users: MemoryUserStore, shared: SharedTokenVerifier, clock: SharedClock) -> Router {
+    app_with(users, shared, clock, xivo::Providers::new())
+}
+
+/// The server with the credential exchanges of `providers`: a CAS ticket, an OIDC token or a
+/// Kerberos ticket traded for the same session token as a login.
+pub fn app_with(
+    users: MemoryUserStore,
+    shared: SharedTokenVerifier,
+    clock: SharedClock,
+    providers: xivo::Providers,
+) -> Router {
     let keys = MemoryKeyStore::new();
     let tokens = OpaqueTokenIssuer::new(keys)
         .ttl(Duration::from_secs(3600))
         .with_clock(Arc::clone(&clock));
     // X-Auth-Token or ?token=: the shared server token, else a token from the login.
     let api = xivo::token_layer(shared.or_else(tokens.verifier()));
+    let sessions = xivo::Sessions::new(tokens, users.clone());
+    // External identities map to the local users by login; an unknown one is 404.
+    let exchange = Exchange::new(ByLogin::new(users.clone()), sessions.clone());
     Router::new()
-        .merge(xivo::router(
-            users.password_verifier(),
-            xivo::Sessions::new(tokens, users),
-        ))
+        .merge(xivo::router(users.password_verifier(), sessions))
+        .merge(xivo::exchange_router(exchange, providers))
         .route("/whoami", get(whoami).route_layer(api))
         .route("/healthz", get(|| async { "ok\n" }))
+}
+
+/// CAS and OpenID Connect from the environment (plain-HTTP fetcher: put an HTTPS connector in
+/// `HyperFetcher::with_connector` for real providers, as the gateway does).
+fn providers_from_env() -> Result<xivo::Providers, Box<dyn std::error::Error>> {
+    let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let mut providers = xivo::Providers::new();
+    if let (Some(url), Some(services)) = (var("CAS_SERVER_URL"), var("CAS_SERVICES")) {
+        let services = services.split(',').map(|s| s.trim().to_owned());
+        providers = providers.with_cas(CasValidator::new(&url, services, HyperFetcher::new())?);
+    }
+    if let (Some(issuer), Some(audience)) = (var("OIDC_ISSUER"), var("OIDC_AUDIENCE")) {
+        let claim = var("OIDC_USER_CLAIM").unwrap_or_else(|| "preferred_username".to_owned());
+        providers = providers.with_oidc(
+            OidcProvider::new(&issuer, &audience, HyperFetcher::new())?.with_user_claim(claim),
+        );
+    }
+    Ok(providers)
 }
 
 #[tokio::main]
@@ -66,6 +107,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "  curl -i -d '{{\"login\":\"alice\",\"password\":\"nope\"}}' http://{addr}/xuc/api/2.0/auth/login   # 401 InvalidCredentials"
     );
     println!("  curl -i -d 'not json' http://{addr}/xuc/api/2.0/auth/login   # 400 InvalidJson");
-    let app = app(demo::users()?, shared, Arc::new(SystemClock));
+    println!(
+        "  curl \"http://{addr}/xuc/api/2.0/auth/cas?service=$SERVICE&ticket=$ST\"   # with CAS_SERVER_URL"
+    );
+    println!(
+        "  curl -H \"Authorization: Bearer $ID_TOKEN\" http://{addr}/xuc/api/2.0/auth/oidc   # with OIDC_ISSUER"
+    );
+    println!(
+        "  curl --negotiate -u : http://localhost:{}/xuc/api/2.0/auth/sso   # --features kerberos, KRB5_KTNAME",
+        addr.port()
+    );
+    let app = app_with(
+        demo::users()?,
+        shared,
+        Arc::new(SystemClock),
+        providers_from_env()?,
+    );
     demo::serve(listener, app).await
 }

@@ -8,7 +8,6 @@ mod support;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../examples/gateway/modules.rs"]
 mod gateway;
-#[allow(dead_code)]
 #[path = "../crates/jwt/tests/support/keys.rs"]
 mod keys;
 #[path = "../crates/exchange/tests/support/peers.rs"]

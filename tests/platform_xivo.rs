@@ -189,3 +189,64 @@ async fn documented_errors() {
         "InvalidToken"
     );
 }
+
+#[path = "../crates/exchange/tests/support/peers.rs"]
+mod peers;
+
+/// The example's exchange routes: a CAS ticket traded for a token that works on `/whoami`
+/// and renews; an unknown user is 404; an exchange with no provider answers 503.
+#[tokio::test]
+async fn example_trades_a_cas_ticket_for_a_token() {
+    use tower_authn::exchange::cas::CasValidator;
+    use tower_authn::jwt::HyperFetcher;
+    use tower_authn::platforms::xivo::Providers;
+
+    let cas = peers::CasServer::start().await;
+    let service = "https://cti.example/login";
+    let providers = Providers::new()
+        .with_cas(CasValidator::new(&cas.url, [service], HyperFetcher::new()).unwrap());
+    let app = example::app_with(
+        users(),
+        SharedTokenVerifier::new("s3rver"),
+        Arc::new(tower_authn::clock::SystemClock),
+        providers,
+    );
+    let base = format!("http://{}", serve(app).await);
+    let trade = |ticket: String| {
+        let base = base.clone();
+        async move {
+            get(
+                &format!("{base}/xuc/api/2.0/auth/cas?service={service}&ticket={ticket}"),
+                &[],
+            )
+            .await
+        }
+    };
+    let answer = trade(cas.issue("alice", service)).await;
+    assert_eq!(answer.status, 200, "{answer:?}");
+    assert_eq!(answer.json()["login"], "alice");
+    let token = answer.json()["token"].as_str().unwrap().to_owned();
+    let whoami = get(&format!("{base}/whoami"), &[("X-Auth-Token", &token)]).await;
+    assert_eq!(whoami.json()["id"], "alice");
+    let check = get(
+        &format!("{base}{CHECK}"),
+        &[("authorization", &format!("Bearer {token}"))],
+    )
+    .await;
+    assert_eq!(check.status, 200);
+
+    let unknown = trade(cas.issue("mallory", service)).await;
+    assert_eq!(
+        (unknown.status.as_u16(), &unknown.json()["error"]),
+        (404, &Value::from("UserNotFound"))
+    );
+    let oidc = get(
+        &format!("{base}/xuc/api/2.0/auth/oidc"),
+        &[("authorization", "Bearer x.y.z")],
+    )
+    .await;
+    assert_eq!(
+        (oidc.status.as_u16(), &oidc.json()["error"]),
+        (503, &Value::from("UnhandledError"))
+    );
+}
