@@ -602,14 +602,40 @@ where
                     Duration::from_secs(3600),
                 ))
             }))
-            .route_layer(any_scheme.throttle(throttle).require(users_only)),
+            .route_layer(
+                any_scheme
+                    .clone()
+                    .throttle(throttle.clone())
+                    .require(users_only),
+            ),
         );
+
+    // nginx auth_request / Traefik ForwardAuth / Envoy ext_authz: what /whoami accepts but
+    // signed requests (those need the body, which these proxies do not forward).
+    let assertion_key = match &config.assertion_key {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("GATEWAY_ASSERTION_KEY={path:?}: {e}"))?,
+        ),
+        None => None,
+    };
+    let forward_auth = super::forward_auth::router(
+        any_scheme
+            .throttle(throttle)
+            .responder(super::forward_auth::errors),
+        Arc::new(super::forward_auth::Assertions::new(
+            assertion_key.as_deref(),
+            &config.assertion_issuer,
+        )?),
+        config.trusted_proxies.clone(),
+    );
 
     // Everything else under /api/v1 is the Wildix-style signed API.
     let signed_api = Router::new().route("/api/v1/{*path}", any(signed).layer(s2s.layer()));
 
     Ok(whoami_routes
         .merge(platforms.layer(login_addresses))
+        .merge(forward_auth)
         .merge(signed_api))
 }
 

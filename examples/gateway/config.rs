@@ -58,6 +58,12 @@ pub(crate) struct Config {
     /// `GATEWAY_DISABLED_USERS` (comma-separated logins): users disabled at start (in the
     /// shared store too: on every instance). Never enables anyone.
     pub(crate) disabled_users: Vec<String>,
+    /// `GATEWAY_ASSERTION_ISSUER` (default `tower-authn-gateway`): `iss` of the forward-auth
+    /// assertions.
+    pub(crate) assertion_issuer: String,
+    /// `GATEWAY_ASSERTION_KEY`: a P-256 PKCS#8 PEM file signing the assertions (every
+    /// instance behind one proxy needs the same); unset, a key made for this run.
+    pub(crate) assertion_key: Option<String>,
     /// The XiVO credential exchanges (GATEWAY.md "XiVO credential exchange").
     pub(crate) exchange: ExchangeConfig,
     /// Demo fallbacks in use, printed on stderr at start.
@@ -152,6 +158,8 @@ impl fmt::Debug for Config {
             .field("key_pepper", &"[REDACTED]")
             .field("disabled_users", &self.disabled_users)
             .field("exchange", &self.exchange)
+            .field("assertion_issuer", &self.assertion_issuer)
+            .field("assertion_key", &self.assertion_key)
             .finish()
     }
 }
@@ -377,6 +385,9 @@ impl Config {
             },
             limits: ServerLimits::from_lookup(get)?,
             exchange: ExchangeConfig::from_lookup(get)?,
+            assertion_issuer: get("GATEWAY_ASSERTION_ISSUER")
+                .unwrap_or_else(|| "tower-authn-gateway".to_owned()),
+            assertion_key: get("GATEWAY_ASSERTION_KEY"),
             warnings,
         })
     }

@@ -10,4 +10,5 @@ pub(crate) mod config;
 pub(crate) mod demo;
 pub(crate) mod exchange;
 pub(crate) mod fetcher;
+pub(crate) mod forward_auth;
 pub(crate) mod server;
