@@ -282,17 +282,27 @@ impl Acceptor {
 /// The Kerberos credential is acquired alone first: its error tells what is wrong with the
 /// keytab (SPNEGO's own says only "cannot find mechanisms to negotiate").
 fn acquire(service: &str) -> Result<Cred, GssError> {
-    let name = Name::new(service.as_bytes(), Some(GSS_NT_HOSTBASED_SERVICE))?;
-    Cred::acquire(
-        Some(&name),
-        None,
-        CredUsage::Accept,
-        Some(&OidSet::singleton(GSS_MECH_KRB5)?),
-    )?;
+    let name = service_name(service)?;
+    keytab_has_key(&name)?;
     let mut mechs = OidSet::new();
     mechs.add(GSS_MECH_SPNEGO)?;
     mechs.add(GSS_MECH_KRB5)?;
     Cred::acquire(Some(&name), None, CredUsage::Accept, Some(&mechs))
+}
+
+fn service_name(service: &str) -> Result<Name, GssError> {
+    Name::new(service.as_bytes(), Some(GSS_NT_HOSTBASED_SERVICE))
+}
+
+/// Whether the keytab (read now) has a key for `name`: a Kerberos-only accept credential.
+fn keytab_has_key(name: &Name) -> Result<(), GssError> {
+    Cred::acquire(
+        Some(name),
+        None,
+        CredUsage::Accept,
+        Some(&OidSet::singleton(GSS_MECH_KRB5)?),
+    )
+    .map(drop)
 }
 
 fn accept_blocking(
@@ -363,7 +373,10 @@ fn refusal(inner: &Inner, e: GssError) -> AuthError {
     let routine = (e.major.bits() >> 16) & 0xff;
     let local = routine == ROUTINE_NO_CRED
         || (routine == ROUTINE_FAILURE
-            && (system_error(&text) || acquire(&inner.service).is_err()));
+            && (system_error(&text)
+                || service_name(&inner.service)
+                    .and_then(|name| keytab_has_key(&name))
+                    .is_err()));
     if local {
         AuthError::unavailable(detail)
     } else {

@@ -44,13 +44,17 @@
 //!
 //! # Features
 //!
-//! - `acceptor` (default): [`Acceptor`], [`Accepted`].
+//! - `acceptor` (default): [`Acceptor`], [`Accepted`], and [`NegotiateScheme`], the acceptor
+//!   as an engine scheme for `AuthnLayer` (without the mutual-authentication reply: see
+//!   its docs).
 //! - `test-kdc`: [`test_kdc`], a real MIT KDC started by tests.
 
 mod header;
 
 #[cfg(feature = "acceptor")]
 mod acceptor;
+#[cfg(feature = "acceptor")]
+mod scheme;
 #[cfg(feature = "test-kdc")]
 pub mod test_kdc;
 
@@ -61,3 +65,5 @@ pub use header::{
 
 #[cfg(feature = "acceptor")]
 pub use acceptor::{Accepted, Acceptor, AcceptorError, DEFAULT_RETRY_AFTER, DEFAULT_SERVICE};
+#[cfg(feature = "acceptor")]
+pub use scheme::{NegotiateFuture, NegotiateLayer, NegotiateScheme, NegotiateToken};

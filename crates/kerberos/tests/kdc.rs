@@ -417,3 +417,85 @@ fn an_unwritable_replay_cache_is_unavailable() {
         }
     }
 }
+
+#[test]
+fn the_engine_scheme_authenticates_a_request() {
+    use http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
+    use http::{Request, Response, StatusCode};
+    use tower::ServiceExt as _;
+    use tower_authn_core::{AuthnLayer, Principal};
+    use tower_authn_kerberos::NegotiateScheme;
+
+    if !in_child() {
+        return TestKdc::start().run_child("the_engine_scheme_authenticates_a_request", &[]);
+    }
+    let rt = runtime();
+    let layer = AuthnLayer::from_scheme(NegotiateScheme::new(acceptor()));
+    let service =
+        tower::ServiceBuilder::new()
+            .layer(layer)
+            .service_fn(|req: Request<()>| async move {
+                let who = req
+                    .extensions()
+                    .get::<Principal>()
+                    .map(|p| p.id.clone())
+                    .unwrap_or_default();
+                // The credential is hidden from the inner service.
+                assert!(req.headers().get(AUTHORIZATION).is_none());
+                Ok::<_, std::convert::Infallible>(Response::new(bytes::Bytes::from(who)))
+            });
+    let call = |authorization: Option<String>| {
+        let mut req = Request::builder().uri("/");
+        if let Some(v) = authorization {
+            req = req.header(AUTHORIZATION, v);
+        }
+        let req = match req.body(()) {
+            Ok(r) => r,
+            Err(e) => panic!("{e}"),
+        };
+        match rt.block_on(service.clone().oneshot(req)) {
+            Ok(r) => r,
+            Err(e) => match e {},
+        }
+    };
+    let (_client, token) = token_for("HTTP@localhost");
+    let ok = call(Some(format!(
+        "Negotiate {}",
+        base64::engine::general_purpose::STANDARD.encode(&token)
+    )));
+    assert_eq!(ok.status(), StatusCode::OK);
+    assert_eq!(ok.body(), format!("alice@{REALM}").as_bytes());
+    for (what, authorization, status) in [
+        ("none", None, StatusCode::UNAUTHORIZED),
+        (
+            "garbage",
+            Some("Negotiate AAAA".to_owned()),
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "malformed",
+            Some("Negotiate AAA".to_owned()),
+            StatusCode::BAD_REQUEST,
+        ),
+        // The same token again: MIT's replay cache.
+        (
+            "replay",
+            Some(format!(
+                "Negotiate {}",
+                base64::engine::general_purpose::STANDARD.encode(&token)
+            )),
+            StatusCode::UNAUTHORIZED,
+        ),
+    ] {
+        let r = call(authorization);
+        assert_eq!(r.status(), status, "{what}");
+        if status == StatusCode::UNAUTHORIZED {
+            let challenge = r.headers().get(WWW_AUTHENTICATE);
+            assert_eq!(
+                challenge.map(|v| v.as_bytes()),
+                Some(&b"Negotiate"[..]),
+                "{what}"
+            );
+        }
+    }
+}
