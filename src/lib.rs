@@ -82,6 +82,10 @@ pub use tower_authn_s2s as s2s;
 #[cfg(feature = "exchange")]
 pub use tower_authn_exchange as exchange;
 
+/// Kerberos single sign-on: the SPNEGO acceptor on MIT Kerberos.
+#[cfg(feature = "kerberos")]
+pub use tower_authn_kerberos as kerberos;
+
 /// The platform presets: XiVO, Volt MX, Opentact, CCAI, Wildix.
 #[cfg(feature = "platforms")]
 pub use tower_authn_platforms as platforms;

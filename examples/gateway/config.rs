@@ -82,6 +82,8 @@ pub(crate) struct ExchangeConfig {
     /// `GATEWAY_SSO_SERVICE` (default `HTTP`): the Kerberos acceptor's service, any host of
     /// the keytab `KRB5_KTNAME` names (the gateway built with `--features kerberos`).
     pub(crate) sso_service: String,
+    /// Whether `KRB5_KTNAME` names a keytab: without it, single sign-on stays off (503).
+    pub(crate) keytab: bool,
 }
 
 /// One OpenID Connect provider.
@@ -125,6 +127,7 @@ impl ExchangeConfig {
             cas,
             oidc,
             sso_service: get("GATEWAY_SSO_SERVICE").unwrap_or_else(|| "HTTP".to_owned()),
+            keytab: get("KRB5_KTNAME").is_some(),
         })
     }
 }

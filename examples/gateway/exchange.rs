@@ -28,10 +28,27 @@ pub(crate) fn providers(config: &ExchangeConfig) -> Result<Providers, Box<dyn Er
         // is down at start delays nothing but its own route.
         providers = providers.with_oidc(provider);
     }
-    providers = negotiate(providers, &config.sso_service);
+    if config.keytab {
+        providers = negotiate(providers, &config.sso_service);
+    }
     Ok(providers)
 }
 
+#[cfg(feature = "kerberos")]
+#[allow(clippy::print_stderr)] // a start-up report, as for unloadable key sources
+fn negotiate(providers: Providers, service: &str) -> Providers {
+    match tower_authn::kerberos::Acceptor::new(service) {
+        Ok(acceptor) => providers.with_negotiate(acceptor),
+        Err(e) => {
+            eprintln!(
+                "warning: Kerberos single sign-on is off ({e}): /xuc/api/2.0/auth/sso answers 503"
+            );
+            providers
+        }
+    }
+}
+
+#[cfg(not(feature = "kerberos"))]
 fn negotiate(providers: Providers, _service: &str) -> Providers {
     providers
 }

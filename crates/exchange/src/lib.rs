@@ -44,6 +44,8 @@
 pub mod cas;
 mod exchange;
 mod identity;
+#[cfg(feature = "kerberos")]
+mod kerberos;
 mod mapping;
 mod negotiate;
 pub mod oidc;

@@ -330,14 +330,26 @@ impl TestKdc {
             cmd.env(k, v);
         }
         cmd.env(CHILD_MARKER, "1");
-        let status = match cmd.status() {
-            Ok(status) => status,
+        let output = match cmd.stderr(Stdio::inherit()).output() {
+            Ok(output) => output,
             Err(e) => panic!("TestKdc: cannot re-run the test binary: {e}"),
         };
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        // The child's output is the test's output (libtest captures print!, not raw writes).
+        #[allow(clippy::print_stdout)]
+        {
+            print!("{stdout}");
+        }
         assert!(
-            status.success(),
-            "the child run of {test} failed ({status}); kdc.log:\n{}",
+            output.status.success(),
+            "the child run of {test} failed ({}); kdc.log:\n{}",
+            output.status,
             self.log()
+        );
+        // A filter that matched nothing would pass vacuously: the child must have run it.
+        assert!(
+            stdout.contains("test result: ok. 1 passed"),
+            "the child did not run {test}"
         );
     }
 }
