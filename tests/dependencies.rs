@@ -3,7 +3,9 @@
 //! an over-approximation: a crate that is absent here is absent from every build):
 //!
 //! - the core never depends on axum (its `axum` feature needs only `axum-core`);
-//! - `tower-authn-password` has no dependency on the rest of the suite.
+//! - `tower-authn-password` has no dependency on the rest of the suite;
+//! - the default build never links MIT Kerberos (checked with `cargo tree`: only the
+//!   `kerberos` feature reaches libgssapi).
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -71,4 +73,48 @@ fn the_password_crate_needs_nothing_else_of_the_suite() {
         .collect();
     assert!(suite.is_empty(), "{suite:?}");
     assert!(closure(&graph, "tower-authn-core").contains("tower-authn-password"));
+}
+
+/// The dependencies of the facade and its examples with `features` (`cargo tree`, offline).
+fn facade_tree(features: &[&str]) -> String {
+    let mut cmd = std::process::Command::new(env!("CARGO"));
+    // `dev` too: `cargo run --example gateway` builds the dev-dependencies.
+    cmd.args([
+        "tree",
+        "--offline",
+        "-p",
+        "tower-authn",
+        "-e",
+        "normal,dev",
+        "--prefix",
+        "none",
+    ])
+    .current_dir(env!("CARGO_MANIFEST_DIR"));
+    if !features.is_empty() {
+        cmd.args(["--features", &features.join(",")]);
+    }
+    let out = cmd.output().expect("cargo tree");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn the_default_build_links_no_kerberos() {
+    // README: the first command needs no system library; only `kerberos` links MIT's GSSAPI.
+    let default = facade_tree(&[]);
+    assert!(
+        default.contains("tower-authn-exchange"),
+        "the exchanges are in the default build"
+    );
+    assert!(
+        !default.contains("libgssapi"),
+        "the default build links GSSAPI"
+    );
+    assert!(!default.contains("tower-authn-kerberos"));
+    // The check can fail: the feature does link it.
+    assert!(facade_tree(&["kerberos"]).contains("libgssapi-sys"));
 }
