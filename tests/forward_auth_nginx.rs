@@ -325,6 +325,11 @@ async fn the_original_uri_counts_only_from_trusted_proxies() {
         )
         .await;
     assert_eq!(traefik.status, 200, "{traefik:?}");
+    // Envoy's ext_authz appends the original path and query to the prefix.
+    let envoy = trusted
+        .get("/forward-auth/app?token=forward-shared-token", &[])
+        .await;
+    assert_eq!(envoy.status, 200, "{envoy:?}");
 
     let (untrusted, _) = gateway(&[("GATEWAY_TRUSTED_PROXIES", "10.9.8.7")]).await;
     let answer = untrusted.get("/forward-auth", &via_proxy).await;
