@@ -77,6 +77,11 @@ fn providers_from_env() -> Result<xivo::Providers, Box<dyn std::error::Error>> {
             OidcProvider::new(&issuer, &audience, HyperFetcher::new())?.with_user_claim(claim),
         );
     }
+    // Kerberos: the keytab MIT reads from KRB5_KTNAME, for HTTP/<any host>.
+    #[cfg(feature = "kerberos")]
+    if var("KRB5_KTNAME").is_some() {
+        providers = providers.with_negotiate(tower_authn::kerberos::Acceptor::new("HTTP")?);
+    }
     Ok(providers)
 }
 
