@@ -94,6 +94,7 @@ pub(crate) struct OidcConfig {
     pub(crate) user_claim: String,
 }
 
+/// The non-empty, trimmed items of a comma-separated variable.
 fn comma_list(value: Option<String>) -> Vec<String> {
     value
         .map(|v| {
@@ -272,15 +273,7 @@ impl Config {
                 random_secret(32)
             }
         };
-        let disabled_users = get("GATEWAY_DISABLED_USERS")
-            .map(|v| {
-                v.split(',')
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let disabled_users = comma_list(get("GATEWAY_DISABLED_USERS"));
 
         let ccai_company_name = get("CCAI_COMPANY_NAME").unwrap_or_else(|| "ACME".to_owned());
         let ccai_company_secret = match get("CCAI_COMPANY_SECRET") {
@@ -294,15 +287,7 @@ impl Config {
             }
         };
 
-        let google_client_ids: Vec<String> = get("GOOGLE_CLIENT_IDS")
-            .map(|v| {
-                v.split(',')
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .map(str::to_owned)
-                    .collect()
-            })
-            .unwrap_or_default();
+        let google_client_ids = comma_list(get("GOOGLE_CLIENT_IDS"));
         if google_client_ids.is_empty() {
             warnings.push("GOOGLE_CLIENT_IDS is unset: Google ID tokens are rejected".to_owned());
         }

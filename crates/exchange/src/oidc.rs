@@ -371,7 +371,7 @@ pub(crate) fn parse_discovery(body: &[u8], issuer: &str) -> Result<Discovery, St
         _ => Vec::new(),
     };
     let algorithms = if listed.is_empty() {
-        ALL_ASYMMETRIC.to_vec()
+        Algorithm::ALL.into_iter().filter(asymmetric).collect()
     } else {
         listed
     };
@@ -380,18 +380,6 @@ pub(crate) fn parse_discovery(body: &[u8], issuer: &str) -> Result<Discovery, St
         algorithms,
     })
 }
-
-const ALL_ASYMMETRIC: [Algorithm; 9] = [
-    Algorithm::RS256,
-    Algorithm::RS384,
-    Algorithm::RS512,
-    Algorithm::PS256,
-    Algorithm::PS384,
-    Algorithm::PS512,
-    Algorithm::ES256,
-    Algorithm::ES384,
-    Algorithm::EdDSA,
-];
 
 #[cfg(test)]
 mod tests {
@@ -430,7 +418,7 @@ mod tests {
             )
             .unwrap();
             assert!(d.algorithms.iter().all(|a| a.family() != KeyFamily::Hmac));
-            assert_eq!(d.algorithms.len(), ALL_ASYMMETRIC.len());
+            assert_eq!(d.algorithms.len(), 9);
         }
     }
 
