@@ -1111,8 +1111,8 @@ async fn a_disabled_user_loses_every_credential() {
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
     let config = config::Config::from_lookup(|k| env.get(k).cloned()).expect("config");
-    let users = gateway::demo::records().expect("demo users");
-    let (router, store) = app::build_on_memory(&config, &users)
+    let identities = gateway::identities::Identities::demo().expect("demo identities");
+    let (router, store) = app::build_on_memory(&config, identities)
         .await
         .expect("gateway");
     let gw = Server::at(support::serve(router).await);

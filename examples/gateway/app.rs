@@ -17,7 +17,7 @@ use tower_authn::ha1b::{HA1B_HEADER, HA1B_QUERY, Ha1bVerifier};
 use tower_authn::invalidate::{InvalidatingStore, Invalidator};
 use tower_authn::issue::{
     AccessPairs, AppKeys, FAMILY_CLAIM, IssuedToken, OpaqueTokenIssuer, RefreshTokens,
-    family_issuer_fn, issuer_fn, mask_key,
+    family_issuer_fn, issuer_fn,
 };
 use tower_authn::jwt::{
     Algorithm, ClaimsMapping, JwtIssuer, JwtVerifier, KeySet, SigningKey, VerifyingKey,
@@ -26,16 +26,17 @@ use tower_authn::memory::{KeyKind, MemoryKeyStore, MemoryUserStore};
 use tower_authn::platforms::{ccai, opentact, voltmx, xivo};
 #[cfg(feature = "redis")]
 use tower_authn::redis::{RedisConfig, RedisStores};
-use tower_authn::s2s::{App, MemoryAppStore, SignatureVerifier};
+use tower_authn::s2s::SignatureVerifier;
 use tower_authn::throttle::{AttemptStore, MemoryAttempts, Throttle};
 use tower_authn::{
     AccessSecretLayer, AppApiKeyLayer, AuthError, BasicAuthLayer, DeviceTokenLayer,
-    HeaderTokenLayer, KeyRecord, KeyStore, KeyStoreExt, Principal, PrincipalKind, Requirement,
+    HeaderTokenLayer, KeyStore, KeyStoreExt, Principal, PrincipalKind, Requirement,
     SharedTokenVerifier, UserRecord, UserStateExt, UserStore, UserStoreExt, VerifierExt,
 };
 
 use super::config::Config;
 use super::demo::whoami;
+use super::identities::Identities;
 
 /// Issuer and audience of the JWTs the gateway issues (Opentact's `/rest/auth`).
 pub(crate) const JWT_ISSUER: &str = "tower-authn-gateway";
@@ -180,44 +181,6 @@ fn facebook_verifier(config: &Config) -> DynVerifier {
     DynVerifier::new(tower_authn::jwt::facebook::verifier(graph))
 }
 
-/// The demo keys of GATEWAY.md, each under a fixed id and written only when absent, so
-/// several gateways starting on one shared store neither duplicate nor resurrect them.
-async fn seed_keys<K: KeyStore + Clone>(
-    keys: &K,
-    users: &[UserRecord],
-) -> Result<(), Box<dyn Error>> {
-    let hasher = keys.key_hasher().clone();
-    let app_key = "demo-app-key-1";
-    let app = KeyRecord::new(
-        "demo-app-key",
-        KeyKind::AppApiKey,
-        hasher.digest(app_key),
-        Principal::app("demo-app")
-            .with_app_id("demo-app")
-            .with_scheme("app-api-key"),
-        SystemTime::now(),
-    )
-    .with_hint(mask_key(app_key))
-    .with_description("demo key");
-    let device = KeyRecord::new(
-        "demo-device",
-        KeyKind::DeviceToken,
-        hasher.digest("demo-device-token"),
-        Principal::device("demo-device").with_app_id("demo-app"),
-        SystemTime::now(),
-    );
-    for record in [app, device] {
-        if keys.find_by_id(record.kind, &record.id).await?.is_none() {
-            keys.put(record).await?;
-        }
-    }
-    let ha1b = Ha1bVerifier::new(keys.clone());
-    for user in users {
-        ha1b.register_user(user).await?;
-    }
-    Ok(())
-}
-
 /// The stores one gateway runs on.
 struct Stores<U, K> {
     users: U,
@@ -235,7 +198,10 @@ struct Stores<U, K> {
 ///
 /// When a key or a demo identity cannot be set up (Redis unreachable, for one).
 pub(crate) async fn build(config: &Config) -> Result<Router, Box<dyn Error>> {
-    let users = super::demo::records()?;
+    let identities = match &config.file {
+        Some(file) => Identities::from_file(file),
+        None => Identities::demo()?,
+    };
     match &config.redis_url {
         #[cfg(not(feature = "redis"))]
         Some(_) => Err(
@@ -249,22 +215,23 @@ pub(crate) async fn build(config: &Config) -> Result<Router, Box<dyn Error>> {
                 RedisConfig::new(url.clone()).key_hasher(config.key_hasher()),
             )?;
             let store = redis.users();
-            for user in &users {
+            let users = &identities.users;
+            for user in users {
                 if store.find_user(&user.login).await?.is_none() {
                     store.put_user(user.clone()).await?;
                 }
             }
-            apply_disabled_users(config, &store, &users).await?;
+            apply_disabled_users(config, &store, users).await?;
             let stores = Stores {
                 users: store,
                 keys: redis.keys(),
                 invalidator: redis.invalidator(),
                 attempts: Arc::new(redis.attempts()),
             };
-            seed_keys(&stores.keys, &users).await?;
-            build_on(config, stores).await
+            identities.seed_keys(&stores.keys).await?;
+            build_on(config, stores, identities).await
         }
-        None => Ok(build_on_memory(config, &users).await?.0),
+        None => Ok(build_on_memory(config, identities).await?.0),
     }
 }
 
@@ -276,8 +243,9 @@ pub(crate) async fn build(config: &Config) -> Result<Router, Box<dyn Error>> {
 /// When a key or a demo identity cannot be set up.
 pub(crate) async fn build_on_memory(
     config: &Config,
-    users: &[UserRecord],
+    identities: Identities,
 ) -> Result<(Router, InvalidatingStore<MemoryUserStore>), Box<dyn Error>> {
+    let users = &identities.users;
     let memory = MemoryUserStore::new();
     for user in users {
         memory.insert(user.clone());
@@ -294,8 +262,8 @@ pub(crate) async fn build_on_memory(
         invalidator,
         attempts: Arc::new(MemoryAttempts::new()),
     };
-    seed_keys(&stores.keys, users).await?;
-    Ok((build_on(config, stores).await?, user_store))
+    identities.seed_keys(&stores.keys).await?;
+    Ok((build_on(config, stores, identities).await?, user_store))
 }
 
 /// `GATEWAY_DISABLED_USERS`: the users it names are disabled. It never enables anyone: a
@@ -337,7 +305,11 @@ pub(crate) fn hash_pool(
 
 /// The gateway's routes on `stores`. Slow verifiers (argon2, remote keys, stores across
 /// the network) answer through verification caches that hear every change the stores make.
-async fn build_on<U, K>(config: &Config, stores: Stores<U, K>) -> Result<Router, Box<dyn Error>>
+async fn build_on<U, K>(
+    config: &Config,
+    stores: Stores<U, K>,
+    identities: Identities,
+) -> Result<Router, Box<dyn Error>>
 where
     U: UserStore + Clone,
     K: KeyStore + Clone,
@@ -350,10 +322,9 @@ where
     } = stores;
     let app_keys = AppKeys::new(keys.clone());
     let ha1b_verifier = Ha1bVerifier::new(keys.clone());
-    let s2s_apps = MemoryAppStore::new().with_app(
-        "s2s-app-id-123",
-        App::new("CRM Connector", "s3cr3t-k3y-0123456789abcdef"),
-    );
+    let Identities {
+        s2s_apps, routes, ..
+    } = identities;
     let cache = VerificationCache::new(invalidator);
     // Off unless GATEWAY_THROTTLE is set: then failed attempts count per claimed user and
     // per client address, in the same store as everything else.
@@ -560,20 +531,21 @@ where
                     .throttle(throttle.clone())
                     .require(Requirement::role("admin")),
             ),
-        )
-        .route("/healthz", get(|| async { "ok\n" }));
+        );
 
     let app_key_admin = claims
         .responder(voltmx::Errors)
         .require(Requirement::role("admin"));
     let xivo_sessions =
         xivo::Sessions::new(xivo_tokens, users.clone()).max_lifetime(config.session_max);
-    let platforms = Router::new()
+    // Each platform's routes, on unless the configuration file turns its group off.
+    let xivo_routes = Router::new()
         .merge(xivo::router(logins.clone(), xivo_sessions.clone()))
         .merge(xivo::exchange_router(
             Exchange::new(ByLogin::new(users), xivo_sessions),
             super::exchange::providers(&config.exchange)?,
-        ))
+        ));
+    let voltmx_routes = Router::new()
         .merge(voltmx::accounts_router(
             logins.clone(),
             as_family_token_issuer(
@@ -583,32 +555,35 @@ where
             refresh,
         ))
         .merge(voltmx::oauth_router(logins.clone(), AccessPairs::new(keys)))
-        .merge(voltmx::app_keys_router(app_keys).route_layer(app_key_admin))
-        .merge(opentact::router(
-            logins,
-            as_token_issuer(
-                jwt_issuer(config, JWT_AUDIENCE, JWT_LIFETIME)?,
-                JWT_LIFETIME,
-            ),
+        .merge(voltmx::app_keys_router(app_keys).route_layer(app_key_admin));
+    let opentact_routes = opentact::router(
+        logins,
+        as_token_issuer(
+            jwt_issuer(config, JWT_AUDIENCE, JWT_LIFETIME)?,
+            JWT_LIFETIME,
+        ),
+    );
+    let ccai_routes = ccai::router(issuer_fn(move |p: &Principal| {
+        let token = ccai_issuer
+            .issue_for(p)
+            .map_err(|e| AuthError::unavailable(format!("cannot sign: {e}")))?;
+        Ok(IssuedToken::new(
+            token,
+            SystemTime::now(),
+            Duration::from_secs(3600),
         ))
-        .merge(
-            ccai::router(issuer_fn(move |p: &Principal| {
-                let token = ccai_issuer
-                    .issue_for(p)
-                    .map_err(|e| AuthError::unavailable(format!("cannot sign: {e}")))?;
-                Ok(IssuedToken::new(
-                    token,
-                    SystemTime::now(),
-                    Duration::from_secs(3600),
-                ))
-            }))
-            .route_layer(
-                any_scheme
-                    .clone()
-                    .throttle(throttle.clone())
-                    .require(users_only),
-            ),
-        );
+    }))
+    .route_layer(
+        any_scheme
+            .clone()
+            .throttle(throttle.clone())
+            .require(users_only),
+    );
+    let platforms = Router::new()
+        .merge(on(routes.xivo, xivo_routes))
+        .merge(on(routes.voltmx, voltmx_routes))
+        .merge(on(routes.opentact, opentact_routes))
+        .merge(on(routes.ccai, ccai_routes));
 
     // nginx auth_request / Traefik ForwardAuth / Envoy ext_authz: what /whoami accepts but
     // signed requests (those need the body, which these proxies do not forward).
@@ -633,10 +608,17 @@ where
     // Everything else under /api/v1 is the Wildix-style signed API.
     let signed_api = Router::new().route("/api/v1/{*path}", any(signed).layer(s2s.layer()));
 
-    Ok(whoami_routes
+    Ok(Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .merge(on(routes.whoami, whoami_routes))
         .merge(platforms.layer(login_addresses))
-        .merge(forward_auth)
-        .merge(signed_api))
+        .merge(on(routes.forward_auth, forward_auth))
+        .merge(on(routes.wildix, signed_api)))
+}
+
+/// `routes` when its group is on, else nothing (its paths answer 404).
+fn on(group_on: bool, routes: Router) -> Router {
+    if group_on { routes } else { Router::new() }
 }
 
 #[cfg(test)]

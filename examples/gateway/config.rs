@@ -8,6 +8,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretBox, SecretString};
+use tower_authn_cli::config_file::{self, GatewayFile};
 
 /// Google's certificate endpoint, the default `GOOGLE_JWKS`.
 pub(crate) const GOOGLE_CERTS_URL: &str = "https://www.googleapis.com/oauth2/v3/certs";
@@ -66,6 +67,9 @@ pub(crate) struct Config {
     pub(crate) assertion_key: Option<String>,
     /// The XiVO credential exchanges (GATEWAY.md "XiVO credential exchange").
     pub(crate) exchange: ExchangeConfig,
+    /// `GATEWAY_CONFIG`: the operator's users, keys, server-to-server apps and route groups
+    /// (GATEWAY.md "Configuration file"); `None`: the demo identities.
+    pub(crate) file: Option<GatewayFile>,
     /// Demo fallbacks in use, printed on stderr at start.
     pub(crate) warnings: Vec<String>,
 }
@@ -162,6 +166,7 @@ impl fmt::Debug for Config {
             .field("key_pepper", &"[REDACTED]")
             .field("disabled_users", &self.disabled_users)
             .field("exchange", &self.exchange)
+            .field("file", &self.file.as_ref().map(|f| f.users.len()))
             .field("assertion_issuer", &self.assertion_issuer)
             .field("assertion_key", &self.assertion_key)
             .finish()
@@ -245,6 +250,23 @@ impl Config {
                 );
                 random_secret(32)
             }
+        };
+
+        // The file's digests were made by `authn` with the gateway's pepper: without it, no
+        // key of the file could ever match.
+        let file = match get("GATEWAY_CONFIG") {
+            None => None,
+            Some(_) if get("GATEWAY_KEY_PEPPER").is_none() => {
+                return Err(
+                    "GATEWAY_CONFIG is set but GATEWAY_KEY_PEPPER is not: the file's \
+                            digests are keyed with it (authn new-key / ha1b / digest)"
+                        .to_owned(),
+                );
+            }
+            Some(path) => Some(
+                config_file::load(std::path::Path::new(&path), |k| get(k))
+                    .map_err(|e| e.to_string())?,
+            ),
         };
 
         // Every instance on one Redis must digest with one pepper: a random one there would
@@ -373,6 +395,7 @@ impl Config {
             },
             limits: ServerLimits::from_lookup(get)?,
             exchange: ExchangeConfig::from_lookup(get)?,
+            file,
             assertion_issuer: get("GATEWAY_ASSERTION_ISSUER")
                 .unwrap_or_else(|| "tower-authn-gateway".to_owned()),
             assertion_key: get("GATEWAY_ASSERTION_KEY"),

@@ -11,4 +11,5 @@ pub(crate) mod demo;
 pub(crate) mod exchange;
 pub(crate) mod fetcher;
 pub(crate) mod forward_auth;
+pub(crate) mod identities;
 pub(crate) mod server;

@@ -104,7 +104,10 @@ impl fmt::Debug for UserEntry {
             .field("email", &self.email)
             .field("roles", &self.roles)
             .field("sip_domain", &self.sip_domain)
-            .field("ha1b_digest", &self.ha1b_digest.as_ref().map(|_| "[REDACTED]"))
+            .field(
+                "ha1b_digest",
+                &self.ha1b_digest.as_ref().map(|_| "[REDACTED]"),
+            )
             .field("disabled", &self.disabled)
             .finish()
     }
@@ -243,9 +246,14 @@ impl GatewayFile {
             let principal = Principal::app(k.app_id.clone())
                 .with_app_id(k.app_id.clone())
                 .with_scheme("app-api-key");
-            let mut record =
-                KeyRecord::new(k.id.clone(), KeyKind::AppApiKey, k.digest, principal, created_at)
-                    .expires_at(k.expires_at);
+            let mut record = KeyRecord::new(
+                k.id.clone(),
+                KeyKind::AppApiKey,
+                k.digest,
+                principal,
+                created_at,
+            )
+            .expires_at(k.expires_at);
             record.description.clone_from(&k.description);
             record.hint.clone_from(&k.hint);
             record
@@ -255,7 +263,13 @@ impl GatewayFile {
             if let Some(app) = &d.app_id {
                 principal = principal.with_app_id(app.clone());
             }
-            KeyRecord::new(d.id.clone(), KeyKind::DeviceToken, d.digest, principal, created_at)
+            KeyRecord::new(
+                d.id.clone(),
+                KeyKind::DeviceToken,
+                d.digest,
+                principal,
+                created_at,
+            )
         });
         apps.chain(devices).collect()
     }
@@ -333,7 +347,11 @@ impl fmt::Display for ConfigError {
                 self.file, self.field, self.message
             ),
             (Some((line, column)), true) => {
-                write!(f, "{}:{line}:{column}: syntax error: {}", self.file, self.message)
+                write!(
+                    f,
+                    "{}:{line}:{column}: syntax error: {}",
+                    self.file, self.message
+                )
             }
             (None, _) => write!(f, "{}: {}", self.file, self.message),
         }
@@ -348,10 +366,7 @@ impl std::error::Error for ConfigError {}
 /// # Errors
 ///
 /// An unreadable file (the error names it), or any error of [`parse`].
-pub fn load(
-    path: &Path,
-    env: impl Fn(&str) -> Option<String>,
-) -> Result<GatewayFile, ConfigError> {
+pub fn load(path: &Path, env: impl Fn(&str) -> Option<String>) -> Result<GatewayFile, ConfigError> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
         file: name.clone(),
@@ -374,7 +389,10 @@ pub fn parse(
     text: &str,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<GatewayFile, ConfigError> {
-    let at = Locator { file: file_name, text };
+    let at = Locator {
+        file: file_name,
+        text,
+    };
     // Syntax first: its errors get a best-effort field from what did parse.
     if let Err(e) = DeTable::parse(text) {
         let offset = e.span().map_or(0, |s| s.start);
@@ -536,7 +554,12 @@ fn search_table(
     }
 }
 
-fn search_value(value: &DeValue<'_>, offset: usize, path: &str, best: &mut Option<(usize, String)>) {
+fn search_value(
+    value: &DeValue<'_>,
+    offset: usize,
+    path: &str,
+    best: &mut Option<(usize, String)>,
+) {
     match value {
         DeValue::Table(t) => search_table(t, offset, path, best),
         DeValue::Array(a) => {
@@ -641,7 +664,11 @@ fn check_id(
         return Err(at.at(value, field, "must not begin or end with white space"));
     }
     if let Some(first) = seen.get(text) {
-        return Err(at.at(value, field, format!("duplicate: {first} has the same value")));
+        return Err(at.at(
+            value,
+            field,
+            format!("duplicate: {first} has the same value"),
+        ));
     }
     seen.insert(text.clone(), field);
     Ok(text.clone())
@@ -666,7 +693,9 @@ fn check_digest(
     seen: &mut HashMap<String, String>,
 ) -> Result<KeyDigest, ConfigError> {
     let text = value.get_ref();
-    let lower_hex = text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let lower_hex = text
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     let mut bytes = [0u8; 32];
     if text.len() != 64 || !lower_hex || hex::decode_to_slice(text, &mut bytes).is_err() {
         return Err(at.at(
@@ -812,7 +841,8 @@ fn validate(
             .map(|v| non_empty(at, &v, f("app_id")))
             .transpose()?;
         let digest = check_digest(at, &d.digest, f("digest"), &mut digests)?;
-        file.device_tokens.push(DeviceTokenEntry { id, app_id, digest });
+        file.device_tokens
+            .push(DeviceTokenEntry { id, app_id, digest });
     }
 
     let mut ids = HashMap::new();

@@ -111,7 +111,11 @@ pub(crate) fn sign(args: &SignArgs) -> Outcome {
         .map_err(|_| bad("--url: not a URL (http://host/path?query)"))?;
     match uri.scheme_str() {
         Some("http" | "https") if uri.host().is_some() => {}
-        _ => return Err(bad("--url must be absolute: http://host/path or https://host/path")),
+        _ => {
+            return Err(bad(
+                "--url must be absolute: http://host/path or https://host/path",
+            ));
+        }
     }
     let body = match &args.body_file {
         Some(path) => Bytes::from(read_bounded("--body-file", path, MAX_BODY)?),
