@@ -104,7 +104,10 @@ impl fmt::Debug for UserEntry {
             .field("email", &self.email)
             .field("roles", &self.roles)
             .field("sip_domain", &self.sip_domain)
-            .field("ha1b_digest", &self.ha1b_digest.as_ref().map(|_| "[REDACTED]"))
+            .field(
+                "ha1b_digest",
+                &self.ha1b_digest.as_ref().map(|_| "[REDACTED]"),
+            )
             .field("disabled", &self.disabled)
             .finish()
     }
@@ -243,9 +246,14 @@ impl GatewayFile {
             let principal = Principal::app(k.app_id.clone())
                 .with_app_id(k.app_id.clone())
                 .with_scheme("app-api-key");
-            let mut record =
-                KeyRecord::new(k.id.clone(), KeyKind::AppApiKey, k.digest, principal, created_at)
-                    .expires_at(k.expires_at);
+            let mut record = KeyRecord::new(
+                k.id.clone(),
+                KeyKind::AppApiKey,
+                k.digest,
+                principal,
+                created_at,
+            )
+            .expires_at(k.expires_at);
             record.description.clone_from(&k.description);
             record.hint.clone_from(&k.hint);
             record
@@ -255,7 +263,13 @@ impl GatewayFile {
             if let Some(app) = &d.app_id {
                 principal = principal.with_app_id(app.clone());
             }
-            KeyRecord::new(d.id.clone(), KeyKind::DeviceToken, d.digest, principal, created_at)
+            KeyRecord::new(
+                d.id.clone(),
+                KeyKind::DeviceToken,
+                d.digest,
+                principal,
+                created_at,
+            )
         });
         apps.chain(devices).collect()
     }
@@ -333,7 +347,11 @@ impl fmt::Display for ConfigError {
                 self.file, self.field, self.message
             ),
             (Some((line, column)), true) => {
-                write!(f, "{}:{line}:{column}: syntax error: {}", self.file, self.message)
+                write!(
+                    f,
+                    "{}:{line}:{column}: syntax error: {}",
+                    self.file, self.message
+                )
             }
             (None, _) => write!(f, "{}: {}", self.file, self.message),
         }
@@ -348,10 +366,7 @@ impl std::error::Error for ConfigError {}
 /// # Errors
 ///
 /// An unreadable file (the error names it), or any error of [`parse`].
-pub fn load(
-    path: &Path,
-    env: impl Fn(&str) -> Option<String>,
-) -> Result<GatewayFile, ConfigError> {
+pub fn load(path: &Path, env: impl Fn(&str) -> Option<String>) -> Result<GatewayFile, ConfigError> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
         file: name.clone(),
@@ -374,12 +389,15 @@ pub fn parse(
     text: &str,
     env: impl Fn(&str) -> Option<String>,
 ) -> Result<GatewayFile, ConfigError> {
-    let at = Locator { file: file_name, text };
+    let at = Locator {
+        file: file_name,
+        text,
+    };
     // Syntax first: its errors get a best-effort field from what did parse.
     if let Err(e) = DeTable::parse(text) {
         let offset = e.span().map_or(0, |s| s.start);
         let (partial, _) = DeTable::parse_recoverable(text);
-        let field = path_at(partial.get_ref(), offset);
+        let field = syntax_path(partial.get_ref(), text, offset);
         return Err(at.error(offset, field, one_line(e.message())));
     }
     let raw: RawFile = toml::from_str(text).map_err(|e| at.serde_error(&e))?;
@@ -438,11 +456,7 @@ impl Locator<'_> {
 
 /// The 1-based line and column (in characters) of byte `offset` of `text`.
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
+    let before = &text[..floor_boundary(text, offset.min(text.len()))];
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let column = before[line_start..].chars().count() + 1;
@@ -507,6 +521,76 @@ fn path_at(table: &DeTable<'_>, offset: usize) -> String {
     best.map(|(_, p)| p).unwrap_or_default()
 }
 
+/// The field a syntax error at `offset` is in, as far as it can be told: the last table
+/// header before it (from what did parse) and the key on its line, if the line is
+/// `key = ...`. Empty when the error is in a header.
+fn syntax_path(table: &DeTable<'_>, text: &str, offset: usize) -> String {
+    let offset = offset.min(text.len());
+    let line_start = text[..floor_boundary(text, offset)]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let line_end = text[line_start..]
+        .find('\n')
+        .map_or(text.len(), |i| line_start + i);
+    let line = &text[line_start..line_end];
+    if line.trim_start().starts_with('[') {
+        return String::new();
+    }
+    let mut header: Option<(usize, String)> = None;
+    last_header(table, offset, "", &mut header);
+    let prefix = header.map(|(_, p)| p).unwrap_or_default();
+    let key = line.find('=').and_then(|eq| {
+        let key = line[..eq].trim();
+        let bare = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+        (!key.is_empty() && key.chars().all(bare)).then_some(key)
+    });
+    match key {
+        Some(key) => join(&prefix, key),
+        None => prefix,
+    }
+}
+
+fn floor_boundary(text: &str, mut offset: usize) -> usize {
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+/// The table header (a table's span) that starts last at or before `offset`.
+fn last_header(
+    table: &DeTable<'_>,
+    offset: usize,
+    prefix: &str,
+    best: &mut Option<(usize, String)>,
+) {
+    for (key, value) in table.iter() {
+        let path = join(prefix, key.get_ref());
+        match value.get_ref() {
+            DeValue::Table(t) => {
+                note_header(best, &value.span(), offset, &path);
+                last_header(t, offset, &path, best);
+            }
+            DeValue::Array(a) => {
+                for (i, item) in a.iter().enumerate() {
+                    if let DeValue::Table(t) = item.get_ref() {
+                        let item_path = format!("{path}[{i}]");
+                        note_header(best, &item.span(), offset, &item_path);
+                        last_header(t, offset, &item_path, best);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn note_header(best: &mut Option<(usize, String)>, span: &Range<usize>, offset: usize, path: &str) {
+    if span.start <= offset && best.as_ref().is_none_or(|(start, _)| span.start >= *start) {
+        *best = Some((span.start, path.to_owned()));
+    }
+}
+
 fn holds(span: &Range<usize>, offset: usize) -> bool {
     span.contains(&offset) || (span.is_empty() && span.start == offset)
 }
@@ -536,7 +620,12 @@ fn search_table(
     }
 }
 
-fn search_value(value: &DeValue<'_>, offset: usize, path: &str, best: &mut Option<(usize, String)>) {
+fn search_value(
+    value: &DeValue<'_>,
+    offset: usize,
+    path: &str,
+    best: &mut Option<(usize, String)>,
+) {
     match value {
         DeValue::Table(t) => search_table(t, offset, path, best),
         DeValue::Array(a) => {
@@ -641,7 +730,11 @@ fn check_id(
         return Err(at.at(value, field, "must not begin or end with white space"));
     }
     if let Some(first) = seen.get(text) {
-        return Err(at.at(value, field, format!("duplicate: {first} has the same value")));
+        return Err(at.at(
+            value,
+            field,
+            format!("duplicate: {first} has the same value"),
+        ));
     }
     seen.insert(text.clone(), field);
     Ok(text.clone())
@@ -666,7 +759,9 @@ fn check_digest(
     seen: &mut HashMap<String, String>,
 ) -> Result<KeyDigest, ConfigError> {
     let text = value.get_ref();
-    let lower_hex = text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    let lower_hex = text
+        .bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
     let mut bytes = [0u8; 32];
     if text.len() != 64 || !lower_hex || hex::decode_to_slice(text, &mut bytes).is_err() {
         return Err(at.at(
@@ -694,6 +789,10 @@ fn check_phc(phc: &str) -> Result<(), String> {
     let how = "make one with `authn hash-password`";
     if !phc.starts_with('$') {
         return Err(format!("not a PHC string ({how})"));
+    }
+    match phc.split('$').nth(1) {
+        Some("argon2id" | "argon2i" | "argon2d") => {}
+        _ => return Err(format!("not an argon2 hash ({how})")),
     }
     let parsed = PasswordHash::new(phc).map_err(|e| format!("not a PHC string: {e} ({how})"))?;
     match parsed.algorithm.as_str() {
@@ -812,7 +911,8 @@ fn validate(
             .map(|v| non_empty(at, &v, f("app_id")))
             .transpose()?;
         let digest = check_digest(at, &d.digest, f("digest"), &mut digests)?;
-        file.device_tokens.push(DeviceTokenEntry { id, app_id, digest });
+        file.device_tokens
+            .push(DeviceTokenEntry { id, app_id, digest });
     }
 
     let mut ids = HashMap::new();
@@ -869,7 +969,8 @@ mod tests {
     fn positions_are_one_based_characters() {
         assert_eq!(line_column("abc", 0), (1, 1));
         assert_eq!(line_column("a\nbc", 3), (2, 2));
-        assert_eq!(line_column("é=1\nx", 3), (1, 2));
+        assert_eq!(line_column("é=1\nx", 2), (1, 2));
+        assert_eq!(line_column("é=1\nx", 3), (1, 3));
         assert_eq!(line_column("ab", 99), (1, 3));
         // Inside a multi-byte character: the character's position.
         assert_eq!(line_column("é", 1), (1, 1));

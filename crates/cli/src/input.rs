@@ -56,7 +56,9 @@ fn prompt(text: &str) -> Result<SecretString, Failure> {
 pub(crate) fn env_secret(option: &str, name: &str) -> Result<SecretString, Failure> {
     match std::env::var(name) {
         Ok(v) if !v.is_empty() => Ok(SecretString::from(v)),
-        Ok(_) => Err(bad(format!("{option}: the environment variable {name} is empty"))),
+        Ok(_) => Err(bad(format!(
+            "{option}: the environment variable {name} is empty"
+        ))),
         Err(std::env::VarError::NotPresent) => Err(bad(format!(
             "{option}: the environment variable {name} is not set"
         ))),
@@ -88,7 +90,10 @@ pub(crate) fn hasher(pepper: &SecretString) -> tower_authn_core::KeyHasher {
 pub(crate) fn read_bounded(option: &str, path: &Path, limit: u64) -> Result<Vec<u8>, Failure> {
     let mut bytes = Vec::new();
     let result = if path == Path::new("-") {
-        std::io::stdin().lock().take(limit + 1).read_to_end(&mut bytes)
+        std::io::stdin()
+            .lock()
+            .take(limit + 1)
+            .read_to_end(&mut bytes)
     } else {
         std::fs::File::open(path).and_then(|f| f.take(limit + 1).read_to_end(&mut bytes))
     };

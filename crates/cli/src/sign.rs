@@ -62,7 +62,7 @@ pub(crate) struct SignArgs {
     /// The body, from a file or `-` for stdin (needs a Content-Type header: a form or JSON).
     #[arg(long, value_name = "FILE")]
     body_file: Option<PathBuf>,
-    /// Seconds the token lives (default 300, as the reference client).
+    /// Seconds the token lives (300 by default, as with the reference client).
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     ttl: u64,
 }
@@ -111,7 +111,11 @@ pub(crate) fn sign(args: &SignArgs) -> Outcome {
         .map_err(|_| bad("--url: not a URL (http://host/path?query)"))?;
     match uri.scheme_str() {
         Some("http" | "https") if uri.host().is_some() => {}
-        _ => return Err(bad("--url must be absolute: http://host/path or https://host/path")),
+        _ => {
+            return Err(bad(
+                "--url must be absolute: http://host/path or https://host/path",
+            ));
+        }
     }
     let body = match &args.body_file {
         Some(path) => Bytes::from(read_bounded("--body-file", path, MAX_BODY)?),
