@@ -450,7 +450,7 @@ impl Locator<'_> {
             };
             return self.error(offset, field, format!("{message}{hint}"));
         }
-        self.error(offset, field, without_quoted_values(&message))
+        self.error(offset, field, without_quoted_values(&table_names(&message)))
     }
 }
 
@@ -490,6 +490,18 @@ fn is_secret_name(name: &str) -> bool {
     ["password", "secret", "key", "token", "ha1b", "pepper"]
         .iter()
         .any(|s| name.contains(s))
+}
+
+/// serde names the structs this module reads into ("expected struct RawRoutes"); the file
+/// has tables.
+fn table_names(message: &str) -> String {
+    match message.find("expected struct Raw") {
+        Some(_) if message.starts_with("invalid length") => {
+            "invalid type: array, expected a table".to_owned()
+        }
+        Some(i) => format!("{}expected a table", &message[..i]),
+        None => message.to_owned(),
+    }
 }
 
 /// serde's "invalid type: string \"...\", expected X" quotes the value; a misplaced secret

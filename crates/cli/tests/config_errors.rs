@@ -77,6 +77,21 @@ fn every_error_names_file_line_column_and_field() {
             "gw.toml:1:1: users: invalid type: map, expected a sequence",
         ),
         (
+            "wrong type (a number for a table)",
+            "routes = 5\n".to_owned(),
+            "gw.toml:1:10: routes: invalid type: integer `5`, expected a table",
+        ),
+        (
+            "wrong type (an array for a table)",
+            "routes = []\n".to_owned(),
+            "gw.toml:1:10: routes: invalid type: array, expected a table",
+        ),
+        (
+            "wrong type (a number in an array of tables)",
+            "users = [5]\n".to_owned(),
+            "gw.toml:1:10: users[0]: invalid type: integer `5`, expected a table",
+        ),
+        (
             "missing field",
             "[[app_keys]]\nid = \"k\"\ndigest = \"\"\n".to_owned(),
             "gw.toml:1:1: app_keys[0].app_id: required field is missing",
@@ -514,6 +529,7 @@ proptest! {
             let line = e.to_string();
             prop_assert!(!line.contains('\n'));
             prop_assert!(line.starts_with("f:"));
+            prop_assert!(!line.contains("Raw"), "{}", line);
         }
     }
 }
