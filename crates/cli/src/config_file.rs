@@ -397,7 +397,7 @@ pub fn parse(
     if let Err(e) = DeTable::parse(text) {
         let offset = e.span().map_or(0, |s| s.start);
         let (partial, _) = DeTable::parse_recoverable(text);
-        let field = path_at(partial.get_ref(), offset);
+        let field = syntax_path(partial.get_ref(), text, offset);
         return Err(at.error(offset, field, one_line(e.message())));
     }
     let raw: RawFile = toml::from_str(text).map_err(|e| at.serde_error(&e))?;
@@ -450,17 +450,13 @@ impl Locator<'_> {
             };
             return self.error(offset, field, format!("{message}{hint}"));
         }
-        self.error(offset, field, without_quoted_values(&message))
+        self.error(offset, field, without_quoted_values(&table_names(&message)))
     }
 }
 
 /// The 1-based line and column (in characters) of byte `offset` of `text`.
 fn line_column(text: &str, offset: usize) -> (usize, usize) {
-    let mut offset = offset.min(text.len());
-    while !text.is_char_boundary(offset) {
-        offset -= 1;
-    }
-    let before = &text[..offset];
+    let before = &text[..floor_boundary(text, offset.min(text.len()))];
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
     let column = before[line_start..].chars().count() + 1;
@@ -496,6 +492,18 @@ fn is_secret_name(name: &str) -> bool {
         .any(|s| name.contains(s))
 }
 
+/// serde names the structs this module reads into ("expected struct RawRoutes"); the file
+/// has tables.
+fn table_names(message: &str) -> String {
+    match message.find("expected struct Raw") {
+        Some(_) if message.starts_with("invalid length") => {
+            "invalid type: array, expected a table".to_owned()
+        }
+        Some(i) => format!("{}expected a table", &message[..i]),
+        None => message.to_owned(),
+    }
+}
+
 /// serde's "invalid type: string \"...\", expected X" quotes the value; a misplaced secret
 /// must not end up in a log, so quoted strings are left out of messages.
 fn without_quoted_values(message: &str) -> String {
@@ -523,6 +531,76 @@ fn path_at(table: &DeTable<'_>, offset: usize) -> String {
     let mut best: Option<(usize, String)> = None;
     search_table(table, offset, "", &mut best);
     best.map(|(_, p)| p).unwrap_or_default()
+}
+
+/// The field a syntax error at `offset` is in, as far as it can be told: the last table
+/// header before it (from what did parse) and the key on its line, if the line is
+/// `key = ...`. Empty when the error is in a header.
+fn syntax_path(table: &DeTable<'_>, text: &str, offset: usize) -> String {
+    let offset = offset.min(text.len());
+    let line_start = text[..floor_boundary(text, offset)]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
+    let line_end = text[line_start..]
+        .find('\n')
+        .map_or(text.len(), |i| line_start + i);
+    let line = &text[line_start..line_end];
+    if line.trim_start().starts_with('[') {
+        return String::new();
+    }
+    let mut header: Option<(usize, String)> = None;
+    last_header(table, offset, "", &mut header);
+    let prefix = header.map(|(_, p)| p).unwrap_or_default();
+    let key = line.find('=').and_then(|eq| {
+        let key = line[..eq].trim();
+        let bare = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+        (!key.is_empty() && key.chars().all(bare)).then_some(key)
+    });
+    match key {
+        Some(key) => join(&prefix, key),
+        None => prefix,
+    }
+}
+
+fn floor_boundary(text: &str, mut offset: usize) -> usize {
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    offset
+}
+
+/// The table header (a table's span) that starts last at or before `offset`.
+fn last_header(
+    table: &DeTable<'_>,
+    offset: usize,
+    prefix: &str,
+    best: &mut Option<(usize, String)>,
+) {
+    for (key, value) in table.iter() {
+        let path = join(prefix, key.get_ref());
+        match value.get_ref() {
+            DeValue::Table(t) => {
+                note_header(best, &value.span(), offset, &path);
+                last_header(t, offset, &path, best);
+            }
+            DeValue::Array(a) => {
+                for (i, item) in a.iter().enumerate() {
+                    if let DeValue::Table(t) = item.get_ref() {
+                        let item_path = format!("{path}[{i}]");
+                        note_header(best, &item.span(), offset, &item_path);
+                        last_header(t, offset, &item_path, best);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn note_header(best: &mut Option<(usize, String)>, span: &Range<usize>, offset: usize, path: &str) {
+    if span.start <= offset && best.as_ref().is_none_or(|(start, _)| span.start >= *start) {
+        *best = Some((span.start, path.to_owned()));
+    }
 }
 
 fn holds(span: &Range<usize>, offset: usize) -> bool {
@@ -724,6 +802,10 @@ fn check_phc(phc: &str) -> Result<(), String> {
     if !phc.starts_with('$') {
         return Err(format!("not a PHC string ({how})"));
     }
+    match phc.split('$').nth(1) {
+        Some("argon2id" | "argon2i" | "argon2d") => {}
+        _ => return Err(format!("not an argon2 hash ({how})")),
+    }
     let parsed = PasswordHash::new(phc).map_err(|e| format!("not a PHC string: {e} ({how})"))?;
     match parsed.algorithm.as_str() {
         "argon2id" | "argon2i" | "argon2d" => {}
@@ -899,7 +981,8 @@ mod tests {
     fn positions_are_one_based_characters() {
         assert_eq!(line_column("abc", 0), (1, 1));
         assert_eq!(line_column("a\nbc", 3), (2, 2));
-        assert_eq!(line_column("é=1\nx", 3), (1, 2));
+        assert_eq!(line_column("é=1\nx", 2), (1, 2));
+        assert_eq!(line_column("é=1\nx", 3), (1, 3));
         assert_eq!(line_column("ab", 99), (1, 3));
         // Inside a multi-byte character: the character's position.
         assert_eq!(line_column("é", 1), (1, 1));

@@ -56,7 +56,7 @@ pub(crate) struct MintArgs {
     /// An audience (`aud`); repeat for several.
     #[arg(long)]
     aud: Vec<String>,
-    /// Seconds until `exp` (default 3600).
+    /// Seconds until `exp`.
     #[arg(long, value_name = "SECS", default_value_t = 3600)]
     ttl: u64,
     /// Another claim, NAME=VALUE (VALUE as JSON when it parses, else a string); repeatable.
@@ -86,6 +86,10 @@ pub(crate) struct VerifyArgs {
     /// Ed25519 key fixes its own; a JWKS its keys' `alg`).
     #[arg(long, value_parser = parse_alg)]
     alg: Option<Algorithm>,
+    /// The key id of the key given with --secret-env or --key-file (a token that names a
+    /// `kid` is checked only against a key of that id).
+    #[arg(long, conflicts_with = "jwks_file")]
+    kid: Option<String>,
     /// The issuer required (`iss`); repeat to accept several.
     #[arg(long)]
     iss: Vec<String>,
@@ -248,12 +252,20 @@ fn narrow(key: VerifyingKey, alg: Option<Algorithm>) -> Result<VerifyingKey, Fai
     }
 }
 
+fn with_kid(key: VerifyingKey, kid: Option<&String>) -> VerifyingKey {
+    match kid {
+        Some(kid) => key.with_kid(kid.clone()),
+        None => key,
+    }
+}
+
 fn verifying_keys(args: &VerifyArgs) -> Result<KeySet, Failure> {
     if let Some(var) = &args.key.secret_env {
         let secret = env_secret("--secret-env", var)?;
         let key = VerifyingKey::hmac(secret.expose_secret().as_bytes())
             .map_err(key_error("--secret-env"))?;
-        return Ok(KeySet::new().with_key(narrow(key, args.alg)?));
+        let key = with_kid(narrow(key, args.alg)?, args.kid.as_ref());
+        return Ok(KeySet::new().with_key(key));
     }
     if let Some(path) = &args.key.jwks_file {
         let text = read_text("--jwks-file", path, MAX_FILE)?;
@@ -283,7 +295,14 @@ fn verifying_keys(args: &VerifyArgs) -> Result<KeySet, Failure> {
                 bad("--key-file: not a public or private key in PEM (RSA, EC P-256/P-384, Ed25519)")
             })?,
     };
-    Ok(KeySet::new().with_key(narrow(key, args.alg)?))
+    let key = with_kid(narrow(key, args.alg)?, args.kid.as_ref());
+    Ok(KeySet::new().with_key(key))
+}
+
+/// The `kid` a token's header names, read without verifying anything.
+fn token_kid(token: &str) -> Option<String> {
+    let header = decode_part(token.split('.').next()?, "header").ok()?;
+    header.get("kid")?.as_str().map(str::to_owned)
 }
 
 pub(crate) fn verify(args: &VerifyArgs) -> Outcome {
@@ -302,10 +321,18 @@ pub(crate) fn verify(args: &VerifyArgs) -> Outcome {
     let verifier = JwtVerifier::new(keys).with_validation(rules);
     match verifier.verify_token(&token) {
         Ok(verified) => Ok(Output::ok(format!("{}\n", pretty(verified.claims())))),
-        Err(e) => Err(Failure::No(format!(
-            "invalid token: {}: {}",
-            e.code(),
-            e.detail()
-        ))),
+        Err(e) => {
+            let hint = match token_kid(&token) {
+                Some(kid) if args.kid.is_none() && args.key.jwks_file.is_none() => {
+                    format!(" (the token names kid {kid:?}: add --kid to check it with this key)")
+                }
+                _ => String::new(),
+            };
+            Err(Failure::No(format!(
+                "invalid token: {}: {}{hint}",
+                e.code(),
+                e.detail()
+            )))
+        }
     }
 }

@@ -10,9 +10,9 @@ use crate::{Outcome, Output, bad};
 /// What `new-key` makes a key for.
 #[derive(Clone, Copy, clap::ValueEnum)]
 pub(crate) enum Kind {
-    /// An app API key (`X-VoltMX-App-API-Key`): an [[app_keys]] table.
+    /// An app API key (`X-VoltMX-App-API-Key`): an `[[app_keys]]` table.
     App,
-    /// A device token (`X-Device-AuthToken`): a [[device_tokens]] table.
+    /// A device token (`X-Device-AuthToken`): a `[[device_tokens]]` table.
     Device,
     /// An access pair (`AccessToken` + `AccessSecret`) and their digests.
     Access,

@@ -58,7 +58,12 @@ keys and peppers from environment variables.";
 
 /// tower-authn's command-line tool.
 #[derive(Parser)]
-#[command(name = "authn", version, about, after_help = MAIN_EXAMPLES)]
+#[command(
+    name = "authn",
+    version,
+    about = "tower-authn's command-line tool: password hashes, HA1Bs, keys and their digests, JWTs, signed server-to-server requests, gateway configuration checks",
+    after_help = MAIN_EXAMPLES
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -142,7 +147,7 @@ EXAMPLES:
 The key is read like a password (prompt, or one line of stdin); the digest is HMAC-SHA256
 keyed with GATEWAY_KEY_PEPPER, as the gateway stores it.")]
     Digest {
-        /// Also print the masked `hint` line (for [[app_keys]]).
+        /// Also print the masked `hint` line (for `[[app_keys]]`).
         #[arg(long)]
         hint: bool,
     },
@@ -173,7 +178,7 @@ EXAMPLES:
 EXAMPLES:
   authn verify-jwt \"$JWT\" --secret-env GATEWAY_JWT_SECRET --iss tower-authn
   echo \"$JWT\" | authn verify-jwt - --jwks-file jwks.json --aud api
-  authn verify-jwt \"$JWT\" --key-file public.pem
+  authn verify-jwt \"$JWT\" --key-file public.pem --kid 2024-01
 
 Exit status: 0 valid, 1 refused (reason on stderr), 2 unusable key or input.")]
     VerifyJwt(jwt::VerifyArgs),

@@ -62,7 +62,7 @@ pub(crate) struct SignArgs {
     /// The body, from a file or `-` for stdin (needs a Content-Type header: a form or JSON).
     #[arg(long, value_name = "FILE")]
     body_file: Option<PathBuf>,
-    /// Seconds the token lives (default 300, as the reference client).
+    /// Seconds the token lives (300 by default, as with the reference client).
     #[arg(long, value_name = "SECS", default_value_t = 300)]
     ttl: u64,
 }
