@@ -56,6 +56,7 @@
 //! # }
 //! ```
 
+pub mod audit;
 mod authn;
 mod authorize;
 #[cfg(feature = "cache")]

@@ -7,6 +7,13 @@
 //! (or is revoked early). Every step is a store write, so caches in front of the store hear
 //! of it ([`invalidate`](crate::invalidate)).
 //!
+//! Each change is an audit event ([`AuditAction::Rotated`] naming the new key,
+//! [`AuditAction::Revoked`] per key revoked): to the [`TracingAudit`] sink by the system
+//! with [`rotate_key_at`](KeyLifecycleExt::rotate_key_at) and
+//! [`revoke_all`](KeyLifecycleExt::revoke_all), to a sink and actor of your choice with
+//! [`rotate_key_audited`](KeyLifecycleExt::rotate_key_audited) and
+//! [`revoke_all_audited`](KeyLifecycleExt::revoke_all_audited).
+//!
 //! ```
 //! use std::time::Duration;
 //! use tower_authn_core::lifecycle::KeyLifecycleExt;
@@ -28,6 +35,7 @@ use std::time::{Duration, SystemTime};
 use futures_util::future::{BoxFuture, FutureExt};
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::audit::{Actor, AuditAction, AuditEvent, AuditSink, TracingAudit};
 use crate::error::StoreError;
 use crate::store::{KeyKind, KeyRecord, KeyStore, generate_key};
 use crate::verifiers::new_key_id;
@@ -91,6 +99,25 @@ pub trait KeyLifecycleExt: KeyStore + Clone + Sized {
         overlap: Duration,
         now: SystemTime,
     ) -> BoxFuture<'a, Result<Option<Rotated>, StoreError>> {
+        self.rotate_key_audited(kind, id, overlap, now, &TracingAudit, Actor::System)
+    }
+
+    /// [`rotate_key_at`](Self::rotate_key_at), telling `audit` of the rotation (one
+    /// [`AuditAction::Rotated`] event naming the new key, by `actor`) once both writes
+    /// are done.
+    ///
+    /// # Errors
+    ///
+    /// As [`rotate_key`](Self::rotate_key).
+    fn rotate_key_audited<'a>(
+        &'a self,
+        kind: KeyKind,
+        id: &'a str,
+        overlap: Duration,
+        now: SystemTime,
+        audit: &'a dyn AuditSink,
+        actor: Actor,
+    ) -> BoxFuture<'a, Result<Option<Rotated>, StoreError>> {
         async move {
             let Some(mut old) = self.find_by_id(kind, id).await? else {
                 return Ok(None);
@@ -117,6 +144,7 @@ pub trait KeyLifecycleExt: KeyStore + Clone + Sized {
             old.expires_at = Some(old.expires_at.map_or(until, |at| at.min(until)));
             old.updated_at = Some(now);
             self.put(old.clone()).await?;
+            audit.record(AuditEvent::new(AuditAction::Rotated, actor, now).record(&record));
             Ok(Some(Rotated {
                 record,
                 key: SecretString::from(key),
@@ -137,11 +165,31 @@ pub trait KeyLifecycleExt: KeyStore + Clone + Sized {
         kind: KeyKind,
         owner: &'a str,
     ) -> BoxFuture<'a, Result<usize, StoreError>> {
+        self.revoke_all_audited(kind, owner, SystemTime::now(), &TracingAudit, Actor::System)
+    }
+
+    /// [`revoke_all`](Self::revoke_all) at `now`, telling `audit` of each key revoked (one
+    /// [`AuditAction::Revoked`] event per key, by `actor`).
+    ///
+    /// # Errors
+    ///
+    /// As [`revoke_all`](Self::revoke_all).
+    fn revoke_all_audited<'a>(
+        &'a self,
+        kind: KeyKind,
+        owner: &'a str,
+        now: SystemTime,
+        audit: &'a dyn AuditSink,
+        actor: Actor,
+    ) -> BoxFuture<'a, Result<usize, StoreError>> {
         async move {
             let mut n = 0;
             for r in self.list(kind, Some(owner)).await? {
                 if !r.revoked && self.revoke(kind, &r.id).await? {
                     n += 1;
+                    audit.record(
+                        AuditEvent::new(AuditAction::Revoked, actor.clone(), now).record(&r),
+                    );
                 }
             }
             Ok(n)

@@ -83,6 +83,7 @@ use sha2::{Digest, Sha256};
 use tower_layer::Layer;
 use tower_service::Service;
 
+use crate::audit::{Actor, AuditAction, AuditEvent, AuditOutcome, AuditSink, Auditor};
 use crate::authn::AuthnLayer;
 use crate::challenge::Challenge;
 use crate::clock::{Clock, SharedClock, SystemClock};
@@ -489,6 +490,8 @@ pub struct Throttle {
     peer: PeerLookup,
     proxies: TrustedProxies,
     password_equivalent: Arc<[CredentialLocation]>,
+    audit: Auditor,
+    clock: SharedClock,
 }
 
 impl fmt::Debug for Throttle {
@@ -547,7 +550,46 @@ impl Throttle {
             peer: default_peer_lookup,
             proxies: TrustedProxies::default(),
             password_equivalent: Arc::new([]),
+            audit: Auditor::default(),
+            clock: Arc::new(SystemClock),
         }
+    }
+
+    /// Tells `sink` of every attempt refused because its principal or address is past its
+    /// limit ([`AuditAction::LoginThrottled`], outcome
+    /// [`Refused`](AuditOutcome::Refused), by the system, the claimed principal as the
+    /// subject when the credential named one); the default is
+    /// [`TracingAudit`](crate::audit::TracingAudit).
+    pub fn with_audit(mut self, sink: impl AuditSink) -> Self {
+        self.audit = self.audit.with_sink(sink);
+        self
+    }
+
+    /// Reads the time audit events carry from `clock` (the attempt store keeps its own).
+    pub fn with_clock(mut self, clock: impl Clock) -> Self {
+        self.clock = Arc::new(clock);
+        self
+    }
+
+    /// Tells the sink of a refused attempt of `subject` (claimed, or proved for a
+    /// credential that named no one).
+    fn audit_refused(&self, subject: Option<&Principal>, claimed: Option<&str>) {
+        let event = AuditEvent::new(
+            AuditAction::LoginThrottled,
+            self.audit.actor_or(|| Actor::System),
+            self.clock.now(),
+        )
+        .outcome(AuditOutcome::Refused);
+        let event = match (subject, claimed) {
+            (Some(p), _) => event.owner(p),
+            (None, Some(claimed)) => {
+                let mut event = event;
+                event.subject = Some(claimed.to_owned());
+                event
+            }
+            (None, None) => event,
+        };
+        self.audit.emit(event);
     }
 
     /// Allows `max_failures` per claimed principal per `window`.
@@ -632,13 +674,16 @@ impl Throttle {
     }
 
     /// Reserves the attempt's slots, or answers 429 / 503.
-    async fn reserve(&self, keys: &Keys) -> Result<(), AuthError> {
+    async fn reserve(&self, keys: &Keys, subject: Option<&str>) -> Result<(), AuthError> {
         if keys.0.is_empty() {
             return Ok(());
         }
         match self.store.reserve(&keys.0).await? {
             Reservation::Granted => Ok(()),
-            Reservation::Locked { resets_in } => Err(locked(resets_in)),
+            Reservation::Locked { resets_in } => {
+                self.audit_refused(None, subject);
+                Err(locked(resets_in))
+            }
         }
     }
 
@@ -677,7 +722,10 @@ impl Throttle {
             return Ok(());
         };
         match self.store.failures(&principal_key(&principal.id)).await? {
-            Some(f) if f.count >= limit.max_failures => Err(locked(f.resets_in)),
+            Some(f) if f.count >= limit.max_failures => {
+                self.audit_refused(Some(principal), None);
+                Err(locked(f.resets_in))
+            }
             _ => Ok(()),
         }
     }
@@ -696,7 +744,7 @@ impl Throttle {
         Fut: std::future::Future<Output = Result<Principal, AuthError>>,
     {
         let keys = self.keys(subject, addr);
-        self.reserve(&keys).await?;
+        self.reserve(&keys, subject).await?;
         let mut outcome = verify().await;
         if subject.is_none() {
             if let Ok(p) = &outcome {
@@ -881,7 +929,7 @@ where
         let addr = throttle.client_addr(req.extensions(), req.headers());
         let attempt = async move {
             let keys = throttle.keys(None, addr);
-            if let Err(e) = throttle.reserve(&keys).await {
+            if let Err(e) = throttle.reserve(&keys, None).await {
                 return Ok(finish(responder.0.respond(&e), &e, &[]).map(ResBody::from));
             }
             let res = inner.call(req).await;

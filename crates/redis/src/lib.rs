@@ -12,6 +12,9 @@
 //!   `consume` is atomic across instances.
 //! - [`RedisAttempts`]: an [`AttemptStore`](tower_authn_core::AttemptStore), so failed-attempt
 //!   throttling counts across instances.
+//! - [`RedisStores::audit`]: a [`RedisAudit`], an
+//!   [`AuditSink`](tower_authn_core::audit::AuditSink) that appends every instance's audit
+//!   events to one capped stream (`P:audit`), without making a request wait.
 //! - [`RedisStores::invalidator`]: the instance's [`Invalidator`]. Every change is published
 //!   on a Redis channel in the same script that makes it, and every instance listens:
 //!   caches drop what a change concerns on this instance before the call returns, on the
@@ -46,6 +49,7 @@
 //! ```
 
 mod attempts;
+mod audit;
 mod codec;
 mod connection;
 mod keys;
@@ -60,6 +64,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tower_authn_core::{Invalidator, KeyHasher, StoreError};
 
 pub use attempts::RedisAttempts;
+pub use audit::{DEFAULT_AUDIT_MAX_LEN, DEFAULT_AUDIT_QUEUE, RedisAudit};
 pub use keys::RedisKeyStore;
 pub use users::RedisUserStore;
 
@@ -278,6 +283,32 @@ impl RedisStores {
     /// The failed-attempt counts, for `Throttle::with_store`.
     pub fn attempts(&self) -> RedisAttempts {
         RedisAttempts::new(Arc::clone(&self.shared))
+    }
+
+    /// An audit sink writing to the stream `P:audit`, capped at about
+    /// [`DEFAULT_AUDIT_MAX_LEN`] entries, with a queue of [`DEFAULT_AUDIT_QUEUE`] events:
+    /// give it to the issuers' `with_audit`. Each call starts one writing task.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when called outside a tokio runtime.
+    pub fn audit(&self) -> Result<RedisAudit, StoreError> {
+        self.audit_with(DEFAULT_AUDIT_MAX_LEN, DEFAULT_AUDIT_QUEUE)
+    }
+
+    /// [`audit`](Self::audit) keeping about `max_len` entries, with a queue of `queue`
+    /// events (at least 1 each).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`] when called outside a tokio runtime.
+    pub fn audit_with(&self, max_len: usize, queue: usize) -> Result<RedisAudit, StoreError> {
+        RedisAudit::start(
+            self.shared.conn.clone(),
+            self.shared.key(&["audit"]),
+            max_len,
+            queue,
+        )
     }
 
     /// This instance's invalidator: give it to the verification caches.

@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 use secrecy::SecretString;
 
 use super::issuer::stored_principal;
+use crate::audit::{Actor, AuditAction, AuditEvent, AuditSink, Auditor};
 use crate::clock::{Clock, SharedClock, SystemClock};
 use crate::store::generate_key;
 use crate::{AuthError, KeyKind, KeyRecord, KeyStore, Principal, new_key_id};
@@ -46,6 +47,7 @@ pub struct AccessPairs<K> {
     store: K,
     ttl: Duration,
     clock: SharedClock,
+    audit: Auditor,
 }
 
 impl<K> fmt::Debug for AccessPairs<K> {
@@ -63,7 +65,22 @@ impl<K: KeyStore> AccessPairs<K> {
             store,
             ttl: Duration::from_secs(3600),
             clock: Arc::new(SystemClock),
+            audit: Auditor::default(),
         }
+    }
+
+    /// Tells `sink` of every pair issued ([`AuditAction::Issued`], the token half's record);
+    /// the default is [`TracingAudit`](crate::audit::TracingAudit).
+    pub fn with_audit(mut self, sink: impl AuditSink) -> Self {
+        self.audit = self.audit.with_sink(sink);
+        self
+    }
+
+    /// Names `actor` as who issues in audit events. Without it, the actor is the principal
+    /// the pair is issued to.
+    pub fn acting_as(mut self, actor: impl Into<Actor>) -> Self {
+        self.audit = self.audit.with_actor(actor.into());
+        self
     }
 
     /// How long a pair works.
@@ -98,7 +115,10 @@ impl<K: KeyStore> AccessPairs<K> {
         )
         .with_secret_digest(hasher.digest(&secret))
         .expires_at(Some(expires_at));
+        let actor = self.audit.actor_or(|| Actor::of(principal));
+        let event = AuditEvent::new(AuditAction::Issued, actor, now).record(&record);
         self.store.put(record).await?;
+        self.audit.emit(event);
         Ok(IssuedPair {
             token: token.into(),
             secret: secret.into(),

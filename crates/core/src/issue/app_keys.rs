@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use crate::audit::{Actor, AuditAction, AuditEvent, AuditSink, Auditor};
 use crate::clock::{SharedClock, SystemClock};
 use crate::store::generate_key;
 use crate::{
@@ -83,6 +84,7 @@ pub fn mask_key(key: &str) -> String {
 pub struct AppKeys<K> {
     store: K,
     clock: SharedClock,
+    audit: Auditor,
 }
 
 impl<K> fmt::Debug for AppKeys<K> {
@@ -97,7 +99,25 @@ impl<K> AppKeys<K> {
         Self {
             store,
             clock: Arc::new(SystemClock),
+            audit: Auditor::default(),
         }
+    }
+
+    /// Tells `sink` of every key added ([`AuditAction::Issued`]), modified
+    /// ([`AuditAction::Modified`]; [`AuditAction::Rotated`] when regenerated), revoked
+    /// ([`AuditAction::Revoked`]) and deleted ([`AuditAction::Deleted`]); the default is
+    /// [`TracingAudit`](crate::audit::TracingAudit).
+    pub fn with_audit(mut self, sink: impl AuditSink) -> Self {
+        self.audit = self.audit.with_sink(sink);
+        self
+    }
+
+    /// Names `actor` (the administrator calling) as who makes the changes in audit events;
+    /// without it, the actor is the system. Cheap to call per request on a clone:
+    /// `keys.clone().acting_as(&admin).delete(key)`.
+    pub fn acting_as(mut self, actor: impl Into<Actor>) -> Self {
+        self.audit = self.audit.with_actor(actor.into());
+        self
     }
 
     /// Uses `clock` for creation, update and expiry times.
@@ -225,6 +245,7 @@ impl<K: KeyStore + Clone> AppKeys<K> {
         .with_hint(mask_key(key));
         record.description = description;
         self.store.put(record.clone()).await?;
+        self.emit(AuditAction::Issued, &record);
         Ok(record)
     }
 
@@ -298,6 +319,12 @@ impl<K: KeyStore + Clone> AppKeys<K> {
         }
         record.updated_at = Some(self.clock.now());
         self.store.put(record.clone()).await?;
+        let action = if fresh.is_some() {
+            AuditAction::Rotated
+        } else {
+            AuditAction::Modified
+        };
+        self.emit(action, &record);
         Ok(Some((record, fresh)))
     }
 
@@ -310,11 +337,36 @@ impl<K: KeyStore + Clone> AppKeys<K> {
         let Some(record) = self.find(key).await? else {
             return Ok(None);
         };
-        Ok(self
-            .store
-            .delete(KeyKind::AppApiKey, &record.id)
-            .await?
-            .then_some(record))
+        let deleted = self.store.delete(KeyKind::AppApiKey, &record.id).await?;
+        if deleted {
+            self.emit(AuditAction::Deleted, &record);
+        }
+        Ok(deleted.then_some(record))
+    }
+
+    /// Revokes `key`: it stops working at once, and its record stays (listed as revoked)
+    /// until deleted. `Ok(None)` when there is no such key or it was already revoked.
+    ///
+    /// # Errors
+    ///
+    /// `Unavailable` when the store fails.
+    pub async fn revoke(&self, key: &str) -> Result<Option<KeyRecord>, AuthError> {
+        let Some(mut record) = self.find(key).await? else {
+            return Ok(None);
+        };
+        if record.revoked || !self.store.revoke(KeyKind::AppApiKey, &record.id).await? {
+            return Ok(None);
+        }
+        record.revoked = true;
+        self.emit(AuditAction::Revoked, &record);
+        Ok(Some(record))
+    }
+
+    /// Tells the sink of `action` on `record`, by the given actor or the system.
+    fn emit(&self, action: AuditAction, record: &KeyRecord) {
+        let actor = self.audit.actor_or(|| Actor::System);
+        self.audit
+            .emit(AuditEvent::new(action, actor, self.clock.now()).record(record));
     }
 }
 

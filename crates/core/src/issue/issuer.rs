@@ -5,6 +5,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use crate::audit::{Actor, AuditAction, AuditEvent, AuditSink, Auditor};
 use crate::clock::{SharedClock, SystemClock};
 use crate::store::generate_key;
 use crate::{AuthError, KeyKind, KeyRecord, KeyStore, KeyVerifier, Principal, new_key_id};
@@ -262,6 +263,7 @@ pub struct OpaqueTokenIssuer<K> {
     ttl: Duration,
     scheme: Cow<'static, str>,
     clock: SharedClock,
+    audit: Auditor,
 }
 
 impl<K> OpaqueTokenIssuer<K> {
@@ -272,7 +274,22 @@ impl<K> OpaqueTokenIssuer<K> {
             ttl: Duration::from_secs(3600),
             scheme: Cow::Borrowed("token"),
             clock: Arc::new(SystemClock),
+            audit: Auditor::default(),
         }
+    }
+
+    /// Tells `sink` of every token issued and revoked ([`AuditAction::Issued`],
+    /// [`AuditAction::Revoked`]); the default is [`TracingAudit`](crate::audit::TracingAudit).
+    pub fn with_audit(mut self, sink: impl AuditSink) -> Self {
+        self.audit = self.audit.with_sink(sink);
+        self
+    }
+
+    /// Names `actor` as who makes the changes in audit events (an administrator acting for
+    /// a user). Without it, the actor is the principal a token is issued to or revoked for.
+    pub fn acting_as(mut self, actor: impl Into<Actor>) -> Self {
+        self.audit = self.audit.with_actor(actor.into());
+        self
     }
 
     /// Sets the lifetime of issued tokens.
@@ -311,14 +328,26 @@ impl<K: KeyStore + Clone> OpaqueTokenIssuer<K> {
         &self.clock
     }
 
+    /// The audit sink and actor.
+    pub(crate) fn auditor(&self) -> &Auditor {
+        &self.audit
+    }
+
+    /// Sets the audit sink and actor (the sessions built on this issuer share them).
+    pub(crate) fn set_auditor(&mut self, audit: Auditor) {
+        self.audit = audit;
+    }
+
     /// Issues a token in `family` that expires at `expires_at` (a XiVO session caps its
-    /// tokens at the session's end); returns it with its record's id.
+    /// tokens at the session's end); returns it with its record's id. The audit event
+    /// names `action` (`Issued`, or `Renewed` for a session's renewal).
     pub(crate) async fn issue_until(
         &self,
         principal: &Principal,
         family: Option<&str>,
         now: SystemTime,
         expires_at: SystemTime,
+        action: AuditAction,
     ) -> Result<(IssuedToken, String), AuthError> {
         let ttl = expires_at.duration_since(now).unwrap_or_default();
         let issued = IssuedToken::new(generate_key(), now, ttl);
@@ -330,7 +359,10 @@ impl<K: KeyStore + Clone> OpaqueTokenIssuer<K> {
         if let Some(f) = family {
             record = record.with_family(f);
         }
+        let event = AuditEvent::new(action, self.audit.actor_or(|| Actor::of(principal)), now)
+            .record(&record);
         self.store.put(record).await?;
+        self.audit.emit(event);
         Ok((issued, id))
     }
 
@@ -375,7 +407,7 @@ impl<K: KeyStore + Clone> TokenIssuer for OpaqueTokenIssuer<K> {
         async move {
             let now = self.clock.now();
             Ok(self
-                .issue_until(principal, family, now, now + self.ttl)
+                .issue_until(principal, family, now, now + self.ttl, AuditAction::Issued)
                 .await?
                 .0)
         }
@@ -391,7 +423,17 @@ impl<K: KeyStore + Clone> TokenIssuer for OpaqueTokenIssuer<K> {
                 .await?
                 .filter(|r| r.digest.ct_eq(&digest));
             match record {
-                Some(r) => Ok(self.store.revoke(KeyKind::IssuedToken, &r.id).await?),
+                Some(r) => {
+                    let revoked = self.store.revoke(KeyKind::IssuedToken, &r.id).await?;
+                    if revoked && !r.revoked {
+                        let actor = self.audit.actor_or(|| Actor::of(&r.principal));
+                        self.audit.emit(
+                            AuditEvent::new(AuditAction::Revoked, actor, self.clock.now())
+                                .record(&r),
+                        );
+                    }
+                    Ok(revoked)
+                }
                 None => Ok(false),
             }
         }
@@ -403,6 +445,8 @@ impl<K: KeyStore + Clone> TokenIssuer for OpaqueTokenIssuer<K> {
 /// beyond the newest `keep`. Deleted, not revoked: a revoked record stays until it expires,
 /// so a client renewing or rotating in a loop would grow the store by one record a call.
 /// Sessions cap their live tokens with it, refresh families their remembered spent ones.
+/// With `audit`, each deletion is an [`AuditAction::Deleted`] event by the system (a
+/// session's live tokens; a refresh family's spent ones are housekeeping, not audited).
 ///
 /// # Errors
 ///
@@ -414,6 +458,7 @@ pub(crate) async fn delete_oldest_of_family<K: KeyStore>(
     family: &str,
     counts: impl Fn(&KeyRecord) -> bool,
     keep: usize,
+    audit: Option<(&Auditor, SystemTime)>,
 ) -> Result<(), AuthError> {
     let owner_id = owner.app_id.as_deref().unwrap_or(&owner.id);
     let mut members: Vec<KeyRecord> = store
@@ -426,7 +471,10 @@ pub(crate) async fn delete_oldest_of_family<K: KeyStore>(
         .collect();
     members.sort_by(|a, b| b.created_at.cmp(&a.created_at).then(b.id.cmp(&a.id)));
     for r in members.iter().skip(keep) {
-        store.delete(kind, &r.id).await?;
+        let deleted = store.delete(kind, &r.id).await?;
+        if let (true, Some((audit, now))) = (deleted, audit) {
+            audit.emit(AuditEvent::new(AuditAction::Deleted, Actor::System, now).record(r));
+        }
     }
     Ok(())
 }

@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::audit::{Actor, AuditAction, AuditEvent, AuditSink, Auditor};
 use crate::clock::{SharedClock, SystemClock};
 use crate::store::generate_key;
 use crate::{AuthError, KeyKind, KeyRecord, KeyStore, Principal, UserStore, Verifier, new_key_id};
@@ -91,6 +92,7 @@ pub struct RefreshTokens<K> {
     remember_spent: usize,
     clock: SharedClock,
     users: Option<SharedUsers>,
+    audit: Auditor,
 }
 
 impl<K> fmt::Debug for RefreshTokens<K> {
@@ -128,7 +130,26 @@ impl<K> RefreshTokens<K> {
             remember_spent: DEFAULT_REMEMBER_SPENT,
             clock: Arc::new(SystemClock),
             users: None,
+            audit: Auditor::default(),
         }
+    }
+
+    /// Tells `sink` of every family started ([`AuditAction::Issued`], its first token),
+    /// rotation ([`AuditAction::Rotated`], the new token), family revoked at logout or
+    /// because its user is gone ([`AuditAction::FamilyRevoked`]) and family revoked because
+    /// a spent token came back ([`AuditAction::FamilyRevokedOnReuse`], naming the reused
+    /// token). The default is [`TracingAudit`](crate::audit::TracingAudit).
+    pub fn with_audit(mut self, sink: impl AuditSink) -> Self {
+        self.audit = self.audit.with_sink(sink);
+        self
+    }
+
+    /// Names `actor` as who makes the changes in audit events. Without it, the actor is the
+    /// principal logging in, rotating or logging out, and the system for a revocation on
+    /// reuse (or because the user is gone) and for [`revoke_family`](RefreshTokens::revoke_family).
+    pub fn acting_as(mut self, actor: impl Into<Actor>) -> Self {
+        self.audit = self.audit.with_actor(actor.into());
+        self
     }
 
     /// Re-reads each user from `users` on every rotation: a user deleted or disabled since
@@ -192,7 +213,9 @@ impl<K: KeyStore + Clone> RefreshTokens<K> {
         .expires_at(Some(end))
         .with_family(family.clone());
         self.store.put(marker).await?;
-        self.issue_in(family, stored, now, Some(end)).await
+        let actor = self.audit.actor_or(|| Actor::of(principal));
+        self.issue_in(family, stored, now, Some(end), AuditAction::Issued, actor)
+            .await
     }
 
     /// Issues a token of `family`, expiring at the family's `end` at the latest.
@@ -202,6 +225,8 @@ impl<K: KeyStore + Clone> RefreshTokens<K> {
         principal: Principal,
         now: SystemTime,
         end: Option<SystemTime>,
+        action: AuditAction,
+        actor: Actor,
     ) -> Result<RefreshGrant, AuthError> {
         let token = generate_key();
         let expires_at = end.map_or(now + self.ttl, |end| (now + self.ttl).min(end));
@@ -216,7 +241,9 @@ impl<K: KeyStore + Clone> RefreshTokens<K> {
         )
         .expires_at(Some(expires_at))
         .with_family(family.clone());
+        let event = AuditEvent::new(action, actor, now).record(&record);
         self.store.put(record).await?;
+        self.audit.emit(event);
         Ok(RefreshGrant {
             principal,
             family,
@@ -259,7 +286,9 @@ impl<K: KeyStore + Clone> RefreshTokens<K> {
             return Err(unusable("refresh token without a family".to_owned()));
         };
         if record.revoked {
-            self.revoke_family_of(&record.principal, &family).await?;
+            let event = self.system_event(AuditAction::FamilyRevokedOnReuse, &record);
+            self.revoke_family_of(&record.principal, &family, event)
+                .await?;
             return Err(unusable(format!(
                 "refresh token {} reused: family {family} revoked",
                 record.id
@@ -276,7 +305,9 @@ impl<K: KeyStore + Clone> RefreshTokens<K> {
             Some(users) => match current(users.as_ref(), &record.principal).await {
                 Ok(p) => p,
                 Err(e) if e.kind() == crate::ErrorKind::InvalidCredentials => {
-                    self.revoke_family_of(&record.principal, &family).await?;
+                    let event = self.system_event(AuditAction::FamilyRevoked, &record);
+                    self.revoke_family_of(&record.principal, &family, event)
+                        .await?;
                     return Err(unusable(format!("{}: family {family} revoked", e.detail())));
                 }
                 Err(e) => return Err(e),
@@ -291,18 +322,30 @@ impl<K: KeyStore + Clone> RefreshTokens<K> {
             .await?
             .is_none()
         {
-            self.revoke_family_of(&record.principal, &family).await?;
+            let event = self.system_event(AuditAction::FamilyRevokedOnReuse, &record);
+            self.revoke_family_of(&record.principal, &family, event)
+                .await?;
             return Err(unusable(format!(
                 "refresh token {} raced: family {family} revoked",
                 record.id
             )));
         }
+        let actor = self.audit.actor_or(|| Actor::of(&record.principal));
         let grant = self
-            .issue_in(family.clone(), principal, now, marker.expires_at)
+            .issue_in(
+                family.clone(),
+                principal,
+                now,
+                marker.expires_at,
+                AuditAction::Rotated,
+                actor,
+            )
             .await?;
         // A reuse elsewhere may have revoked the family meanwhile: then the new token dies too.
         if !self.family_live(&family).await? {
-            self.revoke_family_of(&grant.principal, &family).await?;
+            let event = self.system_event(AuditAction::FamilyRevoked, &record);
+            self.revoke_family_of(&grant.principal, &family, event)
+                .await?;
             return Err(unusable(format!("family {family} revoked during rotation")));
         }
         self.forget_spent(&record.principal, &family).await?;
@@ -335,13 +378,28 @@ impl<K: KeyStore + Clone> RefreshTokens<K> {
             .await?
             .filter(|r| r.digest.ct_eq(&digest));
         match record {
-            Some(r) => match r.family {
-                Some(family) => {
-                    self.revoke_family_of(&r.principal, &family).await?;
-                    Ok(true)
+            Some(r) => {
+                let actor = self.audit.actor_or(|| Actor::of(&r.principal));
+                match r.family.clone() {
+                    Some(family) => {
+                        let event =
+                            AuditEvent::new(AuditAction::FamilyRevoked, actor, self.clock.now())
+                                .record(&r);
+                        self.revoke_family_of(&r.principal, &family, event).await?;
+                        Ok(true)
+                    }
+                    None => {
+                        let revoked = self.store.revoke(KeyKind::RefreshToken, &r.id).await?;
+                        if revoked {
+                            self.audit.emit(
+                                AuditEvent::new(AuditAction::Revoked, actor, self.clock.now())
+                                    .record(&r),
+                            );
+                        }
+                        Ok(revoked)
+                    }
                 }
-                None => Ok(self.store.revoke(KeyKind::RefreshToken, &r.id).await?),
-            },
+            }
             None => Ok(false),
         }
     }
@@ -354,15 +412,38 @@ impl<K: KeyStore + Clone> RefreshTokens<K> {
     ///
     /// `Unavailable` when the store fails.
     pub async fn revoke_family(&self, owner: &str, family: &str) -> Result<(), AuthError> {
-        self.revoke_matching(owner, family, |_| true).await
+        let mut event = AuditEvent::new(
+            AuditAction::FamilyRevoked,
+            self.audit.actor_or(|| Actor::System),
+            self.clock.now(),
+        )
+        .key(KeyKind::RefreshToken, marker_id(family))
+        .family(family);
+        event.subject = Some(owner.to_owned());
+        self.revoke_matching(owner, family, |_| true, event).await
+    }
+
+    /// An event of `action` by the system about `record` (a revocation it decided).
+    fn system_event(&self, action: AuditAction, record: &KeyRecord) -> AuditEvent {
+        AuditEvent::new(action, Actor::System, self.clock.now()).record(record)
     }
 
     /// [`revoke_family`](Self::revoke_family) for the family of `principal`: only records of
     /// the same kind of principal are touched (an app named like a user is not that user).
-    async fn revoke_family_of(&self, principal: &Principal, family: &str) -> Result<(), AuthError> {
+    async fn revoke_family_of(
+        &self,
+        principal: &Principal,
+        family: &str,
+        event: AuditEvent,
+    ) -> Result<(), AuthError> {
         let kind = principal.kind;
-        self.revoke_matching(owner_of(principal), family, |r| r.principal.kind == kind)
-            .await
+        self.revoke_matching(
+            owner_of(principal),
+            family,
+            |r| r.principal.kind == kind,
+            event,
+        )
+        .await
     }
 
     /// Deletes the family's spent tokens beyond the newest [`remember_spent`](Self::remember_spent).
@@ -375,6 +456,7 @@ impl<K: KeyStore + Clone> RefreshTokens<K> {
             family,
             |r| r.revoked && r.id != marker,
             self.remember_spent,
+            None,
         )
         .await
     }
@@ -384,6 +466,7 @@ impl<K: KeyStore + Clone> RefreshTokens<K> {
         owner: &str,
         family: &str,
         keep: impl Fn(&KeyRecord) -> bool,
+        event: AuditEvent,
     ) -> Result<(), AuthError> {
         self.store
             .revoke(KeyKind::RefreshToken, &marker_id(family))
@@ -396,6 +479,7 @@ impl<K: KeyStore + Clone> RefreshTokens<K> {
             }
         }
         tracing::debug!(family, "refresh-token family revoked");
+        self.audit.emit(event);
         Ok(())
     }
 }

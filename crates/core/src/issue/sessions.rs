@@ -4,6 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::audit::{Actor, AuditAction, AuditEvent, AuditSink};
 use crate::store::generate_key;
 use crate::{
     AuthError, ErrorKind, KeyKind, KeyRecord, KeyStore, KeyVerifier, Principal, UserStore,
@@ -84,6 +85,25 @@ impl<K: KeyStore + Clone> Sessions<K> {
         }
     }
 
+    /// Tells `sink` of every session started ([`AuditAction::Issued`], the first token),
+    /// renewed ([`AuditAction::Renewed`], the new token), ended
+    /// ([`AuditAction::FamilyRevoked`], the session as the family) and of every live token
+    /// the cap deletes ([`AuditAction::Deleted`]). The default is the issuer's sink.
+    pub fn with_audit(mut self, sink: impl AuditSink) -> Self {
+        let audit = self.tokens.auditor().clone().with_sink(sink);
+        self.tokens.set_auditor(audit);
+        self
+    }
+
+    /// Names `actor` as who makes the changes in audit events. Without it, the actor is
+    /// the principal starting, renewing or ending its session (the system when a session
+    /// ends because its user is gone).
+    pub fn acting_as(mut self, actor: impl Into<Actor>) -> Self {
+        let audit = self.tokens.auditor().clone().with_actor(actor.into());
+        self.tokens.set_auditor(audit);
+        self
+    }
+
     /// The absolute lifetime of a session from its login, however often it is renewed.
     pub fn max_lifetime(mut self, lifetime: Duration) -> Self {
         self.max_lifetime = lifetime;
@@ -129,7 +149,7 @@ impl<K: KeyStore + Clone> Sessions<K> {
         let until = end.min(now + self.tokens.lifetime());
         Ok(self
             .tokens
-            .issue_until(principal, Some(&session), now, until)
+            .issue_until(principal, Some(&session), now, until, AuditAction::Issued)
             .await?
             .0)
     }
@@ -181,7 +201,8 @@ impl<K: KeyStore + Clone> Sessions<K> {
         let fresh = match current(self.users.as_ref(), &record.principal).await {
             Ok(p) => p,
             Err(e) if e.kind() == ErrorKind::InvalidCredentials => {
-                self.end_session(&record.principal, &session).await?;
+                self.end_session(&record.principal, &session, Actor::System)
+                    .await?;
                 return Err(e);
             }
             Err(e) => return Err(e),
@@ -189,7 +210,7 @@ impl<K: KeyStore + Clone> Sessions<K> {
         let until = end.min(now + self.tokens.lifetime());
         let (issued, new_id) = self
             .tokens
-            .issue_until(&fresh, Some(&session), now, until)
+            .issue_until(&fresh, Some(&session), now, until, AuditAction::Renewed)
             .await?;
         self.enforce_cap(&record.principal, &session, &new_id, now)
             .await?;
@@ -220,6 +241,7 @@ impl<K: KeyStore + Clone> Sessions<K> {
                     && r.expires_at.is_none_or(|at| at > now)
             },
             self.max_live - 1,
+            Some((self.tokens.auditor(), now)),
         )
         .await
     }
@@ -233,10 +255,16 @@ impl<K: KeyStore + Clone> Sessions<K> {
     /// fails.
     pub async fn end(&self, principal: &Principal) -> Result<(), AuthError> {
         let (session, record) = self.session_of(principal).await?;
-        self.end_session(&record.principal, &session).await
+        let actor = self.tokens.auditor().actor_or(|| Actor::of(principal));
+        self.end_session(&record.principal, &session, actor).await
     }
 
-    async fn end_session(&self, owner: &Principal, session: &str) -> Result<(), AuthError> {
+    async fn end_session(
+        &self,
+        owner: &Principal,
+        session: &str,
+        actor: Actor,
+    ) -> Result<(), AuthError> {
         // The marker first: a renewal in flight finds the session ended.
         self.store()
             .revoke(KeyKind::IssuedToken, &marker_id(session))
@@ -252,6 +280,12 @@ impl<K: KeyStore + Clone> Sessions<K> {
             }
         }
         tracing::debug!(session, "xivo session ended");
+        self.tokens.auditor().emit(
+            AuditEvent::new(AuditAction::FamilyRevoked, actor, self.tokens.clock().now())
+                .owner(owner)
+                .key(KeyKind::IssuedToken, marker_id(session))
+                .family(session),
+        );
         Ok(())
     }
 }
