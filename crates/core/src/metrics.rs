@@ -21,7 +21,7 @@ pub const REQUESTS_TOTAL: &str = "authn_requests_total";
 /// reached it (accepted or refused).
 pub const VERIFY_DURATION_SECONDS: &str = "authn_verify_duration_seconds";
 /// Counter: verification cache lookups answered from the cache
-/// ([`CachedVerifier`](crate::cache), feature `cache`).
+/// (`cache::CachedVerifier`, feature `cache`).
 pub const CACHE_HITS_TOTAL: &str = "authn_cache_hits_total";
 /// Counter: verification cache lookups that went to the verifier.
 pub const CACHE_MISSES_TOTAL: &str = "authn_cache_misses_total";
