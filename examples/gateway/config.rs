@@ -20,7 +20,8 @@ pub(crate) struct Config {
     /// `GATEWAY_ADDR`, default `127.0.0.1:8080`.
     pub(crate) addr: SocketAddr,
     /// `GATEWAY_METRICS_ADDR`: where a second listener serves `GET /metrics` (Prometheus
-    /// text, GATEWAY.md "Metrics"); unset or empty: no metrics listener.
+    /// text, GATEWAY.md "Metrics"); unset or empty: no metrics listener. Needs the
+    /// `metrics` feature (off by default): set without it, the gateway does not start.
     pub(crate) metrics_addr: Option<SocketAddr>,
     /// `PLAY_AUTH_TOKEN`: the shared server token; `None` (unset or empty) rejects everything.
     pub(crate) play_auth_token: Option<SecretString>,
@@ -239,6 +240,13 @@ impl Config {
             ),
             None => None,
         };
+        if metrics_addr.is_some() && !cfg!(feature = "metrics") {
+            return Err(
+                "GATEWAY_METRICS_ADDR: the gateway was built without the `metrics` feature \
+                 (cargo run --release --features metrics --example gateway)"
+                    .to_owned(),
+            );
+        }
 
         let play_auth_token = get("PLAY_AUTH_TOKEN").map(SecretString::from);
         if play_auth_token.is_none() {

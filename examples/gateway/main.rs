@@ -6,10 +6,10 @@
 //! ```sh
 //! PLAY_AUTH_TOKEN=s3rver cargo run --release --example gateway
 //! REDIS_URL=redis://127.0.0.1:6379/ GATEWAY_ADDR=127.0.0.1:8081 cargo run --release --example gateway
-//! GATEWAY_METRICS_ADDR=127.0.0.1:9090 cargo run --release --example gateway  # + GET /metrics
+//! GATEWAY_METRICS_ADDR=127.0.0.1:9090 cargo run --release --features metrics --example gateway
 //! ```
 //!
-//! `GATEWAY_METRICS_ADDR` (unset: off) installs the Prometheus recorder and serves
+//! `GATEWAY_METRICS_ADDR` (unset: off; needs the `metrics` feature) installs the Prometheus recorder and serves
 //! `GET /metrics` on a second listener, bounded like the main one (`metrics.rs`); `RUST_LOG`
 //! (`authn=debug`) shows every authentication decision.
 
