@@ -19,6 +19,10 @@ pub(crate) const FACEBOOK_GRAPH_URL: &str = "https://graph.facebook.com";
 pub(crate) struct Config {
     /// `GATEWAY_ADDR`, default `127.0.0.1:8080`.
     pub(crate) addr: SocketAddr,
+    /// `GATEWAY_METRICS_ADDR`: where a second listener serves `GET /metrics` (Prometheus
+    /// text, GATEWAY.md "Metrics"); unset or empty: no metrics listener. Needs the
+    /// `metrics` feature (off by default): set without it, the gateway does not start.
+    pub(crate) metrics_addr: Option<SocketAddr>,
     /// `PLAY_AUTH_TOKEN`: the shared server token; `None` (unset or empty) rejects everything.
     pub(crate) play_auth_token: Option<SecretString>,
     /// `GATEWAY_JWT_SECRET` (≥ 32 bytes), or a random key per start.
@@ -229,6 +233,20 @@ impl Config {
         let addr = addr
             .parse()
             .map_err(|e| format!("GATEWAY_ADDR={addr:?}: {e}"))?;
+        let metrics_addr = match get("GATEWAY_METRICS_ADDR").filter(|v| !v.trim().is_empty()) {
+            Some(v) => Some(
+                v.parse()
+                    .map_err(|e| format!("GATEWAY_METRICS_ADDR={v:?}: {e}"))?,
+            ),
+            None => None,
+        };
+        if metrics_addr.is_some() && !cfg!(feature = "metrics") {
+            return Err(
+                "GATEWAY_METRICS_ADDR: the gateway was built without the `metrics` feature \
+                 (cargo run --release --features metrics --example gateway)"
+                    .to_owned(),
+            );
+        }
 
         let play_auth_token = get("PLAY_AUTH_TOKEN").map(SecretString::from);
         if play_auth_token.is_none() {
@@ -369,6 +387,7 @@ impl Config {
             key_pepper: SecretBox::new(key_pepper.into_boxed_slice()),
             disabled_users,
             addr,
+            metrics_addr,
             play_auth_token,
             jwt_secret: SecretBox::new(jwt_secret.into_boxed_slice()),
             ccai_company_name,

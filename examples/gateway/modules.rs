@@ -12,4 +12,5 @@ pub(crate) mod exchange;
 pub(crate) mod fetcher;
 pub(crate) mod forward_auth;
 pub(crate) mod identities;
+pub(crate) mod metrics;
 pub(crate) mod server;

@@ -358,9 +358,11 @@ where
             // clones and a credential clone): hits are the common case.
             if let Some(entry) = shared.cache.get(&key).await {
                 if shared.current(&entry) {
+                    crate::metrics::count(crate::metrics::CACHE_HITS_TOTAL);
                     return entry.outcome.clone();
                 }
             }
+            crate::metrics::count(crate::metrics::CACHE_MISSES_TOTAL);
             let load = {
                 let (inner, shared, credential) =
                     (inner.clone(), Arc::clone(&shared), credential.clone());

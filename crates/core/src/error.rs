@@ -283,6 +283,7 @@ impl std::error::Error for StoreError {}
 
 impl From<StoreError> for AuthError {
     fn from(e: StoreError) -> Self {
+        crate::metrics::count(crate::metrics::STORE_ERRORS_TOTAL);
         AuthError::new(ErrorKind::Unavailable, e.0)
     }
 }

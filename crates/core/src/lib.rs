@@ -78,6 +78,7 @@ pub mod invalidate;
 pub mod issue;
 pub mod lifecycle;
 pub mod memory;
+pub mod metrics;
 mod principal;
 pub mod respond;
 pub mod scheme;

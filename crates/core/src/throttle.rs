@@ -760,6 +760,7 @@ impl Throttle {
 
 /// 429, with the wait in whole seconds rounded up: retrying at the announced time works.
 fn locked(w: Duration) -> AuthError {
+    crate::metrics::count(crate::metrics::THROTTLED_TOTAL);
     AuthError::too_many_attempts(Duration::from_secs(
         w.as_secs() + u64::from(w.subsec_nanos() > 0),
     ))

@@ -440,10 +440,15 @@ impl RemoteJwks {
                         ttl,
                     });
                     state.breaker.success();
+                    #[cfg(feature = "metrics")]
+                    metrics::counter!(tower_authn_core::metrics::JWKS_REFRESHES_TOTAL).increment(1);
                     Ok(keys)
                 }
                 Err(failure) => {
                     state.breaker.failure(admit, now);
+                    #[cfg(feature = "metrics")]
+                    metrics::counter!(tower_authn_core::metrics::JWKS_REFRESH_FAILURES_TOTAL)
+                        .increment(1);
                     tracing::warn!(
                         reason = failure.0,
                         retry_in_ms = state

@@ -349,15 +349,34 @@ impl HashPool {
         if state.running + state.jobs.len() >= shared.workers + shared.queue_capacity {
             drop(state);
             shared.busy.fetch_add(1, Ordering::Relaxed);
+            #[cfg(feature = "metrics")]
+            metrics::counter!(HASH_REFUSED_TOTAL).increment(1);
             return Verification(Inner::Done(Some(Err(VerifyError::Busy))));
         }
         state.jobs.push_back(Job { work, reply });
         let in_flight = state.running + state.jobs.len();
         state.max_in_flight = state.max_in_flight.max(in_flight);
         drop(state);
+        queue_depth(in_flight);
         shared.work.notify_one();
         Verification(Inner::Waiting(answer))
     }
+}
+
+/// Gauge: checks queued or running (`tower_authn_core::metrics::HASH_QUEUE_DEPTH`).
+#[cfg(feature = "metrics")]
+const HASH_QUEUE_DEPTH: &str = "authn_hash_queue_depth";
+/// Counter: checks refused, pool full (`tower_authn_core::metrics::HASH_REFUSED_TOTAL`).
+#[cfg(feature = "metrics")]
+const HASH_REFUSED_TOTAL: &str = "authn_hash_refused_total";
+
+/// Sets the queue depth gauge (feature `metrics`).
+#[inline]
+fn queue_depth(in_flight: usize) {
+    #[cfg(feature = "metrics")]
+    metrics::gauge!(HASH_QUEUE_DEPTH).set(in_flight as f64);
+    #[cfg(not(feature = "metrics"))]
+    let _ = in_flight;
 }
 
 /// The answer of [`HashPool::verify`] or [`HashPool::verify_dummy`]: `Ok(true)` when the
@@ -520,7 +539,12 @@ impl Shared {
             };
             // Counted as finished before the caller hears the answer, so a caller that has
             // its answer sees `running` without it.
-            self.lock().running -= 1;
+            let in_flight = {
+                let mut state = self.lock();
+                state.running -= 1;
+                state.running + state.jobs.len()
+            };
+            queue_depth(in_flight);
             if let Some(answer) = answer {
                 let _ = job.reply.send(answer);
             }

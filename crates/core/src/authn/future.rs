@@ -3,6 +3,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, ready};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::request::Parts;
@@ -54,6 +55,8 @@ where
     Verifying {
         #[pin]
         verify: Sc::Future,
+        /// When the verify step started: its time is recorded ([`crate::metrics`]).
+        started: Instant,
         ctx: Option<Ctx<S, Sc, ReqBody>>,
     },
     Calling {
@@ -94,6 +97,7 @@ where
 
     pub(crate) fn verifying(
         verify: Sc::Future,
+        started: Instant,
         inner: S,
         parts: Parts,
         body: ReqBody,
@@ -108,6 +112,7 @@ where
         Self {
             state: State::Verifying {
                 verify,
+                started,
                 ctx: Some(ctx),
             },
         }
@@ -149,11 +154,13 @@ where
                     let scheme = &ctx.shared.scheme;
                     let verified = read.and_then(|(bytes, body)| {
                         let credential = scheme.extract_body(ctx.carry, &ctx.parts, &bytes)?;
-                        Ok((scheme.verify(credential), body))
+                        let started = Instant::now();
+                        Ok((scheme.verify(credential), started, body))
                     });
                     match verified {
-                        Ok((verify, body)) => State::Verifying {
+                        Ok((verify, started, body)) => State::Verifying {
                             verify,
+                            started,
                             ctx: Some(Ctx {
                                 parts: ctx.parts,
                                 inner: ctx.inner,
@@ -162,12 +169,17 @@ where
                             }),
                         },
                         Err(e) => State::Answered {
-                            response: Some(ctx.shared.reject(&e)),
+                            response: Some(ctx.shared.reject(&e, None)),
                         },
                     }
                 }
-                StateProj::Verifying { verify, ctx } => {
+                StateProj::Verifying {
+                    verify,
+                    started,
+                    ctx,
+                } => {
                     let outcome = ready!(verify.poll(cx));
+                    let elapsed = started.elapsed();
                     let Some(Ctx {
                         mut parts,
                         mut inner,
@@ -185,7 +197,7 @@ where
                     });
                     match checked {
                         Ok(principal) => {
-                            tracing::debug!(scheme = %principal.scheme, principal = %principal.id, kind = principal.kind.as_str(), "authenticated");
+                            shared.accepted(&principal, elapsed);
                             shared
                                 .scheme
                                 .hide(&mut parts, shared.options.hide.unwrap_or_default());
@@ -195,7 +207,7 @@ where
                             }
                         }
                         Err(e) => State::Answered {
-                            response: Some(shared.reject(&e)),
+                            response: Some(shared.reject(&e, Some(elapsed))),
                         },
                     }
                 }

@@ -1,6 +1,8 @@
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use http::{HeaderValue, Request, Response};
@@ -9,9 +11,9 @@ use tower_service::Service;
 use super::future::ResponseFuture;
 use super::layer::{AuthnLayer, Options};
 use crate::error::{AuthError, ErrorKind};
-use crate::principal::CredentialLocation;
+use crate::principal::{CredentialLocation, Principal};
 use crate::respond::{finish_with, render};
-use crate::scheme::{Extraction, ReadBody, Scheme, payload_too_large};
+use crate::scheme::{CredentialSlot, Extraction, ReadBody, Scheme, payload_too_large};
 
 /// The service built by [`AuthnLayer`].
 pub struct Authn<S, Sc> {
@@ -30,6 +32,33 @@ pub(crate) struct Shared<Sc> {
     /// The rendered challenges per error kind and location: a refusal costs a lookup and
     /// reference counts, not a rendering (challenges depend on nothing else: [`Scheme`]).
     challenges: RwLock<Vec<Rendered>>,
+    /// The `scheme` label of a refusal per credential slot the scheme reads, built once
+    /// from the configuration ([`crate::metrics`]).
+    slots: Vec<(CredentialSlot, Cow<'static, str>)>,
+    /// The decision metrics' keys.
+    #[cfg(feature = "metrics")]
+    meter: crate::metrics::Meter,
+}
+
+/// The `scheme` label of a refusal at `slot`: the auth-scheme, or the header or query name.
+fn slot_label(slot: &CredentialSlot) -> Cow<'static, str> {
+    match slot {
+        CredentialSlot::Authorization(scheme) => Cow::Borrowed(scheme),
+        CredentialSlot::Header(name) => Cow::Owned(format!("header:{name}")),
+        CredentialSlot::Query(name) => Cow::Owned(format!("query:{name}")),
+    }
+}
+
+/// Whether the refused credential's location is `slot`.
+fn at_slot(location: &CredentialLocation, slot: &CredentialSlot) -> bool {
+    match (location, slot) {
+        (CredentialLocation::Authorization(a), CredentialSlot::Authorization(b)) => {
+            a.eq_ignore_ascii_case(b)
+        }
+        (CredentialLocation::Header(a), CredentialSlot::Header(b)) => a == b,
+        (CredentialLocation::Query(a), CredentialSlot::Query(b)) => a == b,
+        _ => false,
+    }
 }
 
 /// The challenges rendered for one (kind, location).
@@ -61,13 +90,73 @@ impl<Sc: Scheme> Shared<Sc> {
             location: None,
             values,
         };
+        let mut declared = Vec::new();
+        scheme.slots(&mut declared);
+        let slots = declared
+            .into_iter()
+            .map(|slot| {
+                let label = slot_label(&slot);
+                (slot, label)
+            })
+            .collect();
         Self {
             scheme,
             options,
             responder,
             anonymous,
             challenges: RwLock::new(vec![first]),
+            slots,
+            #[cfg(feature = "metrics")]
+            meter: crate::metrics::Meter::default(),
         }
+    }
+
+    /// The `scheme` label of a refusal: the slot of the refused credential, the layer's
+    /// first slot when the location names none of them, `none` without a credential.
+    fn refusal_scheme(&self, error: &AuthError) -> &str {
+        if error.kind() == ErrorKind::MissingCredentials {
+            return crate::metrics::SCHEME_NONE;
+        }
+        let matched = error
+            .location()
+            .and_then(|at| self.slots.iter().find(|(slot, _)| at_slot(at, slot)));
+        matched
+            .or_else(|| self.slots.first())
+            .map_or("unknown", |(_, label)| label)
+    }
+
+    /// Records an accepted request: the `authn` event and the metrics.
+    pub(crate) fn accepted(&self, principal: &Principal, verify: Duration) {
+        tracing::debug!(
+            target: "authn",
+            scheme = %principal.scheme,
+            outcome = crate::metrics::OUTCOME_OK,
+            location = principal.location.as_ref().map(tracing::field::display),
+            principal = %principal.id,
+            kind = principal.kind.as_str(),
+            key_id = principal.key_id.as_deref(),
+            verify_us = micros(verify),
+            "authenticated"
+        );
+        #[cfg(feature = "metrics")]
+        self.meter
+            .decided(&principal.scheme, crate::metrics::OUTCOME_OK, Some(verify));
+    }
+
+    /// Records a request without credential let through by an optional layer.
+    pub(crate) fn anonymous_passed(&self) {
+        tracing::debug!(
+            target: "authn",
+            scheme = crate::metrics::SCHEME_NONE,
+            outcome = crate::metrics::OUTCOME_ANONYMOUS,
+            "anonymous request passed"
+        );
+        #[cfg(feature = "metrics")]
+        self.meter.decided(
+            crate::metrics::SCHEME_NONE,
+            crate::metrics::OUTCOME_ANONYMOUS,
+            None,
+        );
     }
 
     /// The challenges for `error`, rendered once per kind and location.
@@ -96,11 +185,33 @@ impl<Sc: Scheme> Shared<Sc> {
     }
 
     /// The full failure answer for `error`, challenges included.
-    pub(crate) fn reject<B: From<Bytes>>(&self, error: &AuthError) -> Response<B> {
-        tracing::debug!(code = error.code(), detail = error.detail(), location = ?error.location(), "authentication rejected");
+    /// `verify` is the verify step's time, when it ran. Records the `authn` event and the
+    /// metrics.
+    pub(crate) fn reject<B: From<Bytes>>(
+        &self,
+        error: &AuthError,
+        verify: Option<Duration>,
+    ) -> Response<B> {
+        let scheme = self.refusal_scheme(error);
+        tracing::debug!(
+            target: "authn",
+            scheme,
+            outcome = error.code(),
+            location = error.location().map(tracing::field::display),
+            detail = error.detail(),
+            verify_us = verify.map(micros),
+            "authentication rejected"
+        );
+        #[cfg(feature = "metrics")]
+        self.meter.decided(scheme, error.code(), verify);
         let res = self.responder.0.respond(error);
         finish_with(res, error, || self.challenges_for(error)).map(B::from)
     }
+}
+
+/// `d` in whole microseconds (saturating).
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }
 
 /// `scheme`'s challenges for `error`, as header values.
@@ -186,7 +297,7 @@ where
                 let shared = Arc::clone(&self.shared);
                 let body = match shared.scheme.body_limit(&credential) {
                     Some(limit) if declared_len(&parts).is_some_and(|n| n > limit as u64) => {
-                        return ResponseFuture::ready(shared.reject(&payload_too_large()));
+                        return ResponseFuture::ready(shared.reject(&payload_too_large(), None));
                     }
                     Some(limit) => match <Sc::Body as ReadBody<ReqBody>>::start(body, limit) {
                         Ok(read) => {
@@ -197,19 +308,23 @@ where
                     },
                     None => body,
                 };
+                let started = Instant::now();
                 let verify = shared.scheme.verify(credential);
                 let inner = self.take_ready();
-                ResponseFuture::verifying(verify, inner, parts, body, shared)
+                ResponseFuture::verifying(verify, started, inner, parts, body, shared)
             }
             // A requirement cannot be met anonymously: optional with a requirement is a 401.
             Extraction::Absent if self.shared.options.passes_anonymous() => {
                 // Tells the `Principal` extractor a layer ran, and in which shape to answer.
                 let mut parts = parts;
                 parts.extensions.insert(self.shared.anonymous.clone());
+                self.shared.anonymous_passed();
                 ResponseFuture::calling(self.inner.call(Request::from_parts(parts, body)))
             }
-            Extraction::Absent => ResponseFuture::ready(self.shared.reject(&AuthError::missing())),
-            Extraction::Rejected(error) => ResponseFuture::ready(self.shared.reject(&error)),
+            Extraction::Absent => {
+                ResponseFuture::ready(self.shared.reject(&AuthError::missing(), None))
+            }
+            Extraction::Rejected(error) => ResponseFuture::ready(self.shared.reject(&error, None)),
         }
     }
 }
