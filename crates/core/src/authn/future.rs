@@ -55,8 +55,9 @@ where
     Verifying {
         #[pin]
         verify: Sc::Future,
-        /// When the verify step started: its time is recorded ([`crate::metrics`]).
-        started: Instant,
+        /// When the verify step started, when its time is recorded ([`crate::metrics`], the
+        /// `authn` debug event).
+        started: Option<Instant>,
         ctx: Option<Ctx<S, Sc, ReqBody>>,
     },
     Calling {
@@ -97,7 +98,7 @@ where
 
     pub(crate) fn verifying(
         verify: Sc::Future,
-        started: Instant,
+        started: Option<Instant>,
         inner: S,
         parts: Parts,
         body: ReqBody,
@@ -154,7 +155,7 @@ where
                     let scheme = &ctx.shared.scheme;
                     let verified = read.and_then(|(bytes, body)| {
                         let credential = scheme.extract_body(ctx.carry, &ctx.parts, &bytes)?;
-                        let started = Instant::now();
+                        let started = super::service::start_clock();
                         Ok((scheme.verify(credential), started, body))
                     });
                     match verified {
@@ -179,7 +180,7 @@ where
                     ctx,
                 } => {
                     let outcome = ready!(verify.poll(cx));
-                    let elapsed = started.elapsed();
+                    let elapsed = started.map(|s| s.elapsed());
                     let Some(Ctx {
                         mut parts,
                         mut inner,
@@ -207,7 +208,7 @@ where
                             }
                         }
                         Err(e) => State::Answered {
-                            response: Some(shared.reject(&e, Some(elapsed))),
+                            response: Some(shared.reject(&e, elapsed)),
                         },
                     }
                 }
