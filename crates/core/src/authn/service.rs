@@ -192,10 +192,11 @@ impl<Sc: Scheme> Shared<Sc> {
         error: &AuthError,
         verify: Option<Duration>,
     ) -> Response<B> {
-        let scheme = self.refusal_scheme(error);
+        // Field values are evaluated only when the event is enabled: no label lookup per
+        // refusal unless someone reads it.
         tracing::debug!(
             target: "authn",
-            scheme,
+            scheme = self.refusal_scheme(error),
             outcome = error.code(),
             location = error.location().map(tracing::field::display),
             detail = error.detail(),
@@ -203,7 +204,8 @@ impl<Sc: Scheme> Shared<Sc> {
             "authentication rejected"
         );
         #[cfg(feature = "metrics")]
-        self.meter.decided(scheme, error.code(), verify);
+        self.meter
+            .decided(self.refusal_scheme(error), error.code(), verify);
         let res = self.responder.0.respond(error);
         finish_with(res, error, || self.challenges_for(error)).map(B::from)
     }
