@@ -11,13 +11,12 @@
 //!   on whole), `403`, `503`, each with its code in `X-Authn-Error` and no body.
 
 use std::error::Error;
-use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::routing::{any, get};
@@ -165,13 +164,6 @@ where
         )
 }
 
-fn peer(request: &Request) -> Option<IpAddr> {
-    request
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-}
-
 /// The original URI a trusted proxy names, as a path and query; `Err` for a value that is
 /// not one (two different values, or not an absolute path).
 fn named_uri(headers: &HeaderMap) -> Result<Option<Uri>, ()> {
@@ -199,7 +191,8 @@ async fn original_uri(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let trusted_peer = peer(&request).is_some_and(|ip| trusted.contains(ip));
+    let trusted_peer = tower_authn::axum::connect_info_peer(request.extensions())
+        .is_some_and(|ip| trusted.contains(ip));
     if trusted_peer {
         match named_uri(request.headers()) {
             Ok(Some(uri)) => *request.uri_mut() = uri,

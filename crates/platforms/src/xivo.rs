@@ -105,6 +105,7 @@ pub fn login_error_code(kind: ErrorKind) -> &'static str {
     }
 }
 
+/// XiVO's `{error, message}` body for `error` under `code`.
 fn shape(code: &str, error: &AuthError) -> http::Response<Bytes> {
     let message = match code {
         "InvalidJson" => "The request body is not the expected JSON.",

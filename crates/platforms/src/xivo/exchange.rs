@@ -23,7 +23,7 @@ use http::header::WWW_AUTHENTICATE;
 use http::{HeaderMap, HeaderValue, StatusCode};
 use serde_json::json;
 use tower_authn_axum::reply::json_reply;
-use tower_authn_core::respond::{finish, json_response};
+use tower_authn_core::respond::finish;
 use tower_authn_core::{AuthError, Challenge, ErrorKind, HeaderTokenLayer, KeyStore, Principal};
 use tower_authn_exchange::cas::CasValidator;
 use tower_authn_exchange::oidc::{self, OidcProvider};
@@ -101,10 +101,7 @@ const OIDC_INVALID: &str = "InvalidToken";
 
 fn refusal(route: &'static str, error: &AuthError, challenge: Option<&'static str>) -> Response {
     tracing::debug!(target: "authn", code = error.code(), detail = error.detail(), "xivo exchange refused");
-    let res = json_response(
-        error.status(),
-        json!({ "error": code(route, error.kind()), "message": error.message() }).to_string(),
-    );
+    let res = super::shape(code(route, error.kind()), error);
     let challenges: Vec<Challenge> = challenge.into_iter().map(Challenge::new).collect();
     let mut res = finish(res, error, &challenges).map(axum::body::Body::from);
     res.headers_mut().insert(
@@ -155,11 +152,7 @@ where
             OIDC_PATH,
             get(oidc_exchange::<M, K>).route_layer(HeaderTokenLayer::bearer(provider).responder(
                 |e: &AuthError| -> http::Response<Bytes> {
-                    json_response(
-                        e.status(),
-                        json!({ "error": code(OIDC_INVALID, e.kind()), "message": e.message() })
-                            .to_string(),
-                    )
+                    super::shape(code(OIDC_INVALID, e.kind()), e)
                 },
             )),
         ),
