@@ -160,12 +160,14 @@ async fn metrics_after_a_scripted_mix() {
         "{text}"
     );
 
-    // The hashing pool checked the five Basic passwords and is idle again.
-    assert!(
-        all.iter()
-            .any(|(n, _, v)| n == "authn_hash_queue_depth" && *v == 0.0),
-        "{text}"
-    );
+    // The hashing pool checked the five Basic passwords and is idle again: no worker in use,
+    // nothing waiting.
+    for gauge in ["authn_hash_queue_depth", "authn_hash_in_use"] {
+        assert!(
+            all.iter().any(|(n, _, v)| n == gauge && *v == 0.0),
+            "{gauge}: {text}"
+        );
+    }
 
     // Every label value comes from the closed set: no password, no key, no login.
     for (name, labels, _) in &all {

@@ -210,6 +210,46 @@ async fn two_gateways_share_users_keys_tokens_and_revocations() {
         )
         .await;
     assert_eq!(newest.status, 401, "reuse on A revoked the family on B");
+
+    // Who changed which key, and when, is one trail for both instances: the key added and
+    // deleted on A, the session started on A and the refresh rotated on B and its family
+    // revoked on A are all in the shared stream.
+    eventually(
+        "every lifecycle change in the shared audit stream",
+        async || {
+            let trail = audit_trail(&redis);
+            ["issued", "deleted", "rotated", "family_revoked_on_reuse"]
+                .iter()
+                .all(|action| trail.contains(&format!("action\n{action}\n")))
+        },
+    )
+    .await;
+    let trail = audit_trail(&redis);
+    for secret in [
+        key.as_str(),
+        token.as_str(),
+        first.as_str(),
+        second.as_str(),
+    ] {
+        assert!(!trail.contains(secret), "a secret in the audit trail");
+    }
+}
+
+/// The audit stream both gateways write (`authn:audit`), as `redis-cli` prints it.
+fn audit_trail(redis: &RedisServer) -> String {
+    let out = std::process::Command::new("redis-cli")
+        .args([
+            "-p",
+            &redis.port().to_string(),
+            "XRANGE",
+            "authn:audit",
+            "-",
+            "+",
+        ])
+        .output()
+        .expect("redis-cli (scripts/deps installs redis-server, which brings it)");
+    assert!(out.status.success(), "{out:?}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// What the traffic saw, in order: (gateway, credential, status).

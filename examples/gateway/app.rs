@@ -10,6 +10,7 @@ use axum::extract::Request;
 use axum::routing::{any, get};
 use secrecy::ExposeSecret;
 use serde_json::json;
+use tower_authn::audit::{AuditSink, TracingAudit};
 use tower_authn::cache::{CacheExt, VerificationCache};
 use tower_authn::credential::TokenCredential;
 use tower_authn::exchange::{ByLogin, Exchange};
@@ -189,6 +190,9 @@ struct Stores<U, K> {
     invalidator: Invalidator,
     /// Failed-attempt counts (used when `GATEWAY_THROTTLE` is set).
     attempts: Arc<dyn AttemptStore>,
+    /// Where every key and token lifecycle change is told: the log (`authn::audit`), and
+    /// with Redis also the stream every instance shares.
+    audit: Arc<dyn AuditSink>,
 }
 
 /// Builds the whole gateway: on the shared Redis store when `REDIS_URL` is set, else on
@@ -227,6 +231,7 @@ pub(crate) async fn build(config: &Config) -> Result<Router, Box<dyn Error>> {
                 keys: redis.keys(),
                 invalidator: redis.invalidator(),
                 attempts: Arc::new(redis.attempts()),
+                audit: Arc::new((TracingAudit, redis.audit()?)),
             };
             identities.seed_keys(&stores.keys).await?;
             build_on(config, stores, identities).await
@@ -261,6 +266,7 @@ pub(crate) async fn build_on_memory(
         ),
         invalidator,
         attempts: Arc::new(MemoryAttempts::new()),
+        audit: Arc::new(TracingAudit),
     };
     identities.seed_keys(&stores.keys).await?;
     Ok((build_on(config, stores, identities).await?, user_store))
@@ -319,8 +325,9 @@ where
         keys,
         invalidator,
         attempts,
+        audit,
     } = stores;
-    let app_keys = AppKeys::new(keys.clone());
+    let app_keys = AppKeys::new(keys.clone()).with_audit(audit.clone());
     let ha1b_verifier = Ha1bVerifier::new(keys.clone());
     let Identities {
         s2s_apps, routes, ..
@@ -330,6 +337,7 @@ where
     // per client address, in the same store as everything else.
     let throttle = if config.throttle {
         Throttle::with_store(attempts)
+            .with_audit(audit.clone())
             .peer_addr(tower_authn::axum::connect_info_peer)
             .trusted_proxies(config.trusted_proxies.clone())
             // An HA1B is the password in another form: per address, and its user's lock.
@@ -366,7 +374,9 @@ where
     let gateway_jwt = jwt_verifier(config, JWT_AUDIENCE, JWT_LIFETIME, "jwt")?;
     // Refresh families: rotation re-reads the user; a claims token of a revoked family (or of
     // none) is refused on every use.
-    let refresh = RefreshTokens::new(keys.clone()).with_users(users.clone());
+    let refresh = RefreshTokens::new(keys.clone())
+        .with_users(users.clone())
+        .with_audit(audit.clone());
     let claims_jwt = refresh.guard(jwt_verifier(
         config,
         CLAIMS_AUDIENCE,
@@ -536,8 +546,9 @@ where
     let app_key_admin = claims
         .responder(voltmx::Errors)
         .require(Requirement::role("admin"));
-    let xivo_sessions =
-        xivo::Sessions::new(xivo_tokens, users.clone()).max_lifetime(config.session_max);
+    let xivo_sessions = xivo::Sessions::new(xivo_tokens, users.clone())
+        .max_lifetime(config.session_max)
+        .with_audit(audit.clone());
     // Each platform's routes, on unless the configuration file turns its group off.
     let xivo_routes = Router::new()
         .merge(xivo::router(logins.clone(), xivo_sessions.clone()))
@@ -554,7 +565,10 @@ where
             ),
             refresh,
         ))
-        .merge(voltmx::oauth_router(logins.clone(), AccessPairs::new(keys)))
+        .merge(voltmx::oauth_router(
+            logins.clone(),
+            AccessPairs::new(keys).with_audit(audit),
+        ))
         .merge(voltmx::app_keys_router(app_keys).route_layer(app_key_admin));
     let opentact_routes = opentact::router(
         logins,

@@ -71,6 +71,12 @@ pub(crate) struct Config {
     pub(crate) assertion_key: Option<String>,
     /// The XiVO credential exchanges (GATEWAY.md "XiVO credential exchange").
     pub(crate) exchange: ExchangeConfig,
+    /// `GATEWAY_CORS_ORIGINS` (comma-separated origins; unset: no CORS headers): the browser
+    /// origins that may call the gateway (GATEWAY.md "Browsers as clients").
+    pub(crate) cors_origins: Vec<http::HeaderValue>,
+    /// `GATEWAY_COOKIE_SECURE=1`: the session cookie is always `Secure` (else only when the
+    /// login arrived over HTTPS).
+    pub(crate) cookie_secure: bool,
     /// `GATEWAY_CONFIG`: the operator's users, keys, server-to-server apps and route groups
     /// (GATEWAY.md "Configuration file"); `None`: the demo identities.
     pub(crate) file: Option<GatewayFile>,
@@ -167,6 +173,8 @@ impl fmt::Debug for Config {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("limits", &self.limits)
             .field("session_max", &self.session_max)
+            .field("cors_origins", &self.cors_origins)
+            .field("cookie_secure", &self.cookie_secure)
             .field("key_pepper", &"[REDACTED]")
             .field("disabled_users", &self.disabled_users)
             .field("exchange", &self.exchange)
@@ -398,12 +406,7 @@ impl Config {
             facebook_graph_url,
             facebook_graph_version,
             redis_url: get("REDIS_URL"),
-            throttle: get("GATEWAY_THROTTLE").is_some_and(|v| {
-                matches!(
-                    v.trim().to_ascii_lowercase().as_str(),
-                    "1" | "true" | "on" | "yes"
-                )
-            }),
+            throttle: get("GATEWAY_THROTTLE").is_some_and(|v| is_on(&v)),
             hash_concurrency,
             hash_queue,
             trusted_proxies: match get("GATEWAY_TRUSTED_PROXIES") {
@@ -414,6 +417,12 @@ impl Config {
             },
             limits: ServerLimits::from_lookup(get)?,
             exchange: ExchangeConfig::from_lookup(get)?,
+            cors_origins: match get("GATEWAY_CORS_ORIGINS") {
+                Some(v) => super::browser::parse_origins(&v)
+                    .map_err(|e| format!("GATEWAY_CORS_ORIGINS: {e}"))?,
+                None => Vec::new(),
+            },
+            cookie_secure: get("GATEWAY_COOKIE_SECURE").is_some_and(|v| is_on(&v)),
             file,
             assertion_issuer: get("GATEWAY_ASSERTION_ISSUER")
                 .unwrap_or_else(|| "tower-authn-gateway".to_owned()),
@@ -548,4 +557,12 @@ impl ServerLimits {
             .map_err(|e| format!("GATEWAY_MAX_CONNECTIONS: {e}"))?,
         })
     }
+}
+
+/// Whether a switch variable is on (`1`, `true`, `on`, `yes`, any case).
+fn is_on(value: &str) -> bool {
+    matches!(
+        value.trim().to_ascii_lowercase().as_str(),
+        "1" | "true" | "on" | "yes"
+    )
 }

@@ -3,6 +3,7 @@
 //! every example shares (GATEWAY.md's identities).
 
 pub(crate) mod app;
+pub(crate) mod browser;
 pub(crate) mod config;
 // Shared by every example; the gateway uses only part of it.
 #[allow(dead_code, unreachable_pub)]

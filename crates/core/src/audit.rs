@@ -248,8 +248,9 @@ impl AuditEvent {
 /// bounded channel to a task, a fire-and-forget write) and drops or counts what it cannot
 /// keep rather than slow a login down.
 ///
-/// Implemented by [`TracingAudit`] (the default), [`MemoryAudit`], `Arc`s of sinks and
-/// closures through [`audit_fn`].
+/// Implemented by [`TracingAudit`] (the default), [`MemoryAudit`], `Arc`s of sinks,
+/// closures through [`audit_fn`], and pairs: `(TracingAudit, redis_audit)` tells both (the
+/// log and a shared trail), the first first.
 pub trait AuditSink: Send + Sync + 'static {
     /// Takes one event.
     fn record(&self, event: AuditEvent);
@@ -258,6 +259,13 @@ pub trait AuditSink: Send + Sync + 'static {
 impl<T: AuditSink + ?Sized> AuditSink for Arc<T> {
     fn record(&self, event: AuditEvent) {
         (**self).record(event);
+    }
+}
+
+impl<A: AuditSink, B: AuditSink> AuditSink for (A, B) {
+    fn record(&self, event: AuditEvent) {
+        self.0.record(event.clone());
+        self.1.record(event);
     }
 }
 

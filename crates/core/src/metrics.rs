@@ -25,8 +25,10 @@ pub const VERIFY_DURATION_SECONDS: &str = "authn_verify_duration_seconds";
 pub const CACHE_HITS_TOTAL: &str = "authn_cache_hits_total";
 /// Counter: verification cache lookups that went to the verifier.
 pub const CACHE_MISSES_TOTAL: &str = "authn_cache_misses_total";
-/// Gauge: password hashes queued or running in the bounded hashing pool.
+/// Gauge: password checks waiting for a worker of the bounded hashing pool.
 pub const HASH_QUEUE_DEPTH: &str = "authn_hash_queue_depth";
+/// Gauge: password checks running on the hashing pool's workers (at most its size).
+pub const HASH_IN_USE: &str = "authn_hash_in_use";
 /// Counter: password checks the hashing pool refused because it was full (answered `503`).
 pub const HASH_REFUSED_TOTAL: &str = "authn_hash_refused_total";
 /// Counter: store errors turned into an authentication answer (`503`).
@@ -45,6 +47,7 @@ pub const ALL: &[&str] = &[
     CACHE_HITS_TOTAL,
     CACHE_MISSES_TOTAL,
     HASH_QUEUE_DEPTH,
+    HASH_IN_USE,
     HASH_REFUSED_TOTAL,
     STORE_ERRORS_TOTAL,
     THROTTLED_TOTAL,

@@ -188,18 +188,52 @@ pub trait KeyStoreExt: KeyStore + Clone + Sized {
     }
 
     /// Issues a new random key of `kind` for `principal`; returns the record and the
-    /// plaintext, which is shown this once and never stored.
+    /// plaintext, which is shown this once and never stored. The issue is an audit event
+    /// ([`AuditAction::Issued`](crate::audit::AuditAction::Issued) by the system) on the
+    /// default [`TracingAudit`](crate::audit::TracingAudit) sink; name the sink and the actor
+    /// with [`issue_key_audited`](Self::issue_key_audited).
     fn issue_key(
         &self,
         kind: KeyKind,
         principal: Principal,
         expires_at: Option<SystemTime>,
     ) -> BoxFuture<'_, Result<(KeyRecord, String), crate::StoreError>> {
+        self.issue_key_audited(
+            kind,
+            principal,
+            expires_at,
+            &crate::audit::TracingAudit,
+            crate::audit::Actor::System,
+        )
+    }
+
+    /// [`issue_key`](Self::issue_key), telling `audit` of the new key (one
+    /// [`AuditAction::Issued`](crate::audit::AuditAction::Issued) event by `actor`) once it
+    /// is stored; nothing is told when the store fails.
+    fn issue_key_audited<'a>(
+        &'a self,
+        kind: KeyKind,
+        principal: Principal,
+        expires_at: Option<SystemTime>,
+        audit: &'a dyn crate::audit::AuditSink,
+        actor: crate::audit::Actor,
+    ) -> BoxFuture<'a, Result<(KeyRecord, String), crate::StoreError>> {
         let plaintext = generate_key();
         let id = new_key_id();
-        self.insert_plaintext(kind, id, &plaintext, principal, expires_at)
-            .map(move |r| r.map(|record| (record, plaintext)))
-            .boxed()
+        let stored = self.insert_plaintext(kind, id, &plaintext, principal, expires_at);
+        async move {
+            let record = stored.await?;
+            audit.record(
+                crate::audit::AuditEvent::new(
+                    crate::audit::AuditAction::Issued,
+                    actor,
+                    record.created_at,
+                )
+                .record(&record),
+            );
+            Ok((record, plaintext))
+        }
+        .boxed()
     }
 
     /// Stores a key whose plaintext is known (seeded demo keys, the shared token, keys

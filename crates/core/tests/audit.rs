@@ -548,6 +548,34 @@ async fn app_keys_add_renew_regenerate_revoke_delete() {
 }
 
 #[tokio::test]
+async fn a_key_issued_through_the_store_is_an_event() {
+    let f = fixture();
+    let admin = user("root");
+    let (record, key) = f
+        .keys
+        .issue_key_audited(
+            KeyKind::AppApiKey,
+            Principal::app("crm"),
+            None,
+            &f.audit,
+            admin.clone(),
+        )
+        .await
+        .unwrap();
+    let events = f.audit.events();
+    check(
+        &f.one(),
+        AuditAction::Issued,
+        KeyKind::AppApiKey,
+        &record.id,
+        "crm",
+        &admin,
+        record.created_at,
+    );
+    no_secret(&events, &[key]);
+}
+
+#[tokio::test]
 async fn lifecycle_rotation_and_revoke_all() {
     let f = fixture();
     let (old, old_key) = f

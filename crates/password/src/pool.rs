@@ -356,27 +356,35 @@ impl HashPool {
         state.jobs.push_back(Job { work, reply });
         let in_flight = state.running + state.jobs.len();
         state.max_in_flight = state.max_in_flight.max(in_flight);
+        let gauges = (state.running, state.jobs.len());
         drop(state);
-        queue_depth(in_flight);
+        pool_gauges(gauges);
         shared.work.notify_one();
         Verification(Inner::Waiting(answer))
     }
 }
 
-/// Gauge: checks queued or running (`tower_authn_core::metrics::HASH_QUEUE_DEPTH`).
+/// Gauge: checks waiting for a worker (`tower_authn_core::metrics::HASH_QUEUE_DEPTH`).
 #[cfg(feature = "metrics")]
 const HASH_QUEUE_DEPTH: &str = "authn_hash_queue_depth";
+/// Gauge: checks running on a worker (`tower_authn_core::metrics::HASH_IN_USE`).
+#[cfg(feature = "metrics")]
+const HASH_IN_USE: &str = "authn_hash_in_use";
 /// Counter: checks refused, pool full (`tower_authn_core::metrics::HASH_REFUSED_TOTAL`).
 #[cfg(feature = "metrics")]
 const HASH_REFUSED_TOTAL: &str = "authn_hash_refused_total";
 
-/// Sets the queue depth gauge (feature `metrics`).
+/// Sets the workers-in-use and queue-depth gauges to `(running, queued)` (feature
+/// `metrics`).
 #[inline]
-fn queue_depth(in_flight: usize) {
+fn pool_gauges((running, queued): (usize, usize)) {
     #[cfg(feature = "metrics")]
-    metrics::gauge!(HASH_QUEUE_DEPTH).set(in_flight as f64);
+    {
+        metrics::gauge!(HASH_IN_USE).set(running as f64);
+        metrics::gauge!(HASH_QUEUE_DEPTH).set(queued as f64);
+    }
     #[cfg(not(feature = "metrics"))]
-    let _ = in_flight;
+    let _ = (running, queued);
 }
 
 /// The answer of [`HashPool::verify`] or [`HashPool::verify_dummy`]: `Ok(true)` when the
@@ -505,6 +513,9 @@ impl Shared {
             if let Some(job) = state.jobs.pop_front() {
                 state.running += 1;
                 state.max_running = state.max_running.max(state.running);
+                let gauges = (state.running, state.jobs.len());
+                drop(state);
+                pool_gauges(gauges);
                 return Some(job);
             }
             if state.shutdown {
@@ -539,12 +550,12 @@ impl Shared {
             };
             // Counted as finished before the caller hears the answer, so a caller that has
             // its answer sees `running` without it.
-            let in_flight = {
+            let gauges = {
                 let mut state = self.lock();
                 state.running -= 1;
-                state.running + state.jobs.len()
+                (state.running, state.jobs.len())
             };
-            queue_depth(in_flight);
+            pool_gauges(gauges);
             if let Some(answer) = answer {
                 let _ = job.reply.send(answer);
             }

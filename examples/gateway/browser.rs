@@ -1,0 +1,225 @@
+//! GATEWAY.md "Browsers as clients": CORS for the listed origins and XiVO's CTI WebSocket.
+//!
+//! - [`ListedCors`] puts tower-http's `CorsLayer` in front of the gateway for the origins in
+//!   `GATEWAY_CORS_ORIGINS` only: a request from any other origin (or none) reaches the
+//!   routes untouched and its answer carries no CORS header at all (tower-http alone would
+//!   still add `Vary` and `Access-Control-Allow-Credentials`, and would answer every
+//!   `OPTIONS` itself). A listed origin's preflight is answered `204` before any
+//!   authentication (a browser never sends credentials on one); every other answer to a
+//!   listed origin, a 401 included, exposes `WWW-Authenticate` so a script can read the
+//!   challenges. It sits outside everything, so refusals carry the CORS headers too.
+//! - [`cti`] is `GET /xuc/api/2.0/cti`: the WebSocket opens only for a principal the route's
+//!   layer proved (a refusal is a 401 before any upgrade). It sends the principal as JSON
+//!   (what `whoami` answers), then echoes every text message, and closes after the idle
+//!   timeout without a frame from the client, so an open socket cannot hold its connection
+//!   slot forever.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
+use axum::response::{IntoResponse, Response};
+use http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
+use tower::{Layer, Service};
+use tower_authn::Principal;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+
+/// The CTI socket's subprotocol (XiVO CC's web clients offer it).
+pub(crate) const CTI_PROTOCOL: &str = "cti";
+/// The largest CTI message accepted (a CTI command is a small JSON object).
+const CTI_MAX_MESSAGE: usize = 64 * 1024;
+/// How long a preflight's answer may be cached by the browser.
+const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(600);
+
+/// Parses `GATEWAY_CORS_ORIGINS`: comma-separated serialized origins (`scheme://host[:port]`,
+/// no path, no trailing slash), compared as a browser sends them (lowercase).
+///
+/// # Errors
+///
+/// The first entry that is not an origin.
+pub(crate) fn parse_origins(value: &str) -> Result<Vec<HeaderValue>, String> {
+    value
+        .split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|o| {
+            let uri: http::Uri = o.parse().map_err(|_| format!("{o:?} is not an origin"))?;
+            let is_origin = matches!(uri.scheme_str(), Some("http" | "https"))
+                && uri.authority().is_some_and(|a| !a.as_str().contains('@'))
+                // `Uri` reports a bare authority's path as `/`: the text must have none.
+                && uri.path_and_query().is_none_or(|p| p.as_str() == "/")
+                && !o.ends_with('/')
+                && !o.contains('?');
+            if !is_origin {
+                return Err(format!(
+                    "{o:?} is not an origin (scheme://host[:port], no path, no trailing slash)"
+                ));
+            }
+            HeaderValue::from_str(&o.to_ascii_lowercase())
+                .map_err(|_| format!("{o:?} is not an origin"))
+        })
+        .collect()
+}
+
+/// tower-http's CORS for `origins` only; see the module docs. `allow_headers` are the request
+/// headers a script may send (every credential header the gateway reads, and more).
+#[derive(Clone)]
+pub(crate) struct ListedCors {
+    origins: std::sync::Arc<[HeaderValue]>,
+    cors: CorsLayer,
+}
+
+impl ListedCors {
+    pub(crate) fn new(origins: Vec<HeaderValue>, allow_headers: Vec<HeaderName>) -> Self {
+        let cors = CorsLayer::new()
+            .allow_origin(AllowOrigin::list(origins.iter().cloned()))
+            .allow_methods([
+                Method::GET,
+                Method::HEAD,
+                Method::POST,
+                Method::PUT,
+                Method::PATCH,
+                Method::DELETE,
+                Method::OPTIONS,
+            ])
+            .allow_headers(allow_headers)
+            .allow_credentials(true)
+            .expose_headers([header::WWW_AUTHENTICATE])
+            .max_age(PREFLIGHT_MAX_AGE);
+        Self {
+            origins: origins.into(),
+            cors,
+        }
+    }
+}
+
+impl<S: Clone> Layer<S> for ListedCors {
+    type Service = ListedCorsService<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        ListedCorsService {
+            listed: self.cors.layer(inner.clone()),
+            plain: inner,
+            origins: self.origins.clone(),
+        }
+    }
+}
+
+/// The service of [`ListedCors`].
+#[derive(Clone)]
+pub(crate) struct ListedCorsService<S> {
+    listed: tower_http::cors::Cors<S>,
+    plain: S,
+    origins: std::sync::Arc<[HeaderValue]>,
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+impl<S, B> Service<Request<B>> for ListedCorsService<S>
+where
+    S: Service<Request<B>, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    B: Send + 'static,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        // Both paths clone their service per call and drive it to readiness there.
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: Request<B>) -> Self::Future {
+        use tower::ServiceExt as _;
+        let listed = req.headers().get(header::ORIGIN).is_some_and(|o| {
+            self.origins
+                .iter()
+                .any(|l| l.as_bytes().eq_ignore_ascii_case(o.as_bytes()))
+        });
+        if !listed {
+            return Box::pin(self.plain.clone().oneshot(req));
+        }
+        let preflight = req.method() == Method::OPTIONS
+            && req
+                .headers()
+                .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+        let cors = self.listed.clone();
+        Box::pin(async move {
+            let mut res = cors.oneshot(req).await?;
+            if preflight {
+                *res.status_mut() = StatusCode::NO_CONTENT;
+            }
+            Ok(res)
+        })
+    }
+}
+
+/// `GET /xuc/api/2.0/cti`: see the module docs. `idle` is the gateway's idle timeout.
+pub(crate) async fn cti(
+    principal: Principal,
+    upgrade: WebSocketUpgrade,
+    idle: Duration,
+) -> Response {
+    upgrade
+        .protocols([CTI_PROTOCOL])
+        .max_message_size(CTI_MAX_MESSAGE)
+        .max_frame_size(CTI_MAX_MESSAGE)
+        .on_upgrade(move |socket| serve_cti(socket, principal, idle))
+        .into_response()
+}
+
+async fn serve_cti(mut socket: WebSocket, principal: Principal, idle: Duration) {
+    let hello = match serde_json::to_string(&principal) {
+        Ok(json) => json,
+        Err(e) => {
+            tracing::warn!("cti: cannot render the principal: {e}");
+            return;
+        }
+    };
+    if socket.send(Message::Text(hello.into())).await.is_err() {
+        return;
+    }
+    loop {
+        let next = match tokio::time::timeout(idle, socket.recv()).await {
+            Ok(Some(Ok(message))) => message,
+            // Closed, broken, or silent past the idle timeout.
+            Ok(_) | Err(_) => return,
+        };
+        match next {
+            Message::Text(text) => {
+                if socket.send(Message::Text(text)).await.is_err() {
+                    return;
+                }
+            }
+            Message::Close(_) => return,
+            // Pings are answered by the protocol layer; binary frames are not CTI.
+            Message::Ping(_) | Message::Pong(_) | Message::Binary(_) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_origins;
+
+    #[test]
+    fn origins_are_scheme_host_port_only() {
+        let ok = parse_origins("https://App.example, http://127.0.0.1:8081").expect("origins");
+        assert_eq!(ok, ["https://app.example", "http://127.0.0.1:8081"]);
+        for bad in [
+            "app.example",
+            "https://app.example/",
+            "https://app.example/path",
+            "ftp://app.example",
+            "https://user@app.example",
+            "https://app.example?x=1",
+        ] {
+            assert!(parse_origins(bad).is_err(), "{bad}");
+        }
+        assert!(parse_origins("").expect("empty").is_empty());
+    }
+}
