@@ -241,7 +241,10 @@ async fn chromium_enforces_cors_between_loopback_origins() {
         .try_eval(&format!("fetch('{api}').then(r => r.status)"))
         .await;
     let message = uncaught.expect_err("a CORS refusal rejects the fetch");
-    assert!(message.starts_with("TypeError: Failed to fetch"), "{message}");
+    assert!(
+        message.starts_with("TypeError: Failed to fetch"),
+        "{message}"
+    );
     assert_eq!(log.take().len(), 1);
 }
 
@@ -318,7 +321,10 @@ async fn the_driver_reports_values_exceptions_cookies_and_failed_loads() {
     assert_eq!(sid["value"], "hidden-from-js");
     assert_eq!(sid["httpOnly"], true);
     assert_eq!(sid["sameSite"], "Lax");
-    let visible = cookies.iter().find(|c| c["name"] == "visible").expect("visible");
+    let visible = cookies
+        .iter()
+        .find(|c| c["name"] == "visible")
+        .expect("visible");
     assert_eq!(visible["httpOnly"], false);
     assert_eq!(browser.cookies().await.len(), cookies.len());
     assert_eq!(page.cookies_for(&format!("{origin_a}/")).await.len(), 2);
@@ -333,9 +339,19 @@ async fn the_driver_reports_values_exceptions_cookies_and_failed_loads() {
 
     // A throw or a rejection is the exception's text.
     let thrown = page.try_eval("throw new RangeError('boom')").await;
-    assert!(thrown.as_ref().is_err_and(|e| e.starts_with("RangeError: boom")), "{thrown:?}");
+    assert!(
+        thrown
+            .as_ref()
+            .is_err_and(|e| e.starts_with("RangeError: boom")),
+        "{thrown:?}"
+    );
     let rejected = page.try_eval("Promise.reject(new Error('later'))").await;
-    assert!(rejected.as_ref().is_err_and(|e| e.starts_with("Error: later")), "{rejected:?}");
+    assert!(
+        rejected
+            .as_ref()
+            .is_err_and(|e| e.starts_with("Error: later")),
+        "{rejected:?}"
+    );
 
     // A load that fails (nothing listens) panics with Chromium's reason.
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0")

@@ -12,8 +12,7 @@
 #![allow(dead_code, unreachable_pub)]
 
 use std::collections::HashMap;
-use std::io::Read;
-use std::os::unix::process::CommandExt;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,7 +44,7 @@ pub const FLAGS: &[&str] = &[
     "--remote-debugging-port=0",
 ];
 
-/// The most of Chromium's stderr kept for a failure's message.
+/// The most of Chromium's stderr kept for a failure's message (its last lines).
 const STDERR_KEEP: usize = 16 * 1024;
 
 /// A running headless Chromium; killed (and waited for), its profile deleted, on drop.
@@ -85,19 +84,29 @@ impl Chromium {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
-            // Its own process group, so that drop can end the renderers and helpers too.
-            .process_group(0)
+            // Left in the test's process group, so that a runner that kills the group (nextest
+            // on a time out) ends Chromium too.
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {CHROMIUM}: {e}"));
         let stderr = Arc::new(Mutex::new(String::new()));
-        let mut pipe = child.stderr.take().expect("stderr is piped");
+        let pipe = child.stderr.take().expect("stderr is piped");
         let sink = stderr.clone();
         std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n @ 1..) = pipe.read(&mut buf) {
-                let mut s = sink.lock().unwrap_or_else(|e| e.into_inner());
-                if s.len() < STDERR_KEEP {
-                    s.push_str(&String::from_utf8_lossy(&buf[..n]));
+            for line in BufReader::new(pipe).lines() {
+                let Ok(line) = line else { break };
+                // Without a D-Bus (a container) every start logs dozens of these.
+                if line.contains(":ERROR:dbus/") {
+                    continue;
+                }
+                let mut kept = sink.lock().unwrap_or_else(|e| e.into_inner());
+                kept.push_str(&line);
+                kept.push('\n');
+                if kept.len() > STDERR_KEEP {
+                    let mut cut = kept.len() - STDERR_KEEP;
+                    while !kept.is_char_boundary(cut) {
+                        cut += 1;
+                    }
+                    kept.drain(..cut);
                 }
             }
         });
@@ -121,6 +130,8 @@ impl Chromium {
             }
             let running = guard.child.as_mut().expect("child").try_wait();
             if let Ok(Some(status)) = running {
+                // Let the reader drain what it printed last.
+                tokio::time::sleep(Duration::from_millis(200)).await;
                 panic!(
                     "{CHROMIUM} exited ({status}) before opening its DevTools port; stderr:\n{}",
                     stderr_of(&stderr)
@@ -162,7 +173,7 @@ impl Chromium {
         self.port
     }
 
-    /// What Chromium has printed on stderr so far (the first 16 KiB).
+    /// What Chromium has printed on stderr so far (the last 16 KiB, D-Bus complaints left out).
     pub fn stderr(&self) -> String {
         stderr_of(&self.stderr)
     }
@@ -237,16 +248,9 @@ impl Drop for Launching {
     }
 }
 
-/// Kills Chromium's process group (the browser, its zygotes, renderers and utility processes,
-/// all started by it) and reaps the browser.
+/// Kills the browser process and reaps it. Its zygotes, renderers, utility processes and
+/// crash handlers watch it and exit by themselves when it is gone (seen: none outlives it).
 fn kill(child: &mut Child) {
-    let pid = child.id();
-    // The group is the one `process_group(0)` made: its id is the browser's pid.
-    let _ = Command::new("kill")
-        .args(["-KILL", "--", &format!("-{pid}")])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status();
     let _ = child.kill();
     let _ = child.wait();
 }
@@ -344,8 +348,7 @@ impl Page {
             match event["method"].as_str() {
                 Some("Page.frameNavigated") => {
                     let frame = &event["params"]["frame"];
-                    if frame.get("parentId").is_none()
-                        && frame["loaderId"].as_str() == Some(loader)
+                    if frame.get("parentId").is_none() && frame["loaderId"].as_str() == Some(loader)
                     {
                         committed = true;
                     }
@@ -387,7 +390,10 @@ impl Page {
                 .map_or_else(|| details.to_string(), str::to_owned);
             return Err(text);
         }
-        Ok(answer["result"].get("value").cloned().unwrap_or(Value::Null))
+        Ok(answer["result"]
+            .get("value")
+            .cloned()
+            .unwrap_or(Value::Null))
     }
 
     /// Every cookie the browser holds (`Network.getAllCookies`), `HttpOnly` ones included,
@@ -490,11 +496,7 @@ impl Cdp {
             };
             replies.insert(id, tx);
         }
-        if self
-            .out
-            .send(Message::text(message.to_string()))
-            .is_err()
-        {
+        if self.out.send(Message::text(message.to_string())).is_err() {
             panic!("DevTools {method}: the connection to Chromium is closed");
         }
         let reply = match tokio::time::timeout(TIMEOUT, rx).await {
