@@ -235,7 +235,7 @@ fn subprotocol_token(entry: &[u8]) -> Option<Result<&[u8], &'static str>> {
     }
     Some(match &entry[prefix.len()..] {
         [] => Err("subprotocol authn.bearer without a token"),
-        [b'.', token @ ..] if token.is_empty() => {
+        [b'.'] => {
             Err("subprotocol authn.bearer. with an empty token")
         }
         [b'.', token @ ..] if token.iter().all(|&b| crate::cookies::is_tchar(b)) => Ok(token),

@@ -647,6 +647,7 @@ impl<V: Verifier<TokenCredential>> AuthnLayer<AppApiKey<V>> {
 ///
 /// ```
 /// use std::convert::Infallible;
+/// use bytes::Bytes;
 /// use http::{Request, Response};
 /// use tower::{Layer, ServiceExt};
 /// use tower_authn_core::{CookieTokenLayer, HeaderTokenLayer, SharedTokenVerifier};
@@ -658,7 +659,7 @@ impl<V: Verifier<TokenCredential>> AuthnLayer<AppApiKey<V>> {
 /// let svc = layer.layer(tower::service_fn(|req: Request<()>| async move {
 ///     // The session cookie is gone, the others stay.
 ///     assert_eq!(req.headers()["cookie"], "theme=dark");
-///     Ok::<_, Infallible>(Response::new(String::new()))
+///     Ok::<_, Infallible>(Response::new(Bytes::new()))
 /// }));
 ///
 /// let post = |origin: &str| {
