@@ -235,9 +235,7 @@ fn subprotocol_token(entry: &[u8]) -> Option<Result<&[u8], &'static str>> {
     }
     Some(match &entry[prefix.len()..] {
         [] => Err("subprotocol authn.bearer without a token"),
-        [b'.'] => {
-            Err("subprotocol authn.bearer. with an empty token")
-        }
+        [b'.'] => Err("subprotocol authn.bearer. with an empty token"),
         [b'.', token @ ..] if token.iter().all(|&b| crate::cookies::is_tchar(b)) => Ok(token),
         [b'.', ..] => Err("subprotocol token is not token characters"),
         // `authn.bearerX`: another name, not ours.
