@@ -24,6 +24,8 @@ use cookie::Cookie;
 use http::header::COOKIE;
 use http::{HeaderMap, HeaderValue};
 
+use crate::credential::PresentedSecret;
+
 /// Whether `name` is an RFC 6265 §4.1.1 `cookie-name` (an RFC 9110 token).
 pub fn is_cookie_name(name: &str) -> bool {
     !name.is_empty() && name.bytes().all(is_tchar)
@@ -64,7 +66,7 @@ enum Segment {
     /// Another cookie, a blank segment, or one that does not parse and cannot be ours.
     Other,
     /// Ours: its value as a credential, or why it is not one.
-    Ours(Result<String, &'static str>),
+    Ours(Result<PresentedSecret, &'static str>),
 }
 
 fn read_segment(segment: &[u8], name: &str) -> Segment {
@@ -74,7 +76,9 @@ fn read_segment(segment: &[u8], name: &str) -> Segment {
         return Segment::Other;
     }
     match Cookie::parse(text) {
-        Ok(c) if c.name() == name => Segment::Ours(cookie_value(c.value()).map(str::to_owned)),
+        Ok(c) if c.name() == name => {
+            Segment::Ours(cookie_value(c.value()).map(PresentedSecret::from))
+        }
         Ok(_) => Segment::Other,
         // `name` alone, no `=`: our cookie without a value, not someone else's.
         Err(_) if text == name => Segment::Ours(Err("cookie without a value")),
@@ -87,11 +91,12 @@ fn segments(line: &HeaderValue) -> impl Iterator<Item = &[u8]> {
 }
 
 /// Every copy of cookie `name` in every `Cookie` line of `headers`, in order: its value
-/// (unwrapped, checked), or why it is not a credential. More than one item is a duplicate.
+/// (unwrapped, checked; a secret, wiped on drop), or why it is not a credential. More than
+/// one item is a duplicate.
 pub fn cookie_values<'a>(
     headers: &'a HeaderMap,
     name: &'a str,
-) -> impl Iterator<Item = Result<String, &'static str>> + 'a {
+) -> impl Iterator<Item = Result<PresentedSecret, &'static str>> + 'a {
     headers
         .get_all(COOKIE)
         .into_iter()
@@ -155,6 +160,8 @@ pub fn remove_cookies(headers: &mut HeaderMap, names: &[Cow<'static, str>]) {
 
 #[cfg(test)]
 mod tests {
+    use secrecy::ExposeSecret;
+
     use super::*;
 
     fn headers(lines: &[&[u8]]) -> HeaderMap {
@@ -166,7 +173,9 @@ mod tests {
     }
 
     fn found(lines: &[&[u8]]) -> Vec<Result<String, &'static str>> {
-        cookie_values(&headers(lines), "sid").collect()
+        cookie_values(&headers(lines), "sid")
+            .map(|v| v.map(|s| s.expose_secret().to_owned()))
+            .collect()
     }
 
     fn remaining(lines: &[&[u8]]) -> Vec<Vec<u8>> {

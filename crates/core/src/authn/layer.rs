@@ -201,6 +201,11 @@ impl<Sc: Scheme> AuthnLayer<Sc> {
     /// refusal and its challenges), and preflights are answered before authentication.
     /// Inside it works too, thanks to this option.
     ///
+    /// Choose [`Preflight::Authenticate`] when the inner service serves `OPTIONS` without
+    /// reading the principal, trusting the layer alone: a proxy that forwards every request
+    /// upstream, a handler on every method (`any(..)`) that never extracts `Principal`.
+    /// Passed, such a preflight reaches it unauthenticated.
+    ///
     /// Set it on the outermost layer. Composed with [`or`](Self::or) / [`and`](Self::and),
     /// the composition authenticates preflights when either side asked for
     /// [`Preflight::Authenticate`], else passes them; setting it on the composition

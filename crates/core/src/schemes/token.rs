@@ -228,7 +228,10 @@ impl TokenSpec {
             let at = CredentialLocation::Cookie(name.clone());
             for value in cookie_values(&head.headers, name) {
                 let candidate = match value {
-                    Ok(token) => Ok(TokenCredential::new(token, at.clone())),
+                    Ok(token) => Ok(TokenCredential {
+                        token,
+                        location: at.clone(),
+                    }),
                     Err(why) => Err(AuthError::malformed(why).at(at.clone())),
                 };
                 if let Err(e) = take(candidate, &at) {
