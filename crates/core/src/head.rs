@@ -1,12 +1,13 @@
 //! Reading and stripping credentials on a request head: `Authorization` parsing, query
-//! parameters, and hiding. Every function here is total: no input makes it panic.
+//! parameters, WebSocket subprotocol entries, and hiding. Every function here is total: no
+//! input makes it panic. (Cookies: [`crate::cookies`].)
 
 use std::borrow::Cow;
 
-use http::header::{AUTHORIZATION, Entry};
+use http::header::{AUTHORIZATION, Entry, SEC_WEBSOCKET_PROTOCOL};
 use http::request::Parts;
 use http::uri::PathAndQuery;
-use http::{HeaderMap, HeaderName, Uri};
+use http::{HeaderMap, HeaderName, HeaderValue, Uri};
 
 use crate::scheme::HideCredentials;
 
@@ -207,6 +208,80 @@ pub fn hide_authorization(headers: &mut HeaderMap, scheme: &str, mode: HideCrede
     }
 }
 
+/// The prefix of the `Sec-WebSocket-Protocol` entry that carries a token:
+/// `authn.bearer.<token>`.
+pub const SUBPROTOCOL_PREFIX: &str = "authn.bearer";
+
+/// The entries of the `Sec-WebSocket-Protocol` lines (RFC 6455 §4.1: a comma-separated
+/// list, possibly over several lines), optional whitespace trimmed, empty ones skipped.
+fn subprotocol_entries(headers: &HeaderMap) -> impl Iterator<Item = &[u8]> {
+    headers
+        .get_all(SEC_WEBSOCKET_PROTOCOL)
+        .into_iter()
+        .flat_map(|line| line.as_bytes().split(|&b| b == b','))
+        .map(trim)
+        .filter(|entry| !entry.is_empty())
+}
+
+/// What `entry` says about the token entry: `None` for another subprotocol, else the token
+/// after `authn.bearer.` (prefix compared ASCII-case-insensitively, so no spelling of it
+/// slips past as another protocol), or why it is not one (`authn.bearer` alone, an empty
+/// token, characters other than RFC 9110 `tchar`s).
+fn subprotocol_token(entry: &[u8]) -> Option<Result<&[u8], &'static str>> {
+    let prefix = SUBPROTOCOL_PREFIX.as_bytes();
+    let head = entry.get(..prefix.len())?;
+    if !head.eq_ignore_ascii_case(prefix) {
+        return None;
+    }
+    Some(match &entry[prefix.len()..] {
+        [] => Err("subprotocol authn.bearer without a token"),
+        [b'.'] => Err("subprotocol authn.bearer. with an empty token"),
+        [b'.', token @ ..] if token.iter().all(|&b| crate::cookies::is_tchar(b)) => Ok(token),
+        [b'.', ..] => Err("subprotocol token is not token characters"),
+        // `authn.bearerX`: another name, not ours.
+        _ => return None,
+    })
+}
+
+/// Every `authn.bearer.<token>` entry of the `Sec-WebSocket-Protocol` lines, in order: its
+/// token, or why it is not one. More than one item is a duplicate.
+pub fn subprotocol_tokens(
+    headers: &HeaderMap,
+) -> impl Iterator<Item = Result<&[u8], &'static str>> {
+    subprotocol_entries(headers).filter_map(subprotocol_token)
+}
+
+/// Removes every `authn.bearer.<token>` entry from the `Sec-WebSocket-Protocol` lines: the
+/// other entries stay, in order, joined by `", "` in one line (so the server still selects
+/// the real protocol, and can never echo the token back); no line is left when none stays.
+pub fn remove_subprotocol_tokens(headers: &mut HeaderMap) {
+    let ours = |entry: &&[u8]| subprotocol_token(entry).is_some();
+    if !subprotocol_entries(headers).any(|e| ours(&e)) {
+        return;
+    }
+    let sensitive = headers
+        .get_all(SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .any(HeaderValue::is_sensitive);
+    let mut rest = Vec::new();
+    for entry in subprotocol_entries(headers).filter(|e| !ours(e)) {
+        if !rest.is_empty() {
+            rest.extend_from_slice(b", ");
+        }
+        rest.extend_from_slice(entry);
+    }
+    headers.remove(SEC_WEBSOCKET_PROTOCOL);
+    if rest.is_empty() {
+        return;
+    }
+    // Pieces of valid values joined by ", " stay valid; were they not, the header would go
+    // rather than keep the token.
+    if let Ok(mut value) = HeaderValue::from_bytes(&rest) {
+        value.set_sensitive(sensitive);
+        headers.insert(SEC_WEBSOCKET_PROTOCOL, value);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -272,5 +347,68 @@ mod tests {
         assert_eq!(remove_query_params(&uri, &names).unwrap(), "http://h:1/a?b");
         let uri: Uri = "/a?x=1".parse().unwrap();
         assert!(remove_query_params(&uri, &names).is_none());
+    }
+
+    fn protocols(lines: &[&[u8]]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for line in lines {
+            h.append(
+                SEC_WEBSOCKET_PROTOCOL,
+                HeaderValue::from_bytes(line).unwrap(),
+            );
+        }
+        h
+    }
+
+    #[test]
+    fn finds_the_subprotocol_token_among_entries() {
+        let h = protocols(&[b"cti, authn.bearer.abc.DEF-1_~"]);
+        let got: Vec<_> = subprotocol_tokens(&h).collect();
+        assert_eq!(got, [Ok(&b"abc.DEF-1_~"[..])]);
+        let h = protocols(&[b"cti", b" , Authn.Bearer.x ,"]);
+        assert_eq!(subprotocol_tokens(&h).count(), 1);
+        let h = protocols(&[b"cti, authn.bearerx, authn.bearer-y, chat"]);
+        assert_eq!(subprotocol_tokens(&h).count(), 0);
+        let h = protocols(&[b"authn.bearer.a, authn.bearer.b"]);
+        assert_eq!(subprotocol_tokens(&h).count(), 2);
+        let h = protocols(&[b"authn.bearer.a", b"authn.bearer.a"]);
+        assert_eq!(subprotocol_tokens(&h).count(), 2);
+    }
+
+    #[test]
+    fn bad_subprotocol_tokens_are_errors() {
+        for bad in [
+            &b"authn.bearer"[..],
+            b"authn.bearer.",
+            b"authn.bearer.a/b",
+            b"authn.bearer.a=",
+            b"authn.bearer.a b",
+            b"authn.bearer.\xff",
+            b"authn.bearer.a\"b",
+        ] {
+            let h = protocols(&[bad]);
+            let got: Vec<_> = subprotocol_tokens(&h).collect();
+            assert!(
+                matches!(got.as_slice(), [Err(_)]),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    #[test]
+    fn removing_the_token_keeps_the_real_protocols() {
+        let mut h = protocols(&[b"cti, authn.bearer.X", b"chat"]);
+        remove_subprotocol_tokens(&mut h);
+        assert_eq!(
+            h.get_all(SEC_WEBSOCKET_PROTOCOL).iter().collect::<Vec<_>>(),
+            ["cti, chat"]
+        );
+        let mut h = protocols(&[b"authn.bearer.X"]);
+        remove_subprotocol_tokens(&mut h);
+        assert!(!h.contains_key(SEC_WEBSOCKET_PROTOCOL));
+        let mut h = protocols(&[b"cti,chat"]);
+        remove_subprotocol_tokens(&mut h);
+        assert_eq!(h[SEC_WEBSOCKET_PROTOCOL], "cti,chat");
     }
 }

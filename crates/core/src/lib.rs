@@ -19,7 +19,12 @@
 //!   bytes; every other scheme is [`NoBody`] and never touches it (see [`scheme`]).
 //! - [`AuthnLayer`]: the one generic layer; the six named layers are it around one scheme:
 //!   [`BasicAuthLayer`], [`HeaderTokenLayer`], [`QueryTokenLayer`], [`DeviceTokenLayer`],
-//!   [`AppApiKeyLayer`], [`AccessSecretLayer`].
+//!   [`AppApiKeyLayer`], [`AccessSecretLayer`]; and [`CookieTokenLayer`] for a browser's
+//!   session cookie.
+//! - Browsers as clients: a token in a cookie (`with_cookie`, [`CookieTokenLayer`]) with the
+//!   cross-site request guard ([`csrf`]), in a WebSocket subprotocol entry
+//!   (`with_subprotocol`), CORS preflights let through ([`Preflight`]), and the header names
+//!   to allow in CORS ([`AuthnLayer::credential_headers`]).
 //! - Composition: [`AuthnLayer::or`] (any-of), [`AuthnLayer::and`] (all-of),
 //!   [`AuthnLayer::optional`], [`AuthnLayer::require`] / [`RequireLayer`] (403).
 //! - Errors: [`AuthError`] with stable codes, `WWW-Authenticate` [`Challenge`]s, pluggable
@@ -66,7 +71,9 @@ pub mod clock;
 pub mod combinator;
 #[cfg(any(test, feature = "conformance"))]
 pub mod conformance;
+pub mod cookies;
 pub mod credential;
+pub mod csrf;
 mod error;
 pub mod ha1b;
 // Public for the fuzz targets and property tests of the header parsers only.
@@ -102,7 +109,7 @@ pub mod prelude;
 #[cfg(feature = "password")]
 pub use tower_authn_password as password;
 
-pub use authn::{Authn, AuthnLayer, ResponseFuture};
+pub use authn::{Authn, AuthnLayer, Preflight, ResponseFuture};
 pub use authorize::{Require, RequireFuture, RequireLayer, Requirement};
 pub use challenge::Challenge;
 pub use combinator::{AllOf, AnyOf};
@@ -115,8 +122,8 @@ pub use principal::{CredentialLocation, Principal, PrincipalData, PrincipalKind}
 pub use respond::{ErrorResponder, JsonErrors, ProblemJson};
 pub use scheme::{BodyMode, Buffered, Extraction, HideCredentials, NoBody, Scheme, SchemeExt};
 pub use schemes::{
-    AccessSecretLayer, AppApiKeyLayer, BasicAuthLayer, DeviceTokenLayer, HeaderTokenLayer,
-    QueryTokenLayer,
+    AccessSecretLayer, AppApiKeyLayer, BasicAuthLayer, CookieTokenLayer, DeviceTokenLayer,
+    HeaderTokenLayer, QueryTokenLayer,
 };
 pub use store::{KeyDigest, KeyHasher, KeyKind, KeyRecord, KeyStore, UserRecord, UserStore};
 pub use throttle::{AttemptStore, Throttle};

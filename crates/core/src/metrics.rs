@@ -5,8 +5,9 @@
 //! a closed, server-configured set, never from a request: `scheme` is the scheme of the
 //! accepted principal (set by the verifier, such as `basic`, `token`, `app-api-key`), or
 //! for a refusal the credential slot the layer reads (`basic`, `bearer`,
-//! `header:x-auth-token`, `query:token`; `none` when no credential was present);
-//! `outcome` is [`OUTCOME_OK`], [`OUTCOME_ANONYMOUS`] or an
+//! `header:x-auth-token`, `query:token`, `cookie:authn_session`,
+//! `subprotocol:authn.bearer`; `none` when no credential was present or looked for);
+//! `outcome` is [`OUTCOME_OK`], [`OUTCOME_ANONYMOUS`], [`OUTCOME_PREFLIGHT`] or an
 //! [`ErrorKind::code`](crate::ErrorKind::code) (`invalid_credentials`, ...). No label holds
 //! an identity or a credential.
 //!
@@ -59,6 +60,9 @@ pub const ALL: &[&str] = &[
 pub const OUTCOME_OK: &str = "ok";
 /// The `outcome` of a request without credential that an optional layer let through.
 pub const OUTCOME_ANONYMOUS: &str = "anonymous";
+/// The `outcome` of a CORS preflight let through without authentication
+/// ([`Preflight::Pass`](crate::Preflight::Pass)); its `scheme` is [`SCHEME_NONE`].
+pub const OUTCOME_PREFLIGHT: &str = "preflight";
 /// The `scheme` of a decision on a request that carried no credential.
 pub const SCHEME_NONE: &str = "none";
 

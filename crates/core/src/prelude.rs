@@ -1,7 +1,7 @@
 //! What a server that authenticates requests needs, in one import:
 //! `use tower_authn_core::prelude::*;`.
 //!
-//! The six named layers, [`Principal`] and [`Requirement`], [`AuthError`], the extension
+//! The named layers (the six, and the session cookie's), [`Principal`] and [`Requirement`], [`AuthError`], the extension
 //! traits that give stores and verifiers their methods (`password_verifier()`,
 //! `verifier(kind)`, `or_else(..)`, `cached(..)`), the memory stores, the shared-token
 //! verifier, the credential types a verifier closure receives, and the responders.
@@ -23,9 +23,10 @@
 pub use crate::credential::{AccessPair, BasicCredentials, TokenCredential};
 pub use crate::memory::{MemoryKeyStore, MemoryUserStore};
 pub use crate::{
-    AccessSecretLayer, AppApiKeyLayer, AuthError, AuthnLayer, BasicAuthLayer, DeviceTokenLayer,
-    ErrorResponder, HeaderTokenLayer, JsonErrors, KeyKind, KeyStoreExt, Principal, ProblemJson,
-    QueryTokenLayer, Requirement, SchemeExt, SharedTokenVerifier, VerifierExt,
+    AccessSecretLayer, AppApiKeyLayer, AuthError, AuthnLayer, BasicAuthLayer, CookieTokenLayer,
+    DeviceTokenLayer, ErrorResponder, HeaderTokenLayer, JsonErrors, KeyKind, KeyStoreExt,
+    Preflight, Principal, ProblemJson, QueryTokenLayer, Requirement, SchemeExt,
+    SharedTokenVerifier, VerifierExt,
 };
 
 #[cfg(feature = "password")]

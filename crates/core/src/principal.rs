@@ -47,6 +47,11 @@ pub enum CredentialLocation {
     Query(Cow<'static, str>),
     /// Several headers together (the `AccessToken` + `AccessSecret` pair, signed requests).
     Headers(Cow<'static, str>),
+    /// A cookie of the `Cookie` header, by name (`authn_session`).
+    Cookie(Cow<'static, str>),
+    /// A `Sec-WebSocket-Protocol` entry with this prefix (`authn.bearer`, the entry being
+    /// `authn.bearer.<token>`).
+    Subprotocol(Cow<'static, str>),
 }
 
 impl std::fmt::Display for CredentialLocation {
@@ -56,6 +61,8 @@ impl std::fmt::Display for CredentialLocation {
             Self::Header(name) => write!(f, "header:{name}"),
             Self::Query(name) => write!(f, "query:{name}"),
             Self::Headers(names) => write!(f, "headers:{names}"),
+            Self::Cookie(name) => write!(f, "cookie:{name}"),
+            Self::Subprotocol(prefix) => write!(f, "subprotocol:{prefix}"),
         }
     }
 }

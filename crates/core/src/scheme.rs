@@ -62,6 +62,10 @@ pub enum CredentialSlot {
     Header(http::HeaderName),
     /// A query parameter.
     Query(std::borrow::Cow<'static, str>),
+    /// A cookie of the `Cookie` header, by name.
+    Cookie(std::borrow::Cow<'static, str>),
+    /// A `Sec-WebSocket-Protocol` entry with this prefix (`authn.bearer`).
+    Subprotocol(std::borrow::Cow<'static, str>),
 }
 
 impl std::fmt::Display for CredentialSlot {
@@ -70,11 +74,17 @@ impl std::fmt::Display for CredentialSlot {
             Self::Authorization(scheme) => write!(f, "Authorization: {scheme}"),
             Self::Header(name) => write!(f, "header {name}"),
             Self::Query(name) => write!(f, "query parameter {name}"),
+            Self::Cookie(name) => write!(f, "cookie {name}"),
+            Self::Subprotocol(prefix) => write!(f, "WebSocket subprotocol {prefix}"),
         }
     }
 }
 
 /// What to do with a credential header once it has been verified.
+///
+/// Only named headers and `Authorization` follow it: a query parameter, a cookie and a
+/// `Sec-WebSocket-Protocol` entry that carried a credential are always removed (they share
+/// their place with values the inner service needs, and marking would hide those too).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum HideCredentials {
     /// Remove the header before the inner service sees the request (default).

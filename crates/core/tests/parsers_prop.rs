@@ -7,10 +7,18 @@ use base64::engine::general_purpose::STANDARD;
 use http::{HeaderValue, Request, Uri};
 use proptest::prelude::*;
 use secrecy::ExposeSecret;
+use tower_authn_core::cookies::{cookie_values, remove_cookies};
 use tower_authn_core::credential::TokenCredential;
-use tower_authn_core::head::{hide_query, query_values, remove_query_params, split_authorization};
+use tower_authn_core::csrf::Origin;
+use tower_authn_core::head::{
+    hide_query, query_values, remove_query_params, remove_subprotocol_tokens, split_authorization,
+    subprotocol_tokens,
+};
+use tower_authn_core::scheme::Extraction;
 use tower_authn_core::schemes::parse_basic;
-use tower_authn_core::{AuthError, Challenge, HeaderTokenLayer, Principal, Scheme};
+use tower_authn_core::{
+    AuthError, Challenge, CookieTokenLayer, HeaderTokenLayer, Principal, Scheme,
+};
 
 proptest! {
     /// The fuzz target's invariant (fuzz/fuzz_targets/basic.rs): whatever is accepted
@@ -164,5 +172,180 @@ proptest! {
         let c = Challenge::new("Basic").realm(realm).param("charset", "UTF-8");
         let v = c.to_header_value();
         prop_assert!(!v.as_bytes().iter().any(|b| b.is_ascii_control() && *b != b'\t'));
+    }
+
+    /// The cookie source never panics, whatever the bytes of however many `Cookie` lines
+    /// and whatever the method and `Origin`; after removal no copy of the cookie is left,
+    /// and what the extractor decides agrees with the copies the parser saw.
+    #[test]
+    fn cookie_parsing_never_panics(
+        lines in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..64), 0..4),
+        post in any::<bool>(),
+        origin in proptest::option::of(proptest::collection::vec(any::<u8>(), 0..32)),
+    ) {
+        let mut req = Request::builder()
+            .method(if post { "POST" } else { "GET" })
+            .uri("/")
+            .header("host", "gw.example");
+        for line in &lines {
+            if let Ok(v) = HeaderValue::from_bytes(line) {
+                req = req.header("cookie", v);
+            }
+        }
+        if let Some(v) = origin.and_then(|o| HeaderValue::from_bytes(&o).ok()) {
+            req = req.header("origin", v);
+        }
+        let (mut parts, ()) = req.body(()).unwrap().into_parts();
+        let copies: Vec<Result<String, &str>> = cookie_values(&parts.headers, "sid")
+            .map(|v| v.map(|s| s.expose_secret().to_owned()))
+            .collect();
+        let verify = |_: TokenCredential| async { Err::<Principal, _>(AuthError::invalid("x")) };
+        let layer = CookieTokenLayer::new("sid", verify);
+        match layer.scheme().extract(&parts) {
+            Extraction::Found(c) => {
+                prop_assert_eq!(copies.len(), 1);
+                prop_assert_eq!(copies[0].as_deref(), Ok(c.expose()));
+            }
+            Extraction::Absent => prop_assert!(copies.is_empty()),
+            Extraction::Rejected(e) => {
+                prop_assert!(!copies.is_empty());
+                prop_assert!(matches!(e.status().as_u16(), 400 | 403), "{}", e.status());
+            }
+        }
+        remove_cookies(&mut parts.headers, &[Cow::Borrowed("sid")]);
+        prop_assert_eq!(cookie_values(&parts.headers, "sid").count(), 0);
+    }
+
+    /// The cookie is found among random valid pairs, on any line, and its removal keeps
+    /// every other pair byte for byte and in order.
+    #[test]
+    fn the_cookie_is_found_among_other_pairs(
+        lines in proptest::collection::vec(
+            proptest::collection::vec(
+                ("[A-Za-z0-9_.!#$%&'*+^`|~-]{1,10}", "[!#-+\\--:<-\\[\\]-~]{0,12}", "[ ]{0,2}"),
+                0..5,
+            ),
+            1..4,
+        ),
+        value in "[!#-+\\--:<-\\[\\]-~]{1,24}",
+        quoted in any::<bool>(),
+        at_line in any::<prop::sample::Index>(),
+        at_pair in any::<prop::sample::Index>(),
+    ) {
+        let ours = if quoted { format!("sid=\"{value}\"") } else { format!("sid={value}") };
+        let mut lines: Vec<Vec<String>> = lines
+            .into_iter()
+            .map(|pairs| {
+                pairs
+                    .into_iter()
+                    .filter(|(name, _, _)| name != "sid")
+                    .map(|(name, v, pad)| format!("{pad}{name}={v}{pad}"))
+                    .collect()
+            })
+            .collect();
+        let line = at_line.index(lines.len());
+        let pos = at_pair.index(lines[line].len() + 1);
+        lines[line].insert(pos, ours);
+        let mut headers = http::HeaderMap::new();
+        for pairs in &lines {
+            if !pairs.is_empty() {
+                headers.append("cookie", HeaderValue::from_str(&pairs.join(";")).unwrap());
+            }
+        }
+        let found: Vec<Result<String, &str>> = cookie_values(&headers, "sid")
+            .map(|v| v.map(|s| s.expose_secret().to_owned()))
+            .collect();
+        prop_assert_eq!(found, vec![Ok(value.clone())]);
+
+        let mut req = Request::get("/").body(()).unwrap();
+        *req.headers_mut() = headers.clone();
+        let (parts, ()) = req.into_parts();
+        let verify = |_: TokenCredential| async { Err::<Principal, _>(AuthError::invalid("x")) };
+        let layer = HeaderTokenLayer::new("X-Auth-Token", verify).with_cookie("sid");
+        match layer.scheme().extract(&parts) {
+            Extraction::Found(c) => prop_assert_eq!(c.expose(), value.as_str()),
+            other => prop_assert!(false, "{other:?}"),
+        }
+
+        remove_cookies(&mut headers, &[Cow::Borrowed("sid")]);
+        let expected: Vec<String> = lines
+            .iter()
+            .enumerate()
+            .filter_map(|(i, pairs)| {
+                if i == line {
+                    let kept: Vec<&str> = pairs
+                        .iter()
+                        .enumerate()
+                        .filter(|(j, _)| *j != pos)
+                        .map(|(_, p)| p.trim())
+                        .collect();
+                    (!kept.is_empty()).then(|| kept.join("; "))
+                } else {
+                    (!pairs.is_empty()).then(|| pairs.join(";"))
+                }
+            })
+            .collect();
+        let got: Vec<String> = headers
+            .get_all("cookie")
+            .iter()
+            .map(|v| v.to_str().unwrap().to_owned())
+            .collect();
+        prop_assert_eq!(got, expected);
+    }
+
+    /// The subprotocol source never panics; after removal no token entry is left, and the
+    /// other entries are kept in order.
+    #[test]
+    fn subprotocol_parsing_never_panics(
+        lines in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..48), 0..3),
+        entries in proptest::collection::vec("(cti|chat|authn\\.bearer\\.[A-Za-z0-9._-]{0,8}|authn\\.bearer|[!-~]{1,6})", 0..4),
+    ) {
+        let mut headers = http::HeaderMap::new();
+        for line in &lines {
+            if let Ok(v) = HeaderValue::from_bytes(line) {
+                headers.append("sec-websocket-protocol", v);
+            }
+        }
+        if !entries.is_empty() {
+            if let Ok(v) = HeaderValue::from_str(&entries.join(", ")) {
+                headers.append("sec-websocket-protocol", v);
+            }
+        }
+        let tokens = subprotocol_tokens(&headers).count();
+        let mut req = Request::get("/").body(()).unwrap();
+        *req.headers_mut() = headers.clone();
+        let (parts, ()) = req.into_parts();
+        let verify = |_: TokenCredential| async { Err::<Principal, _>(AuthError::invalid("x")) };
+        let layer = HeaderTokenLayer::new("X-Auth-Token", verify).with_subprotocol();
+        match layer.scheme().extract(&parts) {
+            Extraction::Found(_) => prop_assert_eq!(tokens, 1),
+            Extraction::Absent => prop_assert_eq!(tokens, 0),
+            Extraction::Rejected(e) => {
+                prop_assert!(tokens >= 1);
+                prop_assert_eq!(e.status().as_u16(), 400);
+            }
+        }
+        let before = headers.clone();
+        remove_subprotocol_tokens(&mut headers);
+        prop_assert_eq!(subprotocol_tokens(&headers).count(), 0);
+        if tokens == 0 {
+            prop_assert_eq!(headers, before, "nothing to remove, nothing changed");
+        } else {
+            prop_assert!(headers.get_all("sec-websocket-protocol").iter().count() <= 1);
+        }
+    }
+
+    /// Origin parsing never panics; a parsed origin's serialization parses back to itself.
+    #[test]
+    fn origins_parse_and_serialize_back(text in "(https?://)?[a-zA-Z0-9.:\\[\\]/@?#-]{0,24}|[ -~]{0,32}") {
+        if let Some(origin) = Origin::parse(&text) {
+            let serialized = origin.to_string();
+            let again = Origin::parse(&serialized);
+            prop_assert!(again.is_some(), "{serialized}");
+            let again = again.unwrap();
+            prop_assert_eq!(again.https, origin.https);
+            prop_assert_eq!(again.port, origin.port);
+            prop_assert!(again.host.eq_ignore_ascii_case(origin.host));
+        }
     }
 }

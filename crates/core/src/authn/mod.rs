@@ -41,5 +41,5 @@ mod layer;
 mod service;
 
 pub use self::future::ResponseFuture;
-pub use self::layer::AuthnLayer;
+pub use self::layer::{AuthnLayer, Preflight};
 pub use self::service::Authn;

@@ -9,7 +9,7 @@ use http::{HeaderValue, Request, Response};
 use tower_service::Service;
 
 use super::future::ResponseFuture;
-use super::layer::{AuthnLayer, Options};
+use super::layer::{AuthnLayer, Options, Preflight};
 use crate::error::{AuthError, ErrorKind};
 use crate::principal::{CredentialLocation, Principal};
 use crate::respond::{finish_with, render};
@@ -29,6 +29,8 @@ pub(crate) struct Shared<Sc> {
     /// What an anonymous request that passes carries for the `Principal` extractor: the
     /// responder and the challenges, built once.
     pub(crate) anonymous: crate::respond::AnonymousPass,
+    /// Whether CORS preflights pass unauthenticated ([`Preflight::Pass`]).
+    pass_preflight: bool,
     /// The rendered challenges per error kind and location: a refusal costs a lookup and
     /// reference counts, not a rendering (challenges depend on nothing else: [`Scheme`]).
     challenges: RwLock<Vec<Rendered>>,
@@ -46,6 +48,8 @@ fn slot_label(slot: &CredentialSlot) -> Cow<'static, str> {
         CredentialSlot::Authorization(scheme) => Cow::Borrowed(scheme),
         CredentialSlot::Header(name) => Cow::Owned(format!("header:{name}")),
         CredentialSlot::Query(name) => Cow::Owned(format!("query:{name}")),
+        CredentialSlot::Cookie(name) => Cow::Owned(format!("cookie:{name}")),
+        CredentialSlot::Subprotocol(prefix) => Cow::Owned(format!("subprotocol:{prefix}")),
     }
 }
 
@@ -57,6 +61,8 @@ fn at_slot(location: &CredentialLocation, slot: &CredentialSlot) -> bool {
         }
         (CredentialLocation::Header(a), CredentialSlot::Header(b)) => a == b,
         (CredentialLocation::Query(a), CredentialSlot::Query(b)) => a == b,
+        (CredentialLocation::Cookie(a), CredentialSlot::Cookie(b)) => a == b,
+        (CredentialLocation::Subprotocol(a), CredentialSlot::Subprotocol(b)) => a == b,
         _ => false,
     }
 }
@@ -99,11 +105,13 @@ impl<Sc: Scheme> Shared<Sc> {
                 (slot, label)
             })
             .collect();
+        let pass_preflight = options.preflight.unwrap_or_default() == Preflight::Pass;
         Self {
             scheme,
             options,
             responder,
             anonymous,
+            pass_preflight,
             challenges: RwLock::new(vec![first]),
             slots,
             #[cfg(feature = "metrics")]
@@ -155,6 +163,22 @@ impl<Sc: Scheme> Shared<Sc> {
         self.meter.decided(
             crate::metrics::SCHEME_NONE,
             crate::metrics::OUTCOME_ANONYMOUS,
+            None,
+        );
+    }
+
+    /// Records a CORS preflight let through without authentication ([`Preflight::Pass`]).
+    fn preflight_passed(&self) {
+        tracing::debug!(
+            target: "authn",
+            scheme = crate::metrics::SCHEME_NONE,
+            outcome = crate::metrics::OUTCOME_PREFLIGHT,
+            "CORS preflight passed without authentication"
+        );
+        #[cfg(feature = "metrics")]
+        self.meter.decided(
+            crate::metrics::SCHEME_NONE,
+            crate::metrics::OUTCOME_PREFLIGHT,
             None,
         );
     }
@@ -277,6 +301,16 @@ impl<S: Clone, Sc> Authn<S, Sc> {
     }
 }
 
+/// Whether `parts` is a CORS preflight (Fetch standard §4.8): `OPTIONS` with `Origin` and
+/// `Access-Control-Request-Method`.
+fn is_preflight(parts: &http::request::Parts) -> bool {
+    parts.method == http::Method::OPTIONS
+        && parts.headers.contains_key(http::header::ORIGIN)
+        && parts
+            .headers
+            .contains_key(http::header::ACCESS_CONTROL_REQUEST_METHOD)
+}
+
 /// The declared `Content-Length`, if it is one number.
 fn declared_len(parts: &http::request::Parts) -> Option<u64> {
     parts
@@ -302,7 +336,18 @@ where
     }
 
     fn call(&mut self, req: Request<ReqBody>) -> Self::Future {
-        let (parts, body) = req.into_parts();
+        let (mut parts, body) = req.into_parts();
+        if self.shared.pass_preflight && is_preflight(&parts) {
+            // A browser sends no credential on a preflight: nothing to look for. Whatever a
+            // hand-made one carries is stripped, unverified, so the inner service sees none.
+            let shared = &self.shared;
+            shared
+                .scheme
+                .hide(&mut parts, shared.options.hide.unwrap_or_default());
+            parts.extensions.insert(shared.anonymous.clone());
+            shared.preflight_passed();
+            return ResponseFuture::calling(self.inner.call(Request::from_parts(parts, body)));
+        }
         match self.shared.scheme.extract(&parts) {
             Extraction::Found(credential) => {
                 let shared = Arc::clone(&self.shared);
@@ -327,7 +372,6 @@ where
             // A requirement cannot be met anonymously: optional with a requirement is a 401.
             Extraction::Absent if self.shared.options.passes_anonymous() => {
                 // Tells the `Principal` extractor a layer ran, and in which shape to answer.
-                let mut parts = parts;
                 parts.extensions.insert(self.shared.anonymous.clone());
                 self.shared.anonymous_passed();
                 ResponseFuture::calling(self.inner.call(Request::from_parts(parts, body)))

@@ -16,8 +16,8 @@ mod token;
 pub use self::access_secret::{AccessSecret, AccessSecretLayer};
 pub use self::basic::{Basic, BasicAuthLayer, parse_basic};
 pub use self::token::{
-    AppApiKey, AppApiKeyLayer, DeviceToken, DeviceTokenLayer, HeaderToken, HeaderTokenLayer,
-    QueryToken, QueryTokenLayer,
+    AppApiKey, AppApiKeyLayer, CookieToken, CookieTokenLayer, DeviceToken, DeviceTokenLayer,
+    HeaderToken, HeaderTokenLayer, QueryToken, QueryTokenLayer,
 };
 
 /// The default realm of every challenge.

@@ -1,6 +1,27 @@
-//! Token schemes: a secret in named headers, `Authorization: Bearer` and/or query
-//! parameters. One credential per request: a second copy anywhere (two header lines, a
-//! header and a query parameter, even equal ones) is a 400.
+//! Token schemes: a secret in named headers, `Authorization: Bearer`, query parameters,
+//! cookies and/or a WebSocket subprotocol entry. One credential per request: a second copy
+//! anywhere (two header lines, a header and a query parameter, a header and a cookie, even
+//! equal ones) is a 400.
+//!
+//! # Browsers as clients
+//!
+//! - [`with_cookie`](HeaderTokenLayer::with_cookie) also reads the token from a cookie
+//!   ([`crate::cookies`]: every `Cookie` line, strictly; twice is 400, a bad value 400), and
+//!   [`CookieTokenLayer`] reads only a cookie, to compose after the header schemes
+//!   (`headers.or(cookie)`). A cookie is not an HTTP authentication scheme: it adds no
+//!   `WWW-Authenticate` challenge, so a `CookieTokenLayer` alone answers 401 without one;
+//!   compose it with a header scheme. After acceptance the cookie is removed from the
+//!   `Cookie` lines (the other cookies kept), whatever
+//!   [`hide_credentials`](crate::AuthnLayer::hide_credentials) says.
+//! - A browser attaches a cookie to requests from any page, so a request proven by the
+//!   cookie whose method is not `GET`/`HEAD`/`OPTIONS` must carry an `Origin` that is the
+//!   server's own or one listed with [`allow_origin`](HeaderTokenLayer::allow_origin), else
+//!   403 before verification ([`crate::csrf`]). Headers, query parameters and subprotocol
+//!   entries are not guarded: a page cannot attach them without holding the token.
+//! - [`with_subprotocol`](HeaderTokenLayer::with_subprotocol) reads the token from a
+//!   `Sec-WebSocket-Protocol` entry `authn.bearer.<token>` (browsers cannot set headers on a
+//!   WebSocket handshake); the entry is removed after acceptance, so the server selects and
+//!   echoes only the real protocol. A refusal answers before any upgrade.
 //!
 //! ```
 //! use std::convert::Infallible;
@@ -36,11 +57,14 @@ use super::DEFAULT_REALM;
 use crate::authn::AuthnLayer;
 use crate::challenge::Challenge;
 use crate::combinator::WithLocation;
+use crate::cookies::{cookie_values, is_cookie_name, remove_cookies};
 use crate::credential::{PresentedSecret, TokenCredential};
+use crate::csrf::AllowedOrigins;
 use crate::error::{AuthError, ErrorKind};
 use crate::head::{
-    AuthorizationMatch, authorization_credentials, hide_authorization, hide_header, hide_query,
-    is_token68, query_values,
+    AuthorizationMatch, SUBPROTOCOL_PREFIX, authorization_credentials, hide_authorization,
+    hide_header, hide_query, is_token68, query_values, remove_subprotocol_tokens,
+    subprotocol_tokens,
 };
 use crate::principal::CredentialLocation;
 use crate::scheme::{CredentialSlot, Extraction, HideCredentials, Scheme};
@@ -55,6 +79,12 @@ struct TokenSpec {
     header_label: Option<Cow<'static, str>>,
     bearer: bool,
     queries: Vec<Cow<'static, str>>,
+    cookies: Vec<Cow<'static, str>>,
+    /// Whether a `Sec-WebSocket-Protocol` entry `authn.bearer.<token>` carries the token.
+    subprotocol: bool,
+    /// Besides the server's own, the origins whose pages may send state-changing requests
+    /// proven by the cookie.
+    origins: AllowedOrigins,
     realm: Cow<'static, str>,
     challenge: Cow<'static, str>,
     label: &'static str,
@@ -94,12 +124,25 @@ impl TokenSpec {
         }
     }
 
+    fn add_cookie(&mut self, name: Cow<'static, str>) {
+        assert!(
+            is_cookie_name(&name),
+            "invalid cookie name for a token scheme: {name:?}"
+        );
+        if !self.cookies.contains(&name) {
+            self.cookies.push(name);
+        }
+    }
+
     fn new(label: &'static str, challenge: &'static str) -> Self {
         Self {
             headers: Vec::new(),
             header_label: None,
             bearer: false,
             queries: Vec::new(),
+            cookies: Vec::new(),
+            subprotocol: false,
+            origins: AllowedOrigins::default(),
             realm: Cow::Borrowed(DEFAULT_REALM),
             challenge: Cow::Borrowed(challenge),
             label,
@@ -181,9 +224,48 @@ impl TokenSpec {
                 }
             }
         }
+        for name in &self.cookies {
+            let at = CredentialLocation::Cookie(name.clone());
+            for value in cookie_values(&head.headers, name) {
+                let candidate = match value {
+                    Ok(token) => Ok(TokenCredential {
+                        token,
+                        location: at.clone(),
+                    }),
+                    Err(why) => Err(AuthError::malformed(why).at(at.clone())),
+                };
+                if let Err(e) = take(candidate, &at) {
+                    return Extraction::Rejected(e);
+                }
+            }
+        }
+        if self.subprotocol {
+            let at = CredentialLocation::Subprotocol(Cow::Borrowed(SUBPROTOCOL_PREFIX));
+            for token in subprotocol_tokens(&head.headers) {
+                // Token characters are ASCII: the conversion cannot fail.
+                let candidate = match token.map(std::str::from_utf8) {
+                    Ok(Ok(token)) => Ok(TokenCredential::new(token, at.clone())),
+                    Ok(Err(_)) => {
+                        Err(AuthError::malformed("subprotocol token is not ASCII").at(at.clone()))
+                    }
+                    Err(why) => Err(AuthError::malformed(why).at(at.clone())),
+                };
+                if let Err(e) = take(candidate, &at) {
+                    return Extraction::Rejected(e);
+                }
+            }
+        }
         match found {
             None => Extraction::Absent,
-            Some(Ok(c)) => Extraction::Found(c),
+            Some(Ok(c)) => {
+                // A browser attaches the cookie by itself, whichever page sent the request.
+                if matches!(c.location, CredentialLocation::Cookie(_)) {
+                    if let Err(e) = self.origins.check(head) {
+                        return Extraction::Rejected(e.at(c.location));
+                    }
+                }
+                Extraction::Found(c)
+            }
             Some(Err(e)) => Extraction::Rejected(e),
         }
     }
@@ -196,6 +278,11 @@ impl TokenSpec {
             hide_authorization(&mut head.headers, "bearer", mode);
         }
         hide_query(head, &self.queries);
+        // Always removed, like query parameters: other cookies and protocols share the line.
+        remove_cookies(&mut head.headers, &self.cookies);
+        if self.subprotocol {
+            remove_subprotocol_tokens(&mut head.headers);
+        }
     }
 
     fn slots(&self, out: &mut Vec<CredentialSlot>) {
@@ -204,6 +291,12 @@ impl TokenSpec {
             out.push(CredentialSlot::Authorization("bearer"));
         }
         out.extend(self.queries.iter().cloned().map(CredentialSlot::Query));
+        out.extend(self.cookies.iter().cloned().map(CredentialSlot::Cookie));
+        if self.subprotocol {
+            out.push(CredentialSlot::Subprotocol(Cow::Borrowed(
+                SUBPROTOCOL_PREFIX,
+            )));
+        }
     }
 
     fn challenges(&self, error: Option<&AuthError>, out: &mut Vec<Challenge>) {
@@ -323,6 +416,74 @@ macro_rules! token_scheme {
                 })
             }
 
+            /// Also accepts the token in cookie `name` (every `Cookie` line is read; the
+            /// cookie twice, or with an empty or non-`cookie-octet` value, is 400). The
+            /// cookie adds no challenge, and is removed from the `Cookie` lines after
+            /// acceptance (the other cookies stay).
+            ///
+            /// A request proven by the cookie whose method is not `GET`, `HEAD` or
+            /// `OPTIONS` must carry an `Origin` that is the server's own or an
+            /// [allowed](Self::allow_origin) one, else 403 before verification (cross-site
+            /// request forgery; [`crate::csrf`]).
+            ///
+            /// # Panics
+            ///
+            /// When `name` is not a cookie name (an RFC 9110 token; a configuration error).
+            pub fn with_cookie(self, name: impl Into<Cow<'static, str>>) -> Self {
+                let name = name.into();
+                self.map_scheme(|mut s| {
+                    s.spec.add_cookie(name);
+                    s
+                })
+            }
+
+            /// Also accepts the token as a `Sec-WebSocket-Protocol` entry
+            /// `authn.bearer.<token>` (RFC 6455 §4.1; the token must be RFC 9110 token
+            /// characters, as JWTs and base64url tokens are). Two such entries are 400, a
+            /// bad one 400. After acceptance the entry is removed from the header, the
+            /// other entries kept, so the handler selects the real protocol (`cti`) and
+            /// never echoes the token. A refusal is answered by the layer, before any
+            /// upgrade.
+            pub fn with_subprotocol(self) -> Self {
+                self.map_scheme(|mut s| {
+                    s.spec.subprotocol = true;
+                    s
+                })
+            }
+
+            /// Lets pages of `origin` (`https://app.example`) send state-changing requests
+            /// proven by the [cookie](Self::with_cookie), besides the server's own origin
+            /// (compared ASCII-case-insensitively; [`crate::csrf`]).
+            ///
+            /// # Panics
+            ///
+            /// When `origin` is not a serialized origin: `http://` or `https://`, a host,
+            /// an optional port, no path (not even a trailing `/`) (a configuration error).
+            pub fn allow_origin(self, origin: &str) -> Self {
+                self.map_scheme(|mut s| {
+                    s.spec.origins.allow(origin);
+                    s
+                })
+            }
+
+            /// [`allow_origin`](Self::allow_origin) for each of `origins`.
+            ///
+            /// # Panics
+            ///
+            /// When one is not a serialized origin (a configuration error).
+            pub fn allow_origins<I>(self, origins: I) -> Self
+            where
+                I: IntoIterator,
+                I::Item: AsRef<str>,
+            {
+                self.map_scheme(|mut s| {
+                    for origin in origins {
+                        s.spec.origins.allow(origin.as_ref());
+                    }
+                    s
+                })
+            }
+
             /// Sets the realm of the challenges.
             pub fn realm(self, realm: impl Into<Cow<'static, str>>) -> Self {
                 let realm = realm.into();
@@ -371,6 +532,11 @@ token_scheme!(
     /// An app API key in a header of its own.
     AppApiKey,
     AppApiKeyLayer
+);
+token_scheme!(
+    /// A token in a cookie (a session cookie), with the cross-site request guard.
+    CookieToken,
+    CookieTokenLayer
 );
 
 /// A token in a named header and/or `Authorization: Bearer`.
@@ -469,5 +635,60 @@ impl<V: Verifier<TokenCredential>> AuthnLayer<AppApiKey<V>> {
         let mut spec = TokenSpec::new("app-api-key", "ApiKey");
         spec.add_header(name);
         AuthnLayer::from_scheme(AppApiKey { spec, verifier })
+    }
+}
+
+/// A token in a cookie only (a browser's session cookie), scheme name `cookie`: compose it
+/// after the header schemes (`headers.or(cookie)`), so a request with a header token is
+/// decided by it.
+///
+/// A cookie is not an HTTP authentication scheme, so this layer adds no `WWW-Authenticate`
+/// challenge: alone it answers 401 without one (RFC 9110 wants one on a 401), which is why it
+/// belongs beside a header scheme. A state-changing request (not `GET`/`HEAD`/`OPTIONS`)
+/// proven by the cookie needs an `Origin` that is the server's own or an
+/// [allowed](AuthnLayer::<CookieToken<V>>::allow_origin) one, else 403 before verification.
+///
+/// ```
+/// use std::convert::Infallible;
+/// use bytes::Bytes;
+/// use http::{Request, Response};
+/// use tower::{Layer, ServiceExt};
+/// use tower_authn_core::{CookieTokenLayer, HeaderTokenLayer, SharedTokenVerifier};
+///
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let verifier = SharedTokenVerifier::new("s3ssion");
+/// let layer = HeaderTokenLayer::bearer(verifier.clone())
+///     .or(CookieTokenLayer::new("authn_session", verifier).allow_origin("https://app.example"));
+/// let svc = layer.layer(tower::service_fn(|req: Request<()>| async move {
+///     // The session cookie is gone, the others stay.
+///     assert_eq!(req.headers()["cookie"], "theme=dark");
+///     Ok::<_, Infallible>(Response::new(Bytes::new()))
+/// }));
+///
+/// let post = |origin: &str| {
+///     Request::post("/calls")
+///         .header("host", "gw.example")
+///         .header("origin", origin)
+///         .header("cookie", "authn_session=s3ssion; theme=dark")
+///         .body(())
+///         .unwrap()
+/// };
+/// assert_eq!(svc.clone().oneshot(post("https://app.example")).await.unwrap().status(), 200);
+/// assert_eq!(svc.clone().oneshot(post("https://gw.example")).await.unwrap().status(), 200);
+/// assert_eq!(svc.oneshot(post("https://evil.example")).await.unwrap().status(), 403);
+/// # }
+/// ```
+pub type CookieTokenLayer<V> = AuthnLayer<CookieToken<V>>;
+
+impl<V: Verifier<TokenCredential>> AuthnLayer<CookieToken<V>> {
+    /// A token in cookie `name`; scheme name `cookie`.
+    ///
+    /// # Panics
+    ///
+    /// When `name` is not a cookie name (an RFC 9110 token; a configuration error).
+    pub fn new(name: impl Into<Cow<'static, str>>, verifier: V) -> Self {
+        let mut spec = TokenSpec::new("cookie", "Token");
+        spec.add_cookie(name.into());
+        AuthnLayer::from_scheme(CookieToken { spec, verifier })
     }
 }
