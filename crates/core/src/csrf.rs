@@ -4,6 +4,10 @@
 //! the server lists.
 //!
 //! - Safe methods (`GET`, `HEAD`, `OPTIONS`) are not guarded: they must not change state.
+//! - A WebSocket handshake is guarded although it is a `GET`: no CORS check applies to
+//!   WebSockets, so without the guard any page could open a socket that carries the
+//!   cookie and read what it says (cross-site WebSocket hijacking). Browsers always send
+//!   `Origin` on one (RFC 6455 §4.1).
 //! - Any other method needs exactly one `Origin` line, not `null`, that is either
 //!   - one of the allowed origins, compared ASCII-case-insensitively as serialized
 //!     (`https://app.example`, `http://localhost:3000`; RFC 6454 §6.2), or
@@ -28,6 +32,17 @@ use crate::error::AuthError;
 /// not change state: `GET`, `HEAD`, `OPTIONS` (the guard lets them through).
 pub fn is_safe_method(method: &Method) -> bool {
     matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Whether `head` asks for a WebSocket: `Upgrade` lists the `websocket` protocol (RFC 6455
+/// §4.1; any case, in any line).
+pub fn is_websocket_handshake(head: &Parts) -> bool {
+    head.headers
+        .get_all(http::header::UPGRADE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|p| p.trim().eq_ignore_ascii_case("websocket"))
 }
 
 /// A tuple origin `scheme://host[:port]` of scheme `http` or `https` (RFC 6454 §4).
@@ -176,7 +191,7 @@ impl AllowedOrigins {
     /// `403` ([`AuthError::forbidden`]), its detail naming the origin, for an unsafe method
     /// without an acceptable `Origin`.
     pub fn check(&self, head: &Parts) -> Result<(), AuthError> {
-        if is_safe_method(&head.method) {
+        if is_safe_method(&head.method) && !is_websocket_handshake(head) {
             return Ok(());
         }
         let mut lines = head.headers.get_all(ORIGIN).iter();
@@ -302,6 +317,23 @@ mod tests {
         for m in ["GET", "HEAD", "OPTIONS"] {
             assert!(none.check(&head(m, "/", &[])).is_ok());
         }
+    }
+
+    #[test]
+    fn a_websocket_handshake_is_guarded_although_a_get() {
+        let listed = allowed(&["https://app.example"]);
+        let ws = |origin: Option<&str>, upgrade: &str| {
+            let mut h = vec![("host", "gw.example"), ("upgrade", upgrade)];
+            h.extend(origin.map(|o| ("origin", o)));
+            listed.check(&head("GET", "/cti", &h)).is_ok()
+        };
+        assert!(ws(Some("https://app.example"), "websocket"));
+        assert!(ws(Some("https://gw.example"), "WebSocket"));
+        assert!(!ws(Some("https://evil.example"), "websocket"));
+        assert!(!ws(Some("https://evil.example"), "h2c, websocket"));
+        assert!(!ws(None, "websocket"));
+        // Another upgrade is an ordinary GET.
+        assert!(ws(None, "h2c"));
     }
 
     #[test]

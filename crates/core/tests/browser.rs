@@ -431,6 +431,34 @@ async fn a_state_changing_request_needs_its_own_or_a_listed_origin() {
 }
 
 #[tokio::test]
+async fn a_websocket_handshake_with_the_cookie_needs_its_own_or_a_listed_origin() {
+    let calls = Calls::default();
+    let layer =
+        CookieTokenLayer::new(COOKIE, calls.verifier()).allow_origins(["https://app.example"]);
+    let handshake = |origin: Option<&'static [u8]>| {
+        let mut headers: Vec<(&str, &[u8])> = vec![
+            SESSION,
+            HOST,
+            ("connection", b"Upgrade"),
+            ("upgrade", b"websocket"),
+        ];
+        headers.extend(origin.map(|o| ("origin", o)));
+        get(&headers)
+    };
+    let listed = send(&layer, handshake(Some(b"https://app.example"))).await;
+    assert_eq!(listed.status, 200);
+    // Cross-site WebSocket hijacking: a GET, yet refused before the credential is verified.
+    for origin in [Some(&b"https://evil.example"[..]), None] {
+        let sent = send(&layer, handshake(origin)).await;
+        assert_eq!(sent.status, 403, "{origin:?}");
+        assert!(sent.seen.is_none());
+    }
+    assert_eq!(calls.count(), 1);
+    // A plain GET with the cookie needs no Origin.
+    assert_eq!(send(&layer, get(&[SESSION, HOST])).await.status, 200);
+}
+
+#[tokio::test]
 async fn without_host_the_uri_authority_is_the_own_origin() {
     let calls = Calls::default();
     let layer = CookieTokenLayer::new(COOKIE, calls.verifier());
