@@ -30,9 +30,10 @@ use tower_authn::redis::{RedisConfig, RedisStores};
 use tower_authn::s2s::SignatureVerifier;
 use tower_authn::throttle::{AttemptStore, MemoryAttempts, Throttle};
 use tower_authn::{
-    AccessSecretLayer, AppApiKeyLayer, AuthError, BasicAuthLayer, DeviceTokenLayer,
-    HeaderTokenLayer, KeyStore, KeyStoreExt, Principal, PrincipalKind, Requirement,
-    SharedTokenVerifier, UserRecord, UserStateExt, UserStore, UserStoreExt, VerifierExt,
+    AccessSecretLayer, AppApiKeyLayer, AuthError, BasicAuthLayer, CookieTokenLayer,
+    DeviceTokenLayer, HeaderTokenLayer, KeyStore, KeyStoreExt, Principal, PrincipalKind,
+    Requirement, SharedTokenVerifier, UserRecord, UserStateExt, UserStore, UserStoreExt,
+    VerifierExt,
 };
 
 use super::config::Config;
@@ -392,21 +393,32 @@ where
     // Google's or Facebook's) works only while that user exists and is enabled, with the
     // user's current roles (`for_live_users`).
     let basic = BasicAuthLayer::new(passwords).realm("gateway");
-    let any_token = HeaderTokenLayer::new(
-        "X-Auth-Token",
-        DynVerifier::new(
-            shared
-                .clone()
-                .or_else(xivo_tokens.verifier())
-                .or_else(gateway_jwt.clone())
-                .cached(cache.clone())
-                .for_live_users(users.clone()),
-        ),
+    // The shared token, a XiVO token or a gateway JWT: /whoami's token slot and the CTI socket.
+    let any_token_verifier = DynVerifier::new(
+        shared
+            .clone()
+            .or_else(xivo_tokens.verifier())
+            .or_else(gateway_jwt.clone())
+            .cached(cache.clone())
+            .for_live_users(users.clone()),
+    );
+    // The session cookie of /session/login (a XiVO session's token), after every header
+    // scheme; a state-changing request or a WebSocket it proves must come from the gateway's
+    // own origin or a listed one (403 otherwise).
+    let session_cookie = CookieTokenLayer::new(
+        super::browser::SESSION_COOKIE,
+        xivo_tokens
+            .verifier()
+            .cached(cache.clone())
+            .for_live_users(users.clone()),
     )
-    .with_bearer()
-    .with_query("token")
-    .with_query("jwt")
+    .allow_origins(config.cors_origins.iter().filter_map(|o| o.to_str().ok()))
     .realm("gateway");
+    let any_token = HeaderTokenLayer::new("X-Auth-Token", any_token_verifier.clone())
+        .with_bearer()
+        .with_query("token")
+        .with_query("jwt")
+        .realm("gateway");
     let claims = HeaderTokenLayer::new(
         voltmx::CLAIMS_HEADER,
         claims_jwt.for_live_users(users.clone()),
@@ -466,7 +478,17 @@ where
         .or(messaging.clone())
         .or(ha1b.clone())
         .or(google.clone())
-        .or(facebook.clone());
+        .or(facebook.clone())
+        .or(session_cookie.clone());
+    // What a browser script may send: every credential header the gateway reads.
+    let cors_headers = any_scheme.credential_headers();
+    // XiVO's CTI socket: ?token=, the authn.bearer subprotocol, or the session cookie.
+    let cti_layer = HeaderTokenLayer::new("X-Auth-Token", any_token_verifier)
+        .with_query("token")
+        .with_subprotocol()
+        .realm("gateway")
+        .or(session_cookie)
+        .responder(xivo::Errors);
 
     let token_only = HeaderTokenLayer::new(
         "X-Auth-Token",
@@ -550,8 +572,13 @@ where
         .max_lifetime(config.session_max)
         .with_audit(audit.clone());
     // Each platform's routes, on unless the configuration file turns its group off.
+    let idle = config.limits.idle_timeout;
     let xivo_routes = Router::new()
         .merge(xivo::router(logins.clone(), xivo_sessions.clone()))
+        .route(
+            super::browser::CTI_PATH,
+            get(move |p, ws| super::browser::cti(p, ws, idle)).route_layer(cti_layer),
+        )
         .merge(xivo::exchange_router(
             Exchange::new(ByLogin::new(users), xivo_sessions),
             super::exchange::providers(&config.exchange)?,
@@ -622,12 +649,21 @@ where
     // Everything else under /api/v1 is the Wildix-style signed API.
     let signed_api = Router::new().route("/api/v1/{*path}", any(signed).layer(s2s.layer()));
 
-    Ok(Router::new()
+    let gateway = Router::new()
         .route("/healthz", get(|| async { "ok\n" }))
         .merge(on(routes.whoami, whoami_routes))
         .merge(platforms.layer(login_addresses))
         .merge(on(routes.forward_auth, forward_auth))
-        .merge(on(routes.wildix, signed_api)))
+        .merge(on(routes.wildix, signed_api));
+    // CORS outside everything, so refusals carry it too; only for the listed origins.
+    Ok(if config.cors_origins.is_empty() {
+        gateway
+    } else {
+        gateway.layer(super::browser::ListedCors::new(
+            config.cors_origins.clone(),
+            super::browser::allowed_headers(cors_headers),
+        ))
+    })
 }
 
 /// `routes` when its group is on, else nothing (its paths answer 404).

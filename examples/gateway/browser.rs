@@ -27,6 +27,10 @@ use tower::{Layer, Service};
 use tower_authn::Principal;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
+/// The session cookie `/session/login` sets (GATEWAY.md).
+pub(crate) const SESSION_COOKIE: &str = "authn_session";
+/// XiVO's CTI WebSocket.
+pub(crate) const CTI_PATH: &str = "/xuc/api/2.0/cti";
 /// The CTI socket's subprotocol (XiVO CC's web clients offer it).
 pub(crate) const CTI_PROTOCOL: &str = "cti";
 /// The largest CTI message accepted (a CTI command is a small JSON object).
@@ -62,6 +66,17 @@ pub(crate) fn parse_origins(value: &str) -> Result<Vec<HeaderValue>, String> {
                 .map_err(|_| format!("{o:?} is not an origin"))
         })
         .collect()
+}
+
+/// The request headers a script on a listed origin may send: `credential` (every credential
+/// header the gateway's schemes read), `Content-Type` and Wildix's `X-APP-ID`.
+pub(crate) fn allowed_headers(mut credential: Vec<HeaderName>) -> Vec<HeaderName> {
+    for extra in [header::CONTENT_TYPE, HeaderName::from_static("x-app-id")] {
+        if !credential.contains(&extra) {
+            credential.push(extra);
+        }
+    }
+    credential
 }
 
 /// tower-http's CORS for `origins` only; see the module docs. `allow_headers` are the request
