@@ -8,6 +8,8 @@
 //!   `tower_authn_core::issue`; [`revocation`]: logout of issued tokens.
 //! - [`login`]: reading login and refresh requests (JSON, form or Basic); [`reply`]:
 //!   answering them (no-store JSON, failures in a responder's shape).
+//! - [`session`]: a browser session in an `HttpOnly` cookie: `/session/login`,
+//!   `/session/logout`, and the layer that accepts the cookie.
 //! - [`connect_info_peer`]: the peer address for `HttpsRedirectLayer` from axum's
 //!   `ConnectInfo<SocketAddr>`.
 //!
@@ -40,6 +42,7 @@ use axum::extract::ConnectInfo;
 pub mod login;
 pub mod reply;
 pub mod revocation;
+pub mod session;
 mod strict_json;
 pub mod tokens;
 

@@ -447,12 +447,9 @@ impl Config {
     /// Only the connection (TLS marker) or a trusted proxy can say HTTPS; the
     /// request-target's scheme is the client's word.
     fn is_https<B>(&self, req: &Request<B>) -> bool {
-        if req.extensions().get::<TlsConnection>().is_some() {
-            return true;
-        }
-        let trusted = (self.peer)(req.extensions())
-            .is_some_and(|ip| self.trusted.iter().any(|t| t.contains(ip)));
-        trusted && forwarded_https(req.headers())
+        arrived_over_https(req.extensions(), req.headers(), self.peer, |ip| {
+            self.trusted.iter().any(|t| t.contains(ip))
+        })
     }
 
     fn location(&self, uri: &Uri) -> Option<HeaderValue> {
@@ -465,6 +462,22 @@ impl Config {
             .ok()?;
         HeaderValue::from_str(&target.to_string()).ok()
     }
+}
+
+/// Whether a request arrived over HTTPS, as this module decides it (module docs): a
+/// [`TlsConnection`] extension, or the last `X-Forwarded-Proto` is `https` and the peer
+/// (`peer` reads it from the extensions) is one `trusted` accepts. The request-target's
+/// scheme is never believed. Other parts use it too (the session cookie's `Secure`).
+pub fn arrived_over_https(
+    extensions: &Extensions,
+    headers: &HeaderMap,
+    peer: PeerLookup,
+    trusted: impl Fn(IpAddr) -> bool,
+) -> bool {
+    if extensions.get::<TlsConnection>().is_some() {
+        return true;
+    }
+    peer(extensions).is_some_and(trusted) && forwarded_https(headers)
 }
 
 /// The last hop's `X-Forwarded-Proto` (the value our trusted proxy appended) is `https`.
