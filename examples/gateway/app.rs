@@ -11,6 +11,7 @@ use axum::routing::{any, get};
 use secrecy::ExposeSecret;
 use serde_json::json;
 use tower_authn::audit::{AuditSink, TracingAudit};
+use tower_authn::axum::session::{self, Secure, SessionCookie};
 use tower_authn::cache::{CacheExt, VerificationCache};
 use tower_authn::credential::TokenCredential;
 use tower_authn::exchange::{ByLogin, Exchange};
@@ -30,10 +31,9 @@ use tower_authn::redis::{RedisConfig, RedisStores};
 use tower_authn::s2s::SignatureVerifier;
 use tower_authn::throttle::{AttemptStore, MemoryAttempts, Throttle};
 use tower_authn::{
-    AccessSecretLayer, AppApiKeyLayer, AuthError, BasicAuthLayer, CookieTokenLayer,
-    DeviceTokenLayer, HeaderTokenLayer, KeyStore, KeyStoreExt, Principal, PrincipalKind,
-    Requirement, SharedTokenVerifier, UserRecord, UserStateExt, UserStore, UserStoreExt,
-    VerifierExt,
+    AccessSecretLayer, AppApiKeyLayer, AuthError, BasicAuthLayer, DeviceTokenLayer,
+    HeaderTokenLayer, KeyStore, KeyStoreExt, Principal, PrincipalKind, Requirement,
+    SharedTokenVerifier, UserRecord, UserStateExt, UserStore, UserStoreExt, VerifierExt,
 };
 
 use super::config::Config;
@@ -364,6 +364,7 @@ where
     let logins = throttle.verifier(passwords.clone());
     let login_addresses = throttle.address_layer().only_paths([
         xivo::LOGIN_PATH,
+        session::LOGIN_PATH,
         voltmx::LOGIN_PATH,
         voltmx::ACCESS_TOKEN_PATH,
         opentact::AUTH_PATH,
@@ -405,15 +406,20 @@ where
     // The session cookie of /session/login (a XiVO session's token), after every header
     // scheme; a state-changing request or a WebSocket it proves must come from the gateway's
     // own origin or a listed one (403 otherwise).
-    let session_cookie = CookieTokenLayer::new(
-        super::browser::SESSION_COOKIE,
+    let cookie_policy = SessionCookie::new()
+        .secure(if config.cookie_secure {
+            Secure::Always
+        } else {
+            Secure::Auto
+        })
+        .trusted_proxies(config.trusted_proxies.clone())
+        .allow_origins(config.cors_origins.iter().filter_map(|o| o.to_str().ok()));
+    let session_cookie = cookie_policy.layer(
         xivo_tokens
             .verifier()
             .cached(cache.clone())
             .for_live_users(users.clone()),
-    )
-    .allow_origins(config.cors_origins.iter().filter_map(|o| o.to_str().ok()))
-    .realm("gateway");
+    );
     let any_token = HeaderTokenLayer::new("X-Auth-Token", any_token_verifier.clone())
         .with_bearer()
         .with_query("token")
@@ -575,6 +581,11 @@ where
     let idle = config.limits.idle_timeout;
     let xivo_routes = Router::new()
         .merge(xivo::router(logins.clone(), xivo_sessions.clone()))
+        .merge(session::router(
+            logins.clone(),
+            xivo_sessions.clone(),
+            cookie_policy,
+        ))
         .route(
             super::browser::CTI_PATH,
             get(move |p, ws| super::browser::cti(p, ws, idle)).route_layer(cti_layer),

@@ -27,8 +27,6 @@ use tower::{Layer, Service};
 use tower_authn::Principal;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 
-/// The session cookie `/session/login` sets (GATEWAY.md).
-pub(crate) const SESSION_COOKIE: &str = "authn_session";
 /// XiVO's CTI WebSocket.
 pub(crate) const CTI_PATH: &str = "/xuc/api/2.0/cti";
 /// The CTI socket's subprotocol (XiVO CC's web clients offer it).

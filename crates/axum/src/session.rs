@@ -16,8 +16,9 @@
 //! `SameSite` does not separate origins of one site (a sibling subdomain, another port), so
 //! login, logout and every state-changing or WebSocket request proven by the cookie must also
 //! carry an `Origin` that is the server's own or one [`SessionCookie::allow_origins`] lists
-//! (`403` otherwise; the core's `csrf` guard). The login is guarded too: a forged login
-//! would sign the victim's browser into the attacker's account.
+//! (`403` otherwise; the core's `csrf` guard). The login is guarded too when it carries an
+//! `Origin` (a forged login would sign the victim's browser into the attacker's account;
+//! browsers always send one on a `POST`, and a client without one is no browser).
 //!
 //! ```
 //! use axum::Router;
@@ -345,8 +346,12 @@ where
     K: KeyStore + Clone,
 {
     let (head, body) = req.into_parts();
-    if let Err(e) = shared.guard.check(&head) {
-        return failure(&JsonErrors, &e);
+    // A browser always sends `Origin` on a POST: one that is not allowed is a forged login.
+    // Without one the client is not a browser (curl, a server), which no page can drive.
+    if head.headers.contains_key(http::header::ORIGIN) {
+        if let Err(e) = shared.guard.check(&head) {
+            return failure(&JsonErrors, &e);
+        }
     }
     let body = match read_body(body).await {
         Ok(b) => b,

@@ -289,7 +289,7 @@ async fn bad_bodies_are_400_413_415() {
 #[tokio::test]
 async fn login_and_logout_need_an_allowed_origin() {
     let f = fixture(SessionCookie::new().allow_origins(["https://app.example"]));
-    for origin in [None, Some("https://evil.example"), Some("null")] {
+    for origin in [Some("https://evil.example"), Some("null")] {
         let sent = send(
             &f.app,
             login(
