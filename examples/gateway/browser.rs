@@ -197,10 +197,9 @@ async fn serve_cti(mut socket: WebSocket, principal: Principal, idle: Duration) 
         return;
     }
     loop {
-        let next = match tokio::time::timeout(idle, socket.recv()).await {
-            Ok(Some(Ok(message))) => message,
-            // Closed, broken, or silent past the idle timeout.
-            Ok(_) | Err(_) => return,
+        // Closed, broken, or silent past the idle timeout: done.
+        let Ok(Some(Ok(next))) = tokio::time::timeout(idle, socket.recv()).await else {
+            return;
         };
         match next {
             Message::Text(text) => {
