@@ -1,4 +1,5 @@
-//! GATEWAY.md "Browsers as clients", in a real browser: headless Chromium (Debian's, driven
+//! Browsers as clients, in a real browser, through the gateway (GATEWAY.md "Browsers as
+//! clients") and through the library's own example (`examples/browser.rs`): headless Chromium (Debian's, driven
 //! over the DevTools protocol) loads a page from one loopback origin and calls the gateway on
 //! another, so CORS, cookies and WebSockets are what Chromium enforces, not what a client
 //! library assumes.
@@ -22,6 +23,10 @@ mod chromium;
 #[allow(dead_code, unreachable_pub)]
 #[path = "../examples/gateway/modules.rs"]
 mod gateway;
+
+#[allow(dead_code, unreachable_pub)]
+#[path = "../examples/browser.rs"]
+mod example;
 
 use std::collections::HashMap;
 
@@ -327,4 +332,80 @@ async fn a_browser_on_another_origin_logs_in_calls_every_scheme_and_holds_a_sock
             .all(|c| c["name"] != "authn_session"),
         "the cookie is cleared"
     );
+}
+
+/// The library's own example (`examples/browser.rs`): CORS outside the layer, a token in a
+/// header, the session cookie set cross-origin (`credentials: 'include'`), the WebSocket
+/// with the token in its subprotocols, and a forged logout from an unlisted origin refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_browser_example_serves_pages_of_its_origins() {
+    let (listed, app_origin) = page_origin().await;
+    let (unlisted, other_origin) = page_origin().await;
+    serve_page(listed);
+    serve_page(unlisted);
+    let users = example::demo::users().expect("demo users");
+    let shared = tower_authn::SharedTokenVerifier::new(SHARED);
+    let api = Server::at(support::serve(example::app(users, shared, &[app_origin.clone()])).await);
+    let g = api.url("");
+    let g = g.trim_end_matches('/').to_owned();
+
+    let browser = Chromium::launch().await;
+    let page = browser.new_page().await;
+    page.navigate(&format!("{app_origin}/")).await;
+    let seen = run(
+        &page,
+        &g,
+        &format!(
+            "{FETCH} {SOCKET}
+             const token = await call(G + '/whoami', {{ headers: {{ 'X-Auth-Token': {SHARED:?} }} }});
+             const refused = await call(G + '/whoami');
+             const login = await call(G + '/session/login', {{
+                 method: 'POST', credentials: 'include',
+                 headers: {{ 'Content-Type': 'application/json' }},
+                 body: JSON.stringify({{ login: 'alice', password: 'wonderland' }}) }});
+             const cookie = await call(G + '/whoami', {{ credentials: 'include' }});
+             const ws = G.replace('http://', 'ws://') + '/ws';
+             return {{
+                 token, refused, login: login.status, cookie,
+                 socket: await socket(ws, ['chat', 'authn.bearer.' + {SHARED:?}]),
+                 bad: await socket(ws, ['chat', 'authn.bearer.wrong']),
+             }};"
+        ),
+    )
+    .await;
+    assert_eq!(seen["token"]["status"], 200, "{seen}");
+    assert_eq!(seen["refused"]["status"], 401, "{seen}");
+    assert!(
+        seen["refused"]["challenges"]
+            .as_str()
+            .is_some_and(|c| c.contains("Bearer")),
+        "{seen}"
+    );
+    assert_eq!(seen["login"], 204, "{seen}");
+    assert_eq!(seen["cookie"]["status"], 200, "{seen}");
+    assert_eq!(seen["cookie"]["body"]["id"], "alice", "{seen}");
+    assert_eq!(seen["socket"]["opened"], true, "{seen}");
+    assert_eq!(seen["socket"]["protocol"], "chat", "{seen}");
+    assert_eq!(seen["socket"]["messages"][1], "hello", "{seen}");
+    assert_eq!(seen["bad"]["opened"], false, "{seen}");
+
+    // A page of an unlisted origin (same site: the cookie goes along) cannot log the user
+    // out: the origin guard refuses the POST.
+    let stranger = browser.new_page().await;
+    stranger.navigate(&format!("{other_origin}/")).await;
+    run(
+        &stranger,
+        &g,
+        "await fetch(G + '/session/logout', { method: 'POST', mode: 'no-cors', credentials: 'include' }); return null;",
+    )
+    .await;
+    let still = run(
+        &page,
+        &g,
+        &format!(
+            "{FETCH} return (await call(G + '/whoami', {{ credentials: 'include' }})).status;"
+        ),
+    )
+    .await;
+    assert_eq!(still, 200, "a forged logout must not end the session");
 }
