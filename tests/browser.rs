@@ -24,7 +24,8 @@ mod chromium;
 #[path = "../examples/gateway/modules.rs"]
 mod gateway;
 
-#[allow(dead_code, unreachable_pub)]
+// The example brings its own copy of the demo module the gateway's also loads.
+#[allow(dead_code, unreachable_pub, clippy::duplicate_mod)]
 #[path = "../examples/browser.rs"]
 mod example;
 
@@ -345,7 +346,14 @@ async fn the_browser_example_serves_pages_of_its_origins() {
     serve_page(unlisted);
     let users = example::demo::users().expect("demo users");
     let shared = tower_authn::SharedTokenVerifier::new(SHARED);
-    let api = Server::at(support::serve(example::app(users, shared, &[app_origin.clone()])).await);
+    let api = Server::at(
+        support::serve(example::app(
+            users,
+            shared,
+            std::slice::from_ref(&app_origin),
+        ))
+        .await,
+    );
     let g = api.url("");
     let g = g.trim_end_matches('/').to_owned();
 
