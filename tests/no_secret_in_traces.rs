@@ -230,6 +230,59 @@ async fn no_secret_reaches_any_trace() {
         .await;
     }
 
+    // Browsers: the session cookie (set, used, forged from another origin, malformed), and
+    // the CTI socket's token in the query and in the subprotocol list, right and wrong.
+    let session = g
+        .post_json(
+            "/session/login",
+            &[],
+            serde_json::json!({"login": "alice", "password": "wonderland"}),
+        )
+        .await;
+    let set_cookie = session.headers["set-cookie"].to_str().expect("ascii");
+    let cookie = set_cookie.split(';').next().expect("pair").to_owned();
+    secrets.push(cookie.trim_start_matches("authn_session=").to_owned());
+    g.post_json(
+        "/session/login",
+        &[],
+        serde_json::json!({"login": "alice", "password": WRONG_PASSWORD}),
+    )
+    .await;
+    let wrong_cookie = format!("authn_session={WRONG_TOKEN}");
+    for c in [cookie.as_str(), wrong_cookie.as_str()] {
+        g.get("/whoami", &[("cookie", c)]).await;
+        send(
+            Method::POST,
+            &g.url("/session/logout"),
+            &[("cookie", c), ("origin", "http://evil.example")],
+            "",
+        )
+        .await;
+        let twice = format!("{c}; {c}");
+        g.get("/whoami", &[("cookie", &twice)]).await;
+    }
+    for token in [xivo_token.as_str(), WRONG_TOKEN] {
+        let upgrade = [
+            ("connection", "Upgrade"),
+            ("upgrade", "websocket"),
+            ("sec-websocket-version", "13"),
+            ("sec-websocket-key", "dGhlIHNhbXBsZSBub25jZQ=="),
+        ];
+        g.get(&format!("/xuc/api/2.0/cti?token={token}"), &upgrade)
+            .await;
+        let offered = format!("cti, authn.bearer.{token}");
+        let mut h = upgrade.to_vec();
+        h.push(("sec-websocket-protocol", &offered));
+        g.get("/xuc/api/2.0/cti", &h).await;
+    }
+    send(
+        Method::POST,
+        &g.url("/session/logout"),
+        &[("cookie", &cookie)],
+        "",
+    )
+    .await;
+
     // Signed server-to-server calls, signed with the app's secret and with a wrong one, as
     // sent and tampered with; their bearer tokens are credentials too.
     for secret in ["s3cr3t-k3y-0123456789abcdef", WRONG_APP_SECRET] {
