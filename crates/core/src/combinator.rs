@@ -115,6 +115,11 @@ impl<A: Scheme, B: Scheme> Scheme for AnyOf<A, B> {
         self.first.slots(out);
         self.second.slots(out);
     }
+
+    fn requirements(&self, out: &mut Vec<Vec<crate::scheme::CredentialSlot>>) {
+        self.first.requirements(out);
+        self.second.requirements(out);
+    }
 }
 
 /// The future of [`AnyOf`]: the deciding side's.
@@ -231,6 +236,32 @@ impl<A: Scheme, B: Scheme> Scheme for AllOf<A, B> {
         self.first.slots(out);
         self.second.slots(out);
     }
+
+    fn requirements(&self, out: &mut Vec<Vec<crate::scheme::CredentialSlot>>) {
+        // Both sides at once: every way of meeting the first with every way of meeting the
+        // second (an optional side may also be absent).
+        let (mut first, mut second) = (Vec::new(), Vec::new());
+        self.first.requirements(&mut first);
+        self.second.requirements(&mut second);
+        if self.first_optional {
+            first.push(Vec::new());
+        }
+        if self.second_optional {
+            second.push(Vec::new());
+        }
+        for a in &first {
+            for b in &second {
+                if out.len() >= crate::scheme::MAX_REQUIREMENTS {
+                    return;
+                }
+                let mut both = a.clone();
+                both.extend(b.iter().filter(|slot| !a.contains(slot)).cloned());
+                if !both.is_empty() {
+                    out.push(both);
+                }
+            }
+        }
+    }
 }
 
 /// What the two halves of an [`AllOf`] verified (`None`: that side was absent).
@@ -330,6 +361,10 @@ impl<Sc: Scheme> Scheme for Branch<Sc> {
 
     fn slots(&self, out: &mut Vec<crate::scheme::CredentialSlot>) {
         self.scheme.slots(out);
+    }
+
+    fn requirements(&self, out: &mut Vec<Vec<crate::scheme::CredentialSlot>>) {
+        self.scheme.requirements(out);
     }
 }
 

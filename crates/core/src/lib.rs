@@ -86,6 +86,8 @@ pub mod issue;
 pub mod lifecycle;
 pub mod memory;
 pub mod metrics;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 mod principal;
 pub mod respond;
 pub mod scheme;

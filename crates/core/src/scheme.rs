@@ -52,6 +52,10 @@ pub enum Extraction<C> {
     Rejected(AuthError),
 }
 
+/// The most alternatives [`Scheme::requirements`] of an all-of lists (the product of two
+/// sides grows fast; real layers stay far below).
+pub const MAX_REQUIREMENTS: usize = 64;
+
 /// Where on a request a scheme finds its credential ([`Scheme::slots`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -154,6 +158,18 @@ pub trait Scheme: Clone + Send + Sync + 'static {
     /// is built (the second could never be reached). Default: none declared.
     fn slots(&self, out: &mut Vec<CredentialSlot>) {
         let _ = out;
+    }
+
+    /// Appends the ways a request can satisfy this scheme, each a set of slots that must all
+    /// carry a credential: what an API description (OpenAPI's `security`) says the route
+    /// accepts. Default: each of [`slots`](Self::slots) alone. A scheme that needs several
+    /// credentials at once (an access pair, a signed request's app id and token) gives them
+    /// as one set; [`AllOf`](crate::AllOf) gives the product of its sides (at most
+    /// [`MAX_REQUIREMENTS`] sets).
+    fn requirements(&self, out: &mut Vec<Vec<CredentialSlot>>) {
+        let mut slots = Vec::new();
+        self.slots(&mut slots);
+        out.extend(slots.into_iter().map(|slot| vec![slot]));
     }
 }
 

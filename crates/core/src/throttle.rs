@@ -1067,6 +1067,10 @@ where
     fn slots(&self, out: &mut Vec<crate::scheme::CredentialSlot>) {
         self.inner.slots(out);
     }
+
+    fn requirements(&self, out: &mut Vec<Vec<crate::scheme::CredentialSlot>>) {
+        self.inner.requirements(out);
+    }
 }
 
 impl<Sc: Scheme> AuthnLayer<Sc>

@@ -116,6 +116,13 @@ impl<V: Verifier<AccessPair>> Scheme for AccessSecret<V> {
         out.push(crate::scheme::CredentialSlot::Header(ACCESS_SECRET.clone()));
     }
 
+    fn requirements(&self, out: &mut Vec<Vec<crate::scheme::CredentialSlot>>) {
+        // The pair is one credential: both headers at once.
+        let mut both = Vec::new();
+        self.slots(&mut both);
+        out.push(both);
+    }
+
     fn challenges(&self, _error: Option<&AuthError>, out: &mut Vec<Challenge>) {
         out.push(
             Challenge::new("AccessSecret")

@@ -168,6 +168,14 @@ impl<St: AppStore> Scheme for SignedRequest<St> {
         ));
     }
 
+    fn requirements(&self, out: &mut Vec<Vec<tower_authn_core::scheme::CredentialSlot>>) {
+        // The app id and the signed Bearer token, together.
+        out.push(vec![
+            tower_authn_core::scheme::CredentialSlot::Header(crate::sign::X_APP_ID.clone()),
+            tower_authn_core::scheme::CredentialSlot::Authorization("bearer"),
+        ]);
+    }
+
     fn challenges(&self, _: Option<&AuthError>, out: &mut Vec<Challenge>) {
         out.push(Challenge::new("Bearer").realm("wms"));
     }
