@@ -12,6 +12,8 @@
 //! | `s2s` (default) | `tower-authn-s2s` | signed server-to-server requests: verifying and signing layers |
 //! | `platforms` (default) | `tower-authn-platforms` | XiVO, Volt MX, Opentact, CCAI and Wildix, one module each |
 //! | `cache` (default) | `tower-authn-core` | the verification cache (`cache::CachedVerifier`, on moka) |
+//! | `metrics` | `tower-authn-core` | counters and histograms through the `metrics` facade (`metrics` lists them) |
+//! | `openapi` | `tower-authn-core` | a layer's security schemes for `utoipa` documents (`openapi::SecurityDoc`) |
 //! | `redis` | `tower-authn-redis` | the shared store on Redis for several instances (implies `cache`) |
 //!
 //! What a server needs comes from one import, [`prelude`]:
