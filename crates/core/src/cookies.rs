@@ -69,10 +69,18 @@ enum Segment {
     Ours(Result<PresentedSecret, &'static str>),
 }
 
+/// Whether the trimmed segment `text` may be cookie `name`'s: its text before the first `=`
+/// (or all of it), whitespace trimmed as the `cookie` crate trims names, is `name`. Checked
+/// before the crate parses anything, so the other cookies of a line are never parsed
+/// (extraction and removal run on every request a layer with a cookie sees).
+fn may_be(text: &str, name: &str) -> bool {
+    text.split('=').next().unwrap_or_default().trim() == name
+}
+
 fn read_segment(segment: &[u8], name: &str) -> Segment {
     let text = String::from_utf8_lossy(segment);
     let text = text.trim();
-    if text.is_empty() {
+    if text.is_empty() || !may_be(text, name) {
         return Segment::Other;
     }
     match Cookie::parse(text) {
@@ -116,10 +124,11 @@ pub fn remove_cookies(headers: &mut HeaderMap, names: &[Cow<'static, str>]) {
     if names.is_empty() {
         return;
     }
+    // Our name before the `=` is ours to remove, whatever its value (the test
+    // `read_segment` makes before parsing).
     let ours = |segment: &[u8]| {
-        names
-            .iter()
-            .any(|n| matches!(read_segment(segment, n), Segment::Ours(_)))
+        let text = String::from_utf8_lossy(segment);
+        names.iter().any(|n| may_be(text.trim(), n))
     };
     let touched = |line: &HeaderValue| segments(line).any(ours);
     if !headers.get_all(COOKIE).iter().any(touched) {

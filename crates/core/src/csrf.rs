@@ -174,6 +174,11 @@ impl AllowedOrigins {
         }
     }
 
+    /// The listed origins, serialized (`https://app.example`).
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().map(|o| &**o)
+    }
+
     /// Whether no origin is listed (only the server's own is accepted).
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()

@@ -227,7 +227,7 @@ fn subprotocol_entries(headers: &HeaderMap) -> impl Iterator<Item = &[u8]> {
 /// after `authn.bearer.` (prefix compared ASCII-case-insensitively, so no spelling of it
 /// slips past as another protocol), or why it is not one (`authn.bearer` alone, an empty
 /// token, characters other than RFC 9110 `tchar`s).
-fn subprotocol_token(entry: &[u8]) -> Option<Result<&[u8], &'static str>> {
+fn subprotocol_token(entry: &[u8]) -> Option<Result<&str, &'static str>> {
     let prefix = SUBPROTOCOL_PREFIX.as_bytes();
     let head = entry.get(..prefix.len())?;
     if !head.eq_ignore_ascii_case(prefix) {
@@ -236,7 +236,10 @@ fn subprotocol_token(entry: &[u8]) -> Option<Result<&[u8], &'static str>> {
     Some(match &entry[prefix.len()..] {
         [] => Err("subprotocol authn.bearer without a token"),
         [b'.'] => Err("subprotocol authn.bearer. with an empty token"),
-        [b'.', token @ ..] if token.iter().all(|&b| crate::cookies::is_tchar(b)) => Ok(token),
+        [b'.', token @ ..] if token.iter().all(|&b| crate::cookies::is_tchar(b)) => {
+            // `tchar`s are ASCII: always UTF-8.
+            std::str::from_utf8(token).map_err(|_| "subprotocol token is not token characters")
+        }
         [b'.', ..] => Err("subprotocol token is not token characters"),
         // `authn.bearerX`: another name, not ours.
         _ => return None,
@@ -245,9 +248,7 @@ fn subprotocol_token(entry: &[u8]) -> Option<Result<&[u8], &'static str>> {
 
 /// Every `authn.bearer.<token>` entry of the `Sec-WebSocket-Protocol` lines, in order: its
 /// token, or why it is not one. More than one item is a duplicate.
-pub fn subprotocol_tokens(
-    headers: &HeaderMap,
-) -> impl Iterator<Item = Result<&[u8], &'static str>> {
+pub fn subprotocol_tokens(headers: &HeaderMap) -> impl Iterator<Item = Result<&str, &'static str>> {
     subprotocol_entries(headers).filter_map(subprotocol_token)
 }
 
@@ -364,7 +365,7 @@ mod tests {
     fn finds_the_subprotocol_token_among_entries() {
         let h = protocols(&[b"cti, authn.bearer.abc.DEF-1_~"]);
         let got: Vec<_> = subprotocol_tokens(&h).collect();
-        assert_eq!(got, [Ok(&b"abc.DEF-1_~"[..])]);
+        assert_eq!(got, [Ok("abc.DEF-1_~")]);
         let h = protocols(&[b"cti", b" , Authn.Bearer.x ,"]);
         assert_eq!(subprotocol_tokens(&h).count(), 1);
         let h = protocols(&[b"cti, authn.bearerx, authn.bearer-y, chat"]);

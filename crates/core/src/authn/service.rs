@@ -151,36 +151,20 @@ impl<Sc: Scheme> Shared<Sc> {
             .decided(&principal.scheme, crate::metrics::OUTCOME_OK, verify);
     }
 
-    /// Records a request without credential let through by an optional layer.
-    pub(crate) fn anonymous_passed(&self) {
+    /// Records a request let through without a principal: `outcome` is
+    /// [`OUTCOME_ANONYMOUS`](crate::metrics::OUTCOME_ANONYMOUS) (an optional layer, no
+    /// credential) or [`OUTCOME_PREFLIGHT`](crate::metrics::OUTCOME_PREFLIGHT) (a CORS
+    /// preflight, [`Preflight::Pass`]).
+    fn passed_without_principal(&self, outcome: &'static str) {
         tracing::debug!(
             target: "authn",
             scheme = crate::metrics::SCHEME_NONE,
-            outcome = crate::metrics::OUTCOME_ANONYMOUS,
-            "anonymous request passed"
+            outcome,
+            "request passed without a principal"
         );
         #[cfg(feature = "metrics")]
-        self.meter.decided(
-            crate::metrics::SCHEME_NONE,
-            crate::metrics::OUTCOME_ANONYMOUS,
-            None,
-        );
-    }
-
-    /// Records a CORS preflight let through without authentication ([`Preflight::Pass`]).
-    fn preflight_passed(&self) {
-        tracing::debug!(
-            target: "authn",
-            scheme = crate::metrics::SCHEME_NONE,
-            outcome = crate::metrics::OUTCOME_PREFLIGHT,
-            "CORS preflight passed without authentication"
-        );
-        #[cfg(feature = "metrics")]
-        self.meter.decided(
-            crate::metrics::SCHEME_NONE,
-            crate::metrics::OUTCOME_PREFLIGHT,
-            None,
-        );
+        self.meter
+            .decided(crate::metrics::SCHEME_NONE, outcome, None);
     }
 
     /// The challenges for `error`, rendered once per kind and location.
@@ -345,7 +329,7 @@ where
                 .scheme
                 .hide(&mut parts, shared.options.hide.unwrap_or_default());
             parts.extensions.insert(shared.anonymous.clone());
-            shared.preflight_passed();
+            shared.passed_without_principal(crate::metrics::OUTCOME_PREFLIGHT);
             return ResponseFuture::calling(self.inner.call(Request::from_parts(parts, body)));
         }
         match self.shared.scheme.extract(&parts) {
@@ -373,7 +357,8 @@ where
             Extraction::Absent if self.shared.options.passes_anonymous() => {
                 // Tells the `Principal` extractor a layer ran, and in which shape to answer.
                 parts.extensions.insert(self.shared.anonymous.clone());
-                self.shared.anonymous_passed();
+                self.shared
+                    .passed_without_principal(crate::metrics::OUTCOME_ANONYMOUS);
                 ResponseFuture::calling(self.inner.call(Request::from_parts(parts, body)))
             }
             Extraction::Absent => {

@@ -242,14 +242,9 @@ impl TokenSpec {
         if self.subprotocol {
             let at = CredentialLocation::Subprotocol(Cow::Borrowed(SUBPROTOCOL_PREFIX));
             for token in subprotocol_tokens(&head.headers) {
-                // Token characters are ASCII: the conversion cannot fail.
-                let candidate = match token.map(std::str::from_utf8) {
-                    Ok(Ok(token)) => Ok(TokenCredential::new(token, at.clone())),
-                    Ok(Err(_)) => {
-                        Err(AuthError::malformed("subprotocol token is not ASCII").at(at.clone()))
-                    }
-                    Err(why) => Err(AuthError::malformed(why).at(at.clone())),
-                };
+                let candidate = token
+                    .map(|t| TokenCredential::new(t, at.clone()))
+                    .map_err(|why| AuthError::malformed(why).at(at.clone()));
                 if let Err(e) = take(candidate, &at) {
                     return Extraction::Rejected(e);
                 }
