@@ -24,6 +24,16 @@ pub fn json_reply(status: StatusCode, value: &Value) -> Response {
     res
 }
 
+/// `204 No Content` that no cache keeps (a logout, a login that sets a cookie).
+pub fn no_content() -> Response {
+    let mut res = Response::new(Body::empty());
+    *res.status_mut() = StatusCode::NO_CONTENT;
+    let h = res.headers_mut();
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    h.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+    res
+}
+
 /// `415` with `value`, a platform's error body: the body is neither JSON nor a form.
 pub fn unsupported_media_type(value: &Value) -> Response {
     json_reply(StatusCode::UNSUPPORTED_MEDIA_TYPE, value)

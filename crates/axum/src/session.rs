@@ -67,17 +67,18 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::post;
 use cookie::{Cookie, SameSite};
-use http::header::{CACHE_CONTROL, PRAGMA, SET_COOKIE};
+use http::HeaderValue;
+use http::header::SET_COOKIE;
 use http::request::Parts;
-use http::{HeaderValue, StatusCode};
 use tower_authn_core::credential::{BasicCredentials, TokenCredential};
 use tower_authn_core::csrf::AllowedOrigins;
 use tower_authn_core::https_redirect::{PeerLookup, TrustedProxies, arrived_over_https};
 use tower_authn_core::issue::{IssuedToken, Sessions};
-use tower_authn_core::{AuthError, CookieTokenLayer, JsonErrors, KeyStore, Principal, Verifier};
+use tower_authn_core::{CookieTokenLayer, JsonErrors, KeyStore, Principal, Verifier};
 
-use crate::login::{LoginError, LoginFields, parse_login};
-use crate::reply::{failure, read_body, unsupported_media_type};
+use crate::login::LoginFields;
+use crate::reply::{failure, no_content};
+use crate::tokens::read_login;
 
 /// The login route.
 pub const LOGIN_PATH: &str = "/session/login";
@@ -120,7 +121,7 @@ pub struct SessionCookie {
     secure: Secure,
     trusted: TrustedProxies,
     peer: PeerLookup,
-    origins: Vec<String>,
+    origins: AllowedOrigins,
 }
 
 impl Default for SessionCookie {
@@ -152,7 +153,7 @@ impl SessionCookie {
             secure: Secure::Auto,
             trusted: TrustedProxies::default(),
             peer: crate::connect_info_peer,
-            origins: Vec::new(),
+            origins: AllowedOrigins::default(),
         }
     }
 
@@ -223,9 +224,7 @@ impl SessionCookie {
         I::Item: AsRef<str>,
     {
         for origin in origins {
-            let origin = origin.as_ref();
-            AllowedOrigins::default().allow(origin);
-            self.origins.push(origin.to_owned());
+            self.origins.allow(origin.as_ref());
         }
         self
     }
@@ -238,7 +237,7 @@ impl SessionCookie {
     /// The layer that accepts the cookie (verified by `verifier`, usually the sessions'),
     /// with this policy's origins: compose it after header schemes with `.or(...)`.
     pub fn layer<V: Verifier<TokenCredential>>(&self, verifier: V) -> CookieTokenLayer<V> {
-        CookieTokenLayer::new(self.name.clone(), verifier).allow_origins(&self.origins)
+        CookieTokenLayer::new(self.name.clone(), verifier).allow_origins(self.origins.iter())
     }
 
     /// Whether the cookie set in answer to `head` is `Secure`.
@@ -283,14 +282,6 @@ impl SessionCookie {
         cookie.make_removal();
         sensitive(&cookie.to_string())
     }
-
-    fn guard(&self) -> AllowedOrigins {
-        let mut allowed = AllowedOrigins::default();
-        for o in &self.origins {
-            allowed.allow(o);
-        }
-        allowed
-    }
 }
 
 /// A header value from text the cookie crate rendered (visible ASCII: the token is a
@@ -305,7 +296,6 @@ struct Shared<V, K> {
     passwords: V,
     sessions: Sessions<K>,
     cookie: SessionCookie,
-    guard: AllowedOrigins,
 }
 
 /// `POST /session/login` and `POST /session/logout` (module docs): `passwords` checks the
@@ -318,7 +308,6 @@ where
     K: KeyStore + Clone,
 {
     let logout_auth = cookie.layer(sessions.verifier());
-    let guard = cookie.guard();
     Router::new()
         .route(LOGIN_PATH, post(login::<V, K>))
         .route(LOGOUT_PATH, post(logout::<V, K>).route_layer(logout_auth))
@@ -326,17 +315,13 @@ where
             passwords,
             sessions,
             cookie,
-            guard,
         }))
 }
 
-fn no_content(set_cookie: HeaderValue) -> Response {
-    let mut res = Response::new(Body::empty());
-    *res.status_mut() = StatusCode::NO_CONTENT;
-    let h = res.headers_mut();
-    h.insert(SET_COOKIE, set_cookie);
-    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(PRAGMA, HeaderValue::from_static("no-cache"));
+/// `204` with `set_cookie`, kept by no cache.
+fn with_cookie(set_cookie: HeaderValue) -> Response {
+    let mut res = no_content();
+    res.headers_mut().insert(SET_COOKIE, set_cookie);
     res
 }
 
@@ -349,35 +334,20 @@ where
     // A browser always sends `Origin` on a POST: one that is not allowed is a forged login.
     // Without one the client is not a browser (curl, a server), which no page can drive.
     if head.headers.contains_key(http::header::ORIGIN) {
-        if let Err(e) = shared.guard.check(&head) {
+        if let Err(e) = shared.cookie.origins.check(&head) {
             return failure(&JsonErrors, &e);
         }
     }
-    let body = match read_body(body).await {
-        Ok(b) => b,
-        Err(e) => return failure(&JsonErrors, &e),
-    };
-    let credentials = match parse_login(&head.headers, &body, LOGIN_FIELDS) {
+    let credentials = match read_login(&head.headers, body, LOGIN_FIELDS).await {
         Ok(c) => c,
-        Err(LoginError::UnsupportedMediaType) => {
-            return unsupported_media_type(&serde_json::json!({
-                "error": "unsupported_media_type",
-                "message": "The body must be application/json or a form.",
-            }));
-        }
-        Err(e) => {
-            return failure(
-                &JsonErrors,
-                &AuthError::malformed(format!("session login: {e}")),
-            );
-        }
+        Err(answer) => return answer,
     };
     let principal = match shared.passwords.verify(credentials).await {
         Ok(p) => p,
         Err(e) => return failure(&JsonErrors, &e),
     };
     match shared.sessions.start(&principal).await {
-        Ok(token) => no_content(
+        Ok(token) => with_cookie(
             shared
                 .cookie
                 .set_cookie(&token, shared.cookie.is_secure(&head)),
@@ -398,7 +368,7 @@ where
     // The cookie is cleared only once the session is over: a store that cannot answer
     // leaves both as they were (503), so the user can try again.
     match shared.sessions.end(&principal).await {
-        Ok(()) => no_content(shared.cookie.clear_cookie(shared.cookie.is_secure(&head))),
+        Ok(()) => with_cookie(shared.cookie.clear_cookie(shared.cookie.is_secure(&head))),
         Err(e) => failure(&JsonErrors, &e),
     }
 }

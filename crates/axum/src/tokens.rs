@@ -59,6 +59,24 @@ pub(crate) fn unsupported() -> Response {
     }))
 }
 
+/// The login of a JSON-answering route: the body read (413), its credentials parsed as
+/// `fields` says; a client mistake is the answer, in the [`JsonErrors`] shape (400, 401
+/// without credentials, 415).
+pub(crate) async fn read_login(
+    headers: &HeaderMap,
+    body: Body,
+    fields: LoginFields,
+) -> Result<BasicCredentials, Response> {
+    let body = read_body(body)
+        .await
+        .map_err(|e| failure(&JsonErrors, &e))?;
+    parse_login(headers, &body, fields).map_err(|e| match e {
+        LoginError::Missing => failure(&JsonErrors, &AuthError::missing()),
+        LoginError::UnsupportedMediaType => unsupported(),
+        e => failure(&JsonErrors, &AuthError::malformed(e.to_string())),
+    })
+}
+
 /// The routes `/login`, `/refresh`, `/check` and `/logout`: `passwords` checks logins,
 /// `issuer` issues access tokens, `tokens` verifies them on `/check`, `refresh` keeps the
 /// refresh-token families.
@@ -124,15 +142,9 @@ where
     I: TokenIssuer,
     K: KeyStore + Clone,
 {
-    let body = match read_body(body).await {
-        Ok(b) => b,
-        Err(e) => return failure(&JsonErrors, &e),
-    };
-    let credentials = match parse_login(&headers, &body, LoginFields::GENERIC) {
+    let credentials = match read_login(&headers, body, LoginFields::GENERIC).await {
         Ok(c) => c,
-        Err(LoginError::Missing) => return failure(&JsonErrors, &AuthError::missing()),
-        Err(LoginError::UnsupportedMediaType) => return unsupported(),
-        Err(e) => return failure(&JsonErrors, &AuthError::malformed(e.to_string())),
+        Err(answer) => return answer,
     };
     let result = async {
         let principal = service.passwords.verify(credentials).await?;

@@ -45,11 +45,10 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{get, post};
 use bytes::Bytes;
-use http::header::{CACHE_CONTROL, PRAGMA};
-use http::{HeaderMap, HeaderValue, StatusCode};
+use http::{HeaderMap, StatusCode};
 use serde_json::json;
 use tower_authn_axum::login::{LoginError, LoginFields, parse_login};
-use tower_authn_axum::reply::{failure, json_reply, read_body, unsupported_media_type};
+use tower_authn_axum::reply::{failure, json_reply, no_content, read_body, unsupported_media_type};
 use tower_authn_core::credential::{BasicCredentials, TokenCredential};
 use tower_authn_core::issue::IssuedToken;
 pub use tower_authn_core::issue::Sessions;
@@ -232,14 +231,7 @@ where
     K: KeyStore + Clone,
 {
     match shared.sessions.end(&principal).await {
-        Ok(()) => {
-            let mut res = Response::new(Body::empty());
-            *res.status_mut() = StatusCode::NO_CONTENT;
-            let h = res.headers_mut();
-            h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-            h.insert(PRAGMA, HeaderValue::from_static("no-cache"));
-            res
-        }
+        Ok(()) => no_content(),
         Err(e) => failure(&Errors, &e),
     }
 }
