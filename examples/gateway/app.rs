@@ -413,7 +413,7 @@ where
             Secure::Auto
         })
         .trusted_proxies(config.trusted_proxies.clone())
-        .allow_origins(config.cors_origins.iter().filter_map(|o| o.to_str().ok()));
+        .allow_origins(config.cors_origins.iter());
     let session_cookie = cookie_policy.layer(
         xivo_tokens
             .verifier()
@@ -671,7 +671,7 @@ where
         gateway
     } else {
         gateway.layer(super::browser::ListedCors::new(
-            config.cors_origins.clone(),
+            &config.cors_origins,
             super::browser::allowed_headers(cors_headers),
         ))
     })

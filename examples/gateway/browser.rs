@@ -15,17 +15,19 @@
 //!   slot forever.
 
 use std::convert::Infallible;
-use std::future::Future;
-use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::response::{IntoResponse, Response};
+use futures_util::TryFutureExt as _;
+use futures_util::future::{Either, MapOk};
 use http::{HeaderName, HeaderValue, Method, Request, StatusCode, header};
-use tower::{Layer, Service};
+use tower::util::Oneshot;
+use tower::{Layer, Service, ServiceExt as _};
 use tower_authn::Principal;
-use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_authn::csrf::{AllowedOrigins, Origin};
+use tower_http::cors::{AllowOrigin, Cors, CorsLayer};
 
 /// XiVO's CTI WebSocket.
 pub(crate) const CTI_PATH: &str = "/xuc/api/2.0/cti";
@@ -37,33 +39,21 @@ const CTI_MAX_MESSAGE: usize = 64 * 1024;
 const PREFLIGHT_MAX_AGE: Duration = Duration::from_secs(600);
 
 /// Parses `GATEWAY_CORS_ORIGINS`: comma-separated serialized origins (`scheme://host[:port]`,
-/// no path, no trailing slash), compared as a browser sends them (lowercase).
+/// no path, no trailing slash), the core's origin grammar (`csrf::Origin`), kept as a
+/// browser sends them (lowercase, no default port).
 ///
 /// # Errors
 ///
 /// The first entry that is not an origin.
-pub(crate) fn parse_origins(value: &str) -> Result<Vec<HeaderValue>, String> {
-    value
-        .split(',')
-        .map(str::trim)
-        .filter(|o| !o.is_empty())
-        .map(|o| {
-            let uri: http::Uri = o.parse().map_err(|_| format!("{o:?} is not an origin"))?;
-            let is_origin = matches!(uri.scheme_str(), Some("http" | "https"))
-                && uri.authority().is_some_and(|a| !a.as_str().contains('@'))
-                // `Uri` reports a bare authority's path as `/`: the text must have none.
-                && uri.path_and_query().is_none_or(|p| p.as_str() == "/")
-                && !o.ends_with('/')
-                && !o.contains('?');
-            if !is_origin {
-                return Err(format!(
-                    "{o:?} is not an origin (scheme://host[:port], no path, no trailing slash)"
-                ));
-            }
-            HeaderValue::from_str(&o.to_ascii_lowercase())
-                .map_err(|_| format!("{o:?} is not an origin"))
-        })
-        .collect()
+pub(crate) fn parse_origins(value: &str) -> Result<AllowedOrigins, String> {
+    let mut origins = AllowedOrigins::default();
+    for o in value.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+        let origin = Origin::parse(o).ok_or_else(|| {
+            format!("{o:?} is not an origin (scheme://host[:port], no path, no trailing slash)")
+        })?;
+        origins.allow(&origin.to_string());
+    }
+    Ok(origins)
 }
 
 /// The request headers a script on a listed origin may send: `credential` (every credential
@@ -81,14 +71,16 @@ pub(crate) fn allowed_headers(mut credential: Vec<HeaderName>) -> Vec<HeaderName
 /// headers a script may send (every credential header the gateway reads, and more).
 #[derive(Clone)]
 pub(crate) struct ListedCors {
-    origins: std::sync::Arc<[HeaderValue]>,
+    origins: AllowedOrigins,
     cors: CorsLayer,
 }
 
 impl ListedCors {
-    pub(crate) fn new(origins: Vec<HeaderValue>, allow_headers: Vec<HeaderName>) -> Self {
+    pub(crate) fn new(origins: &AllowedOrigins, allow_headers: Vec<HeaderName>) -> Self {
+        // Serialized origins are visible ASCII: every one is a header value.
+        let values = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok());
         let cors = CorsLayer::new()
-            .allow_origin(AllowOrigin::list(origins.iter().cloned()))
+            .allow_origin(AllowOrigin::list(values))
             .allow_methods([
                 Method::GET,
                 Method::HEAD,
@@ -103,7 +95,7 @@ impl ListedCors {
             .expose_headers([header::WWW_AUTHENTICATE])
             .max_age(PREFLIGHT_MAX_AGE);
         Self {
-            origins: origins.into(),
+            origins: origins.clone(),
             cors,
         }
     }
@@ -124,50 +116,48 @@ impl<S: Clone> Layer<S> for ListedCors {
 /// The service of [`ListedCors`].
 #[derive(Clone)]
 pub(crate) struct ListedCorsService<S> {
-    listed: tower_http::cors::Cors<S>,
+    listed: Cors<S>,
     plain: S,
-    origins: std::sync::Arc<[HeaderValue]>,
+    origins: AllowedOrigins,
 }
 
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+/// A preflight tower-http answered, as GATEWAY.md says: `204`.
+fn no_content(mut res: Response) -> Response {
+    *res.status_mut() = StatusCode::NO_CONTENT;
+    res
+}
 
 impl<S, B> Service<Request<B>> for ListedCorsService<S>
 where
-    S: Service<Request<B>, Response = Response, Error = Infallible> + Clone + Send + 'static,
-    S::Future: Send + 'static,
-    B: Send + 'static,
+    S: Service<Request<B>, Response = Response, Error = Infallible> + Clone,
 {
     type Response = Response;
     type Error = Infallible;
-    type Future = BoxFuture<Result<Response, Infallible>>;
+    type Future = Either<
+        Oneshot<S, Request<B>>,
+        MapOk<Oneshot<Cors<S>, Request<B>>, fn(Response) -> Response>,
+    >;
 
     fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        // Both paths clone their service per call and drive it to readiness there.
+        // Each call drives a clone of the path it takes to readiness (`oneshot`).
         Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, req: Request<B>) -> Self::Future {
-        use tower::ServiceExt as _;
-        let listed = req.headers().get(header::ORIGIN).is_some_and(|o| {
-            self.origins
-                .iter()
-                .any(|l| l.as_bytes().eq_ignore_ascii_case(o.as_bytes()))
-        });
+        let listed = req
+            .headers()
+            .get(header::ORIGIN)
+            .and_then(|o| o.to_str().ok())
+            .is_some_and(|o| self.origins.contains(o));
         if !listed {
-            return Box::pin(self.plain.clone().oneshot(req));
+            return Either::Left(self.plain.clone().oneshot(req));
         }
         let preflight = req.method() == Method::OPTIONS
             && req
                 .headers()
                 .contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-        let cors = self.listed.clone();
-        Box::pin(async move {
-            let mut res = cors.oneshot(req).await?;
-            if preflight {
-                *res.status_mut() = StatusCode::NO_CONTENT;
-            }
-            Ok(res)
-        })
+        let status: fn(Response) -> Response = if preflight { no_content } else { |r| r };
+        Either::Right(self.listed.clone().oneshot(req).map_ok(status))
     }
 }
 
@@ -220,8 +210,12 @@ mod tests {
 
     #[test]
     fn origins_are_scheme_host_port_only() {
-        let ok = parse_origins("https://App.example, http://127.0.0.1:8081").expect("origins");
-        assert_eq!(ok, ["https://app.example", "http://127.0.0.1:8081"]);
+        let ok = parse_origins("https://App.example, http://127.0.0.1:8081, https://a:443")
+            .expect("origins");
+        assert_eq!(
+            ok.iter().collect::<Vec<_>>(),
+            ["https://app.example", "http://127.0.0.1:8081", "https://a"]
+        );
         for bad in [
             "app.example",
             "https://app.example/",

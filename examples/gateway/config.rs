@@ -73,7 +73,7 @@ pub(crate) struct Config {
     pub(crate) exchange: ExchangeConfig,
     /// `GATEWAY_CORS_ORIGINS` (comma-separated origins; unset: no CORS headers): the browser
     /// origins that may call the gateway (GATEWAY.md "Browsers as clients").
-    pub(crate) cors_origins: Vec<http::HeaderValue>,
+    pub(crate) cors_origins: tower_authn::csrf::AllowedOrigins,
     /// `GATEWAY_COOKIE_SECURE=1`: the session cookie is always `Secure` (else only when the
     /// login arrived over HTTPS).
     pub(crate) cookie_secure: bool,
@@ -420,7 +420,7 @@ impl Config {
             cors_origins: match get("GATEWAY_CORS_ORIGINS") {
                 Some(v) => super::browser::parse_origins(&v)
                     .map_err(|e| format!("GATEWAY_CORS_ORIGINS: {e}"))?,
-                None => Vec::new(),
+                None => tower_authn::csrf::AllowedOrigins::default(),
             },
             cookie_secure: get("GATEWAY_COOKIE_SECURE").is_some_and(|v| is_on(&v)),
             file,
