@@ -308,6 +308,14 @@ impl<S: KeyStore> KeyStore for InvalidatingStore<S> {
         self.inner.find_by_digest(kind, digest)
     }
 
+    fn find_for_verification_now(
+        &self,
+        kind: KeyKind,
+        digest: &KeyDigest,
+    ) -> Option<Result<Option<KeyRecord>, StoreError>> {
+        self.inner.find_for_verification_now(kind, digest)
+    }
+
     fn find_by_id<'a>(
         &'a self,
         kind: KeyKind,

@@ -132,7 +132,7 @@ pub use throttle::{AttemptStore, Throttle};
 pub use user_state::{LiveUsers, UserStateExt};
 pub use verifier::{BoxVerifier, OrElse, ServiceVerifier, Verifier, VerifierExt};
 pub use verifiers::{
-    AccessPairVerifier, KeyStoreExt, KeyVerifier, SharedTokenVerifier, new_key_id,
+    AccessPairVerifier, KeyStoreExt, KeyVerifier, KeyVerifyFuture, SharedTokenVerifier, new_key_id,
 };
 #[cfg(feature = "password")]
 pub use verifiers::{PasswordVerifier, UserStoreExt};

@@ -323,6 +323,14 @@ impl KeyStore for MemoryKeyStore {
         ready(Ok(record)).boxed()
     }
 
+    fn find_for_verification_now(
+        &self,
+        kind: KeyKind,
+        digest: &KeyDigest,
+    ) -> Option<Result<Option<KeyRecord>, StoreError>> {
+        Some(Ok(self.read().table.find_for_verification(kind, digest)))
+    }
+
     fn find_by_id<'a>(
         &'a self,
         kind: KeyKind,
@@ -408,6 +416,66 @@ mod tests {
         // Only the digest is kept.
         let all = keys.list(KeyKind::AppApiKey, None).await.unwrap();
         assert!(!format!("{all:?}").contains("demo-app-key-1"));
+    }
+
+    /// A memory store answers verification in the call: the verifiers' futures are ready
+    /// (no box), the record leaves out the listing fields, and a revoked, expired or
+    /// unknown key is refused on that path exactly as on the awaited one.
+    #[tokio::test]
+    async fn verification_is_answered_in_the_call() {
+        use futures_util::future::Either;
+        let clock = ManualClock::at_unix(1_700_000_000);
+        let keys = MemoryKeyStore::new().with_clock(Arc::new(clock.clone()));
+        let (record, key) = keys
+            .issue_key(
+                KeyKind::AppApiKey,
+                Principal::app("demo"),
+                Some(clock.now() + Duration::from_secs(60)),
+            )
+            .await
+            .unwrap();
+        let listed = record
+            .clone()
+            .with_hint("abcd****wxyz")
+            .with_description("ops");
+        keys.put(listed).await.unwrap();
+        let digest = keys.key_hasher().digest(&key);
+        let lean = keys
+            .find_for_verification_now(KeyKind::AppApiKey, &digest)
+            .unwrap()
+            .unwrap()
+            .unwrap();
+        assert_eq!((lean.id.as_str(), lean.hint), (record.id.as_str(), None));
+        assert_eq!(lean.description, None);
+        let full = keys
+            .find_by_digest(KeyKind::AppApiKey, digest)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(full.hint.as_deref(), Some("abcd****wxyz"));
+        assert_eq!(
+            (full.expires_at, full.created_at),
+            (lean.expires_at, lean.created_at)
+        );
+        let verifier = keys.verifier(KeyKind::AppApiKey).with_clock(clock.clone());
+        let at = CredentialLocation::Header(http::HeaderName::from_static("x-app-key"));
+        let verify = |key: &str| verifier.verify(TokenCredential::new(key, at.clone()));
+        let Either::Left(ready) = verify(&key) else {
+            panic!("a memory store's verification is not ready at once")
+        };
+        let p = ready.await.unwrap();
+        assert_eq!(
+            (p.id.as_str(), p.key_id.as_deref()),
+            ("demo", Some(record.id.as_str()))
+        );
+        assert_eq!(
+            verify("unknown").await.unwrap_err().code(),
+            "invalid_credentials"
+        );
+        clock.advance(Duration::from_secs(61));
+        assert_eq!(verify(&key).await.unwrap_err().code(), "expired");
+        keys.revoke(KeyKind::AppApiKey, &record.id).await.unwrap();
+        assert_eq!(verify(&key).await.unwrap_err().code(), "revoked");
     }
 
     #[tokio::test]

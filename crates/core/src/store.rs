@@ -469,6 +469,22 @@ pub trait KeyStore: Send + Sync + 'static {
         digest: KeyDigest,
     ) -> BoxFuture<'_, Result<Option<KeyRecord>, StoreError>>;
 
+    /// The record whose digest is `digest`, when this store can say at once, without
+    /// waiting on anything (a table in this process's memory); `None` when it must be asked
+    /// with [`find_by_digest`](Self::find_by_digest), which is the default. The key
+    /// verifiers ask this first, so a memory store answers a request with no boxed future.
+    ///
+    /// The record may leave out what verification does not read: `description`, `family`,
+    /// `hint` and `updated_at`.
+    fn find_for_verification_now(
+        &self,
+        kind: KeyKind,
+        digest: &KeyDigest,
+    ) -> Option<Result<Option<KeyRecord>, StoreError>> {
+        let _ = (kind, digest);
+        None
+    }
+
     /// The record with public id `id`.
     fn find_by_id<'a>(
         &'a self,

@@ -87,30 +87,52 @@ impl<K> fmt::Debug for KeyVerifier<K> {
     }
 }
 
+/// What a key verifier's future is: the answer at once when the store gave it at once
+/// ([`KeyStore::find_for_verification_now`]), else the boxed lookup.
+pub type KeyVerifyFuture = futures_util::future::Either<
+    Ready<Result<Principal, AuthError>>,
+    BoxFuture<'static, Result<Principal, AuthError>>,
+>;
+
+/// Answers from what the store found for the digest `digest` of kind `kind`.
+fn key_principal(
+    found: Result<Option<KeyRecord>, crate::error::StoreError>,
+    kind: KeyKind,
+    digest: &KeyDigest,
+    now: SystemTime,
+) -> Result<Principal, AuthError> {
+    let record = found?
+        .filter(|r| r.digest.ct_eq(digest))
+        .ok_or_else(|| AuthError::invalid(format!("unknown {}", kind.as_str())))?;
+    check_live(&record, now)?;
+    let mut p = issued_principal(record.principal, record.created_at);
+    p.key_id = Some(record.id);
+    if p.scheme.is_empty() {
+        p.scheme = scheme_of(kind).into();
+    }
+    if p.expires_at.is_none() {
+        p.expires_at = record.expires_at;
+    }
+    Ok(p)
+}
+
 impl<K: KeyStore + Clone> Verifier<TokenCredential> for KeyVerifier<K> {
-    type Future = BoxFuture<'static, Result<Principal, AuthError>>;
+    type Future = KeyVerifyFuture;
 
     fn verify(&self, credential: TokenCredential) -> Self::Future {
         let digest = self.store.key_hasher().digest(credential.expose());
-        let (store, kind, clock) = (self.store.clone(), self.kind, Arc::clone(&self.clock));
+        let kind = self.kind;
+        if let Some(found) = self.store.find_for_verification_now(kind, &digest) {
+            return std::future::ready(key_principal(found, kind, &digest, self.clock.now()))
+                .left_future();
+        }
+        let (store, clock) = (self.store.clone(), Arc::clone(&self.clock));
         async move {
-            let record = store
-                .find_by_digest(kind, digest)
-                .await?
-                .filter(|r| r.digest.ct_eq(&digest))
-                .ok_or_else(|| AuthError::invalid(format!("unknown {}", kind.as_str())))?;
-            check_live(&record, clock.now())?;
-            let mut p = issued_principal(record.principal, record.created_at);
-            p.key_id = Some(record.id);
-            if p.scheme.is_empty() {
-                p.scheme = scheme_of(kind).into();
-            }
-            if p.expires_at.is_none() {
-                p.expires_at = record.expires_at;
-            }
-            Ok(p)
+            let found = store.find_by_digest(kind, digest).await;
+            key_principal(found, kind, &digest, clock.now())
         }
         .boxed()
+        .right_future()
     }
 }
 
@@ -142,36 +164,54 @@ impl<K> fmt::Debug for AccessPairVerifier<K> {
     }
 }
 
+/// Answers from what the store found for the access token's digest `token`, the secret's
+/// digest being `secret`.
+fn pair_principal(
+    found: Result<Option<KeyRecord>, crate::error::StoreError>,
+    token: &KeyDigest,
+    secret: &KeyDigest,
+    now: SystemTime,
+) -> Result<Principal, AuthError> {
+    let record = found?;
+    // Both halves are checked before answering, so a right token with a wrong secret and
+    // an unknown token take the same path.
+    let ok = record.as_ref().is_some_and(|r| {
+        let secret_ok = r.secret_digest.is_some_and(|d| d.ct_eq(secret));
+        r.digest.ct_eq(token) & secret_ok
+    });
+    let record = record
+        .filter(|_| ok)
+        .ok_or_else(|| AuthError::invalid("unknown access pair"))?;
+    check_live(&record, now)?;
+    let mut p = issued_principal(record.principal, record.created_at);
+    p.key_id = Some(record.id);
+    if p.scheme.is_empty() {
+        p.scheme = "access-secret".into();
+    }
+    Ok(p)
+}
+
 impl<K: KeyStore + Clone> Verifier<AccessPair> for AccessPairVerifier<K> {
-    type Future = BoxFuture<'static, Result<Principal, AuthError>>;
+    type Future = KeyVerifyFuture;
 
     fn verify(&self, pair: AccessPair) -> Self::Future {
-        let hasher = self.keys.store.key_hasher();
+        let store = &self.keys.store;
+        let hasher = store.key_hasher();
         let (token, secret) = (
             hasher.digest(pair.token.expose_secret()),
             hasher.digest(pair.secret.expose_secret()),
         );
-        let (store, clock) = (self.keys.store.clone(), Arc::clone(&self.keys.clock));
+        if let Some(found) = store.find_for_verification_now(KeyKind::AccessToken, &token) {
+            let now = self.keys.clock.now();
+            return std::future::ready(pair_principal(found, &token, &secret, now)).left_future();
+        }
+        let (store, clock) = (store.clone(), Arc::clone(&self.keys.clock));
         async move {
-            let record = store.find_by_digest(KeyKind::AccessToken, token).await?;
-            // Both halves are checked before answering, so a right token with a wrong
-            // secret and an unknown token take the same path.
-            let ok = record.as_ref().is_some_and(|r| {
-                let secret_ok = r.secret_digest.is_some_and(|d| d.ct_eq(&secret));
-                r.digest.ct_eq(&token) & secret_ok
-            });
-            let record = record
-                .filter(|_| ok)
-                .ok_or_else(|| AuthError::invalid("unknown access pair"))?;
-            check_live(&record, clock.now())?;
-            let mut p = issued_principal(record.principal, record.created_at);
-            p.key_id = Some(record.id);
-            if p.scheme.is_empty() {
-                p.scheme = "access-secret".into();
-            }
-            Ok(p)
+            let found = store.find_by_digest(KeyKind::AccessToken, token).await;
+            pair_principal(found, &token, &secret, clock.now())
         }
         .boxed()
+        .right_future()
     }
 }
 
