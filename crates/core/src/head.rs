@@ -102,19 +102,51 @@ pub fn authorization_is(headers: &HeaderMap, scheme: &str) -> bool {
 /// "~" / "+" / "/" ) *"="`.
 pub fn is_token68(bytes: &[u8]) -> bool {
     let body_len = bytes.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
-    body_len > 0
-        && bytes[..body_len].iter().all(|&b| {
-            b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/')
-        })
+    // One table load per byte: a JWT is hundreds of bytes, checked on every request.
+    body_len > 0 && bytes[..body_len].iter().all(|&b| TOKEN68[usize::from(b)])
 }
+
+/// The `token68` characters before the padding: `ALPHA / DIGIT / "-" / "." / "_" / "~" /
+/// "+" / "/"`.
+static TOKEN68: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        table[b] =
+            c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        b += 1;
+    }
+    table
+};
 
 /// The decoded values of query parameter `name` (form-urlencoded: `%XX` and `+`).
 pub fn query_values<'a>(uri: &'a Uri, name: &'a str) -> impl Iterator<Item = Cow<'a, str>> + 'a {
+    // What `form_urlencoded::parse` yields for this name, without decoding the other
+    // parameters' names and values: only the matching values are decoded.
     uri.query()
         .into_iter()
-        .flat_map(|q| form_urlencoded::parse(q.as_bytes()))
-        .filter(move |(k, _)| k == name)
-        .map(|(_, v)| v)
+        .flat_map(|q| q.split('&'))
+        .filter(|segment| !segment.is_empty())
+        .filter_map(move |segment| {
+            let (key, value) = segment.split_once('=').unwrap_or((segment, ""));
+            (form_decode(key) == name).then(|| form_decode(value))
+        })
+}
+
+/// One `application/x-www-form-urlencoded` name or value decoded (`+` is a space, `%XX` a
+/// byte, then UTF-8 with replacement), as `form_urlencoded` decodes it; borrowed when
+/// there is nothing to decode, which is nearly always.
+fn form_decode(raw: &str) -> Cow<'_, str> {
+    if !raw.bytes().any(|b| b == b'%' || b == b'+') {
+        return Cow::Borrowed(raw);
+    }
+    let plus_as_space = raw.replace('+', " ");
+    Cow::Owned(
+        percent_encoding::percent_decode(plus_as_space.as_bytes())
+            .decode_utf8_lossy()
+            .into_owned(),
+    )
 }
 
 /// Removes every `names` parameter from the query; every other byte of the URI is kept.
@@ -131,9 +163,8 @@ fn without_params(uri: &Uri, names: &[Cow<'static, str>]) -> Option<PathAndQuery
     let query = uri.query()?;
     let named = |segment: &str| {
         let raw_key = segment.split('=').next().unwrap_or_default();
-        form_urlencoded::parse(raw_key.as_bytes())
-            .next()
-            .is_some_and(|(k, _)| names.contains(&k))
+        let key = form_decode(raw_key);
+        !raw_key.is_empty() && names.contains(&key)
     };
     // First pass: whether anything goes, and the length of what stays (segments joined by
     // `&`, an empty segment at the front adding nothing).
@@ -332,6 +363,11 @@ mod tests {
         assert!(!is_token68(b"a b"));
         assert!(!is_token68(b"a=b"));
         assert!(!is_token68(b""));
+        // The table is RFC 9110's set, byte for byte.
+        for b in 0..=u8::MAX {
+            let listed = b.is_ascii_alphanumeric() || b"-._~+/".contains(&b);
+            assert_eq!(is_token68(&[b]), listed, "{b:#04x}");
+        }
     }
 
     #[test]

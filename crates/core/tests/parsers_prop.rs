@@ -85,6 +85,20 @@ proptest! {
         }
     }
 
+    /// Reading a parameter decodes only the matching ones, and yields exactly what
+    /// `form_urlencoded::parse` of the whole query yields for that name.
+    #[test]
+    fn query_values_match_form_urlencoded(query in "[a-z=&%+.0-9A-F\u{e9}]{0,40}", name in "[a-z +]{1,3}") {
+        if let Ok(uri) = format!("/x?{query}").parse::<Uri>() {
+            let want: Vec<String> = form_urlencoded::parse(uri.query().unwrap_or_default().as_bytes())
+                .filter(|(k, _)| *k == name)
+                .map(|(_, v)| v.into_owned())
+                .collect();
+            let got: Vec<String> = query_values(&uri, &name).map(|v| v.into_owned()).collect();
+            prop_assert_eq!(got, want);
+        }
+    }
+
     /// The fuzz target's invariants (fuzz/fuzz_targets/query_remove.rs): after removal no
     /// credential parameter is left, and the path is untouched.
     #[test]
