@@ -478,6 +478,33 @@ mod tests {
         assert_eq!(verify(&key).await.unwrap_err().code(), "revoked");
     }
 
+    /// An access pair's principal carries the record's expiry, as a key's does, so a
+    /// verification cache cannot answer for it after the record has ended.
+    #[tokio::test]
+    async fn an_access_pair_principal_ends_with_its_record() {
+        use crate::credential::AccessPair;
+        let clock = ManualClock::at_unix(1_700_000_000);
+        let keys = MemoryKeyStore::new().with_clock(Arc::new(clock.clone()));
+        let ends = clock.now() + Duration::from_secs(60);
+        let (record, token, secret) = keys
+            .issue_access_pair(Principal::app("msg"), Some(ends))
+            .await
+            .unwrap();
+        let verifier = keys.access_pair_verifier().with_clock(clock.clone());
+        let p = verifier
+            .verify(AccessPair {
+                token: token.into(),
+                secret: secret.into(),
+            })
+            .await
+            .unwrap();
+        assert_eq!(
+            (p.expires_at, p.key_id.as_deref()),
+            (Some(ends), Some(record.id.as_str()))
+        );
+        assert_eq!(p.scheme, "access-secret");
+    }
+
     #[tokio::test]
     async fn expired_records_are_swept_so_renewals_stay_bounded() {
         let clock = ManualClock::at_unix(1_700_000_000);

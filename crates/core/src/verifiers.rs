@@ -105,15 +105,22 @@ fn key_principal(
         .filter(|r| r.digest.ct_eq(digest))
         .ok_or_else(|| AuthError::invalid(format!("unknown {}", kind.as_str())))?;
     check_live(&record, now)?;
+    Ok(record_principal(record, scheme_of(kind)))
+}
+
+/// The principal a live record proves: its key id, when it was issued, its scheme (when the
+/// stored principal names none) and its expiry (when the stored principal has none), so
+/// that a cache never answers for it past the record's end.
+fn record_principal(record: KeyRecord, scheme: &'static str) -> Principal {
     let mut p = issued_principal(record.principal, record.created_at);
     p.key_id = Some(record.id);
     if p.scheme.is_empty() {
-        p.scheme = scheme_of(kind).into();
+        p.scheme = scheme.into();
     }
     if p.expires_at.is_none() {
         p.expires_at = record.expires_at;
     }
-    Ok(p)
+    p
 }
 
 impl<K: KeyStore + Clone> Verifier<TokenCredential> for KeyVerifier<K> {
@@ -183,12 +190,7 @@ fn pair_principal(
         .filter(|_| ok)
         .ok_or_else(|| AuthError::invalid("unknown access pair"))?;
     check_live(&record, now)?;
-    let mut p = issued_principal(record.principal, record.created_at);
-    p.key_id = Some(record.id);
-    if p.scheme.is_empty() {
-        p.scheme = "access-secret".into();
-    }
-    Ok(p)
+    Ok(record_principal(record, scheme_of(KeyKind::AccessToken)))
 }
 
 impl<K: KeyStore + Clone> Verifier<AccessPair> for AccessPairVerifier<K> {
