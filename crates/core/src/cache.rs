@@ -361,10 +361,7 @@ where
         let shared = &self.shared;
         if !shared.invalidator.is_live() {
             // Changes may be going unheard: answer from the source only.
-            let inner = self.inner.clone();
-            return async move { inner.verify(credential).await }
-                .boxed()
-                .right_future();
+            return self.inner.verify(credential).boxed().right_future();
         }
         let key = shared.key_of(&credential);
         // A current entry answers without building the loader below (two verifier
