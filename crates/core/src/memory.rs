@@ -194,6 +194,11 @@ impl Keys {
 /// lookup by digest reads one record from memory however many there are. A found record's
 /// principal is a reference-count clone of the stored one. One million app keys of a
 /// thousand apps hold about 150 bytes each (`tests/key_table_memory.rs`).
+///
+/// At millions of keys a lookup of a random key misses the CPU caches and, with 4 KiB
+/// pages, the TLB: on Linux with glibc 2.35+, `GLIBC_TUNABLES=glibc.malloc.hugetlb=1` in the
+/// server's environment backs the table with transparent huge pages and takes about a
+/// quarter off that lookup's extra cost (`BENCHMARKS.md`).
 #[derive(Clone)]
 pub struct MemoryKeyStore {
     keys: Arc<RwLock<Keys>>,
