@@ -102,23 +102,25 @@ pub fn authorization_is(headers: &HeaderMap, scheme: &str) -> bool {
 /// "~" / "+" / "/" ) *"="`.
 pub fn is_token68(bytes: &[u8]) -> bool {
     let body_len = bytes.iter().rposition(|&b| b != b'=').map_or(0, |i| i + 1);
-    // One table load per byte: a JWT is hundreds of bytes, checked on every request.
-    body_len > 0 && bytes[..body_len].iter().all(|&b| TOKEN68[usize::from(b)])
+    // Comparisons ANDed over the whole text, no branch or table load per byte, so that the
+    // compiler checks 16 or 32 bytes per step: a JWT is hundreds of bytes, checked on every
+    // request.
+    let bad = bytes[..body_len]
+        .iter()
+        .fold(0u8, |bad, &c| bad | u8::from(!is_token68_char(c)));
+    body_len > 0 && bad == 0
 }
 
-/// The `token68` characters before the padding: `ALPHA / DIGIT / "-" / "." / "_" / "~" /
-/// "+" / "/"`.
-static TOKEN68: [bool; 256] = {
-    let mut table = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        let c = b as u8;
-        table[b] =
-            c.is_ascii_alphanumeric() || matches!(c, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
-        b += 1;
-    }
-    table
-};
+/// `ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/"`, as arithmetic.
+#[inline]
+fn is_token68_char(c: u8) -> bool {
+    // `| 0x20` folds `A-Z` onto `a-z` and sends no other byte there.
+    let letter = (c | 0x20).wrapping_sub(b'a') < 26;
+    let digit = c.wrapping_sub(b'0') < 10;
+    // `+` (2B), `-` (2D), `.` (2E), `/` (2F).
+    let plus_to_slash = (c.wrapping_sub(b'+') < 5) & (c != b',');
+    letter | digit | plus_to_slash | (c == b'_') | (c == b'~')
+}
 
 /// The decoded values of query parameter `name` (form-urlencoded: `%XX` and `+`).
 pub fn query_values<'a>(uri: &'a Uri, name: &'a str) -> impl Iterator<Item = Cow<'a, str>> + 'a {

@@ -61,6 +61,7 @@
 //! # }
 //! ```
 
+mod attributes;
 pub mod audit;
 mod authn;
 mod authorize;
@@ -111,6 +112,7 @@ pub mod prelude;
 #[cfg(feature = "password")]
 pub use tower_authn_password as password;
 
+pub use attributes::Attributes;
 pub use authn::{Authn, AuthnLayer, Preflight, ResponseFuture};
 pub use authorize::{Require, RequireFuture, RequireLayer, Requirement};
 pub use challenge::Challenge;

@@ -7,7 +7,9 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 use serde::ser::{SerializeStruct, Serializer};
-use serde_json::{Map, Value};
+use serde_json::Value;
+
+use crate::Attributes;
 
 /// What kind of party a [`Principal`] is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -127,8 +129,9 @@ pub struct PrincipalData {
     /// [`user_state`](crate::user_state) to end credentials issued before a user's change.
     /// A field, not an attribute, so stamping it costs no map insertion per request.
     pub issued_at: Option<SystemTime>,
-    /// Raw claims (JWT) or attributes (store records), kept verbatim.
-    pub attributes: Map<String, Value>,
+    /// Raw claims (JWT) or attributes (store records), kept verbatim; read as a
+    /// [`Map`](serde_json::Map) (a JWT's claims are parsed into it on the first read, not per request).
+    pub attributes: Attributes,
 }
 
 impl Deref for Principal {
@@ -162,7 +165,7 @@ impl Principal {
                 key_id: None,
                 expires_at: None,
                 issued_at: None,
-                attributes: Map::new(),
+                attributes: Attributes::new(),
             }),
             location: None,
         }
@@ -277,8 +280,8 @@ impl Principal {
     }
 
     /// Replaces the attributes.
-    pub fn with_attributes(mut self, attributes: Map<String, Value>) -> Self {
-        self.attributes = attributes;
+    pub fn with_attributes(mut self, attributes: impl Into<Attributes>) -> Self {
+        self.attributes = attributes.into();
         self
     }
 

@@ -326,7 +326,7 @@ pub fn identity_of(principal: &Principal) -> ExternalIdentity {
         _ => principal.id.clone(),
     };
     ExternalIdentity::new(Provider::Oidc, subject, principal.id.clone())
-        .with_attributes(principal.attributes.clone())
+        .with_attributes(principal.attributes.as_map().clone())
 }
 
 /// What the verifier needs from a discovery document.

@@ -6,6 +6,7 @@
 use std::borrow::Cow;
 use std::collections::BTreeSet;
 use std::fmt;
+use std::sync::OnceLock;
 
 use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
@@ -96,7 +97,7 @@ pub(crate) fn parse_object(bytes: &[u8]) -> Option<Map<String, Value>> {
 /// Any JSON value, checked exactly as strictly as parsing it into a [`Value`] would (strings
 /// with valid escapes and UTF-8, numbers in range) and then dropped, without allocating
 /// (unlike `IgnoredAny`, which skips strings and numbers without checking them).
-struct Skip;
+pub(crate) struct Skip;
 
 impl<'de> Deserialize<'de> for Skip {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -256,7 +257,7 @@ impl<'de> Deserialize<'de> for IsTrue {
 
 /// A member name, borrowed from the header JSON unless it had escapes (`"\u0061lg"` is
 /// `alg`, as in any JSON parser).
-struct Name<'de>(Cow<'de, str>);
+pub(crate) struct Name<'de>(pub(crate) Cow<'de, str>);
 
 impl<'de> Deserialize<'de> for Name<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -283,11 +284,11 @@ impl<'de> Deserialize<'de> for Name<'de> {
     }
 }
 
-/// The names of the header members the rules do not read, to refuse duplicates among them
-/// too: a short list while short, a tree past that (so a header of many members costs
+/// The names of the members the rules do not read (of a header, or of claims), to refuse
+/// duplicates among them too: a short list while short, a tree past that (so a header of many members costs
 /// `n log n`, as the map it replaces did).
 #[derive(Default)]
-struct OtherNames<'de> {
+pub(crate) struct OtherNames<'de> {
     few: Vec<Cow<'de, str>>,
     many: BTreeSet<Cow<'de, str>>,
 }
@@ -296,7 +297,7 @@ impl<'de> OtherNames<'de> {
     const FEW: usize = 16;
 
     /// False when `name` was already seen.
-    fn insert(&mut self, name: Cow<'de, str>) -> bool {
+    pub(crate) fn insert(&mut self, name: Cow<'de, str>) -> bool {
         if self.many.is_empty() {
             if self.few.contains(&name) {
                 return false;
@@ -384,6 +385,7 @@ impl<'de> Deserialize<'de> for Header<'de> {
 }
 
 /// What the rules take from a header that passed them.
+#[derive(Clone)]
 struct HeaderFacts {
     alg: Algorithm,
     kid: Option<String>,
@@ -459,6 +461,71 @@ pub(crate) struct Compact<'a> {
     pub(crate) signature: &'a str,
     pub(crate) alg: Algorithm,
     pub(crate) kid: Option<String>,
+    /// Whether the header was recognized among the [`KnownHeaders`] (not parsed again).
+    header_known: bool,
+}
+
+/// The headers of tokens that verified, up to four, recognized by their bytes so that they
+/// are not decoded and parsed again.
+///
+/// What a header yields depends only on its bytes and the verifier's rules, which are fixed
+/// for the verifier holding this; and a verifier's tokens come from a few issuers and keys,
+/// whose headers repeat byte for byte. Only a header whose signature verified is
+/// remembered, so no one without a key's signature chooses what is kept, and what is kept
+/// is bounded (four headers, each within the token size limit). Lock-free: each slot is set
+/// once and read with one atomic load.
+#[derive(Debug, Default)]
+pub(crate) struct KnownHeaders([OnceLock<KnownHeader>; 4]);
+
+#[derive(Debug)]
+struct KnownHeader {
+    b64: Box<str>,
+    alg: Algorithm,
+    kid: Option<String>,
+}
+
+/// A copy starts empty: it may serve other rules.
+impl Clone for KnownHeaders {
+    fn clone(&self) -> Self {
+        Self::default()
+    }
+}
+
+impl KnownHeaders {
+    fn recall(&self, header_b64: &str) -> Option<HeaderFacts> {
+        for slot in &self.0 {
+            let known = slot.get()?;
+            if *known.b64 == *header_b64 {
+                return Some(HeaderFacts {
+                    alg: known.alg,
+                    kid: known.kid.clone(),
+                });
+            }
+        }
+        None
+    }
+
+    /// Remembers the header of `compact`, whose signature has verified, if there is room.
+    pub(crate) fn remember(&self, compact: &Compact<'_>) {
+        if compact.header_known {
+            return;
+        }
+        for slot in &self.0 {
+            match slot.get() {
+                Some(known) if *known.b64 == *compact.header_b64 => return,
+                Some(_) => {}
+                None => {
+                    // Another thread may fill the slot first: then this header waits.
+                    let _ = slot.set(KnownHeader {
+                        b64: compact.header_b64.into(),
+                        alg: compact.alg,
+                        kid: compact.kid.clone(),
+                    });
+                    return;
+                }
+            }
+        }
+    }
 }
 
 /// Header rules that do not depend on keys.
@@ -489,6 +556,15 @@ fn media_type(value: &str) -> &str {
 
 impl<'a> Compact<'a> {
     pub(crate) fn parse(token: &'a str, rules: &HeaderRules) -> Result<Self, Failure> {
+        Self::parse_known(token, rules, &KnownHeaders::default())
+    }
+
+    /// [`parse`](Self::parse), taking the header's facts from `known` when it is there.
+    pub(crate) fn parse_known(
+        token: &'a str,
+        rules: &HeaderRules,
+        known: &KnownHeaders,
+    ) -> Result<Self, Failure> {
         if token.len() > rules.max_bytes {
             return Err(Failure::Invalid("jwt: larger than the size limit"));
         }
@@ -508,11 +584,15 @@ impl<'a> Compact<'a> {
         if !b64::is_canonical(signature) || !b64::is_canonical(payload) {
             return Err(Failure::Invalid("jwt: not strict base64url"));
         }
-        let HeaderFacts { alg, kid } =
-            b64::with_decoded::<HEADER_STACK_BYTES, _>(header_b64, |json| {
+        let recalled = known.recall(header_b64);
+        let header_known = recalled.is_some();
+        let HeaderFacts { alg, kid } = match recalled {
+            Some(facts) => facts,
+            None => b64::with_decoded::<HEADER_STACK_BYTES, _>(header_b64, |json| {
                 check_header(json, rules)
             })
-            .ok_or(Failure::Invalid("jwt: header not strict base64url"))??;
+            .ok_or(Failure::Invalid("jwt: header not strict base64url"))??,
+        };
         let signing_input = &token[..header_b64.len() + 1 + payload.len()];
         Ok(Self {
             signing_input,
@@ -521,6 +601,7 @@ impl<'a> Compact<'a> {
             signature,
             alg,
             kid,
+            header_known,
         })
     }
 
@@ -537,7 +618,14 @@ impl<'a> Compact<'a> {
             .into_boxed_slice()
     }
 
-    /// The claims, decoded only after the signature was verified.
+    /// The claims JSON text, decoded only after the signature was verified (not yet parsed).
+    pub(crate) fn claims_json(&self) -> Result<String, Failure> {
+        let bytes = b64::decode(self.payload)
+            .ok_or(Failure::Invalid("jwt: payload not strict base64url"))?;
+        String::from_utf8(bytes).map_err(|_| Failure::Invalid("jwt: claims not a JSON object"))
+    }
+
+    /// The claims as a map, decoded only after the signature was verified.
     pub(crate) fn claims(&self) -> Result<Map<String, Value>, Failure> {
         b64::with_decoded::<CLAIMS_STACK_BYTES, _>(self.payload, parse_object)
             .ok_or(Failure::Invalid("jwt: payload not strict base64url"))?

@@ -71,6 +71,7 @@
 
 mod algorithm;
 mod b64;
+mod claims;
 mod compact;
 mod hs256;
 mod issue;

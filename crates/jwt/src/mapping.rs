@@ -33,6 +33,9 @@ use serde_json::{Map, Value};
 use tower_authn_core::PrincipalKind;
 use tower_authn_core::{AuthError, Principal};
 
+use crate::claims::{Claim, ClaimIndex, ClaimName, Claims};
+use crate::compact::Failure;
+
 /// Where a claim is: one literal name (dots are part of the name), or a path into nested
 /// objects.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -65,56 +68,27 @@ impl ClaimPath {
         }
     }
 
-    /// [`get`](Self::get) through an index made once for several lookups.
-    fn find<'a>(&self, claims: &ClaimIndex<'a>) -> Option<&'a Value> {
+    /// The claim at this path, among claims looked up by name (`slot`: where its top-level
+    /// claim was picked, if known).
+    fn find<'a, C: Claims>(&self, claims: &'a C, slot: Option<usize>) -> Option<Claim<'a>> {
         match self {
-            Self::Name(name) => claims.get(name),
+            Self::Name(name) => claims.claim_in(slot, name),
             Self::Nested(path) => {
                 let (first, rest) = path.split_first()?;
+                let top = claims.claim_in(slot, first)?.as_value()?;
                 rest.iter()
-                    .try_fold(claims.get(first)?, |v, seg| v.as_object()?.get(seg))
+                    .try_fold(top, |v, seg| v.as_object()?.get(seg))
+                    .map(Claim::Value)
             }
         }
     }
-}
 
-/// The top-level claims, for the several lookups a mapping makes: a small map is laid out
-/// once in an array and searched by length, then bytes (a few instructions per claim), where
-/// each map lookup would make a tree search of `memcmp` calls; a large one is searched in
-/// the map.
-struct ClaimIndex<'a> {
-    map: &'a Map<String, Value>,
-    few: [(&'a str, &'a Value); ClaimIndex::FEW],
-    len: usize,
-}
-
-impl<'a> ClaimIndex<'a> {
-    const FEW: usize = 16;
-
-    fn new(map: &'a Map<String, Value>) -> Self {
-        let mut few = [("", &Value::Null); Self::FEW];
-        let len = if map.len() <= Self::FEW {
-            for (slot, (name, value)) in few.iter_mut().zip(map) {
-                *slot = (name.as_str(), value);
-            }
-            map.len()
-        } else {
-            0
-        };
-        Self { map, few, len }
-    }
-
-    fn get(&self, name: &str) -> Option<&'a Value> {
-        if self.map.len() > Self::FEW {
-            return self.map.get(name);
+    /// The top-level claim the path starts at.
+    fn top(&self) -> Option<&str> {
+        match self {
+            Self::Name(name) => Some(name),
+            Self::Nested(path) => path.first().map(String::as_str),
         }
-        let same = |claim: &str| {
-            claim.len() == name.len() && claim.bytes().zip(name.bytes()).all(|(a, b)| a == b)
-        };
-        self.few[..self.len]
-            .iter()
-            .find(|(claim, _)| same(claim))
-            .map(|&(_, value)| value)
     }
 }
 
@@ -164,16 +138,17 @@ impl Default for ClaimsMapping {
 }
 
 /// A string, or an integer written as a number (some platforms send numeric ids).
-fn text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) if n.is_i64() || n.is_u64() => Some(n.to_string()),
-        _ => None,
+fn text(claim: Claim<'_>) -> Option<String> {
+    match claim {
+        Claim::Str(s) if !s.is_empty() => Some(s.to_owned()),
+        Claim::Value(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        Claim::Value(Value::Number(n)) if n.is_i64() || n.is_u64() => Some(n.to_string()),
+        Claim::Str(_) | Claim::Strs(_) | Claim::Value(_) => None,
     }
 }
 
 /// A string or an array of strings; `split` splits strings on whitespace (OAuth `scope`).
-fn list(value: &Value, split: bool, out: &mut Vec<String>) {
+fn list(claim: Claim<'_>, split: bool, out: &mut Vec<String>) {
     let mut push = |s: &str| {
         if split {
             out.extend(s.split_whitespace().map(str::to_owned));
@@ -181,10 +156,12 @@ fn list(value: &Value, split: bool, out: &mut Vec<String>) {
             out.push(s.to_owned());
         }
     };
-    match value {
-        Value::String(s) => push(s),
-        Value::Array(items) => items.iter().filter_map(Value::as_str).for_each(push),
-        _ => {}
+    match claim {
+        Claim::Str(s) => push(s),
+        Claim::Value(Value::String(s)) => push(s),
+        Claim::Strs(items) => items.iter().for_each(|s| push(s)),
+        Claim::Value(Value::Array(items)) => items.iter().filter_map(Value::as_str).for_each(push),
+        Claim::Value(_) => {}
     }
 }
 
@@ -281,11 +258,13 @@ impl ClaimsMapping {
     ///
     /// [`AuthError::invalid`] when the subject claim is missing or not a string or integer.
     pub fn principal(&self, claims: &Map<String, Value>) -> Result<Principal, AuthError> {
-        self.build(Cow::Borrowed(claims), None)
+        let mut principal = self.build(&ClaimIndex::new(claims), &[], None)?;
+        principal.attributes = claims.clone().into();
+        Ok(principal)
     }
 
     /// [`principal`](Self::principal) taking the claims by value: they move into
-    /// `attributes` instead of being copied there. What the verifiers use.
+    /// `attributes` instead of being copied there.
     ///
     /// # Errors
     ///
@@ -294,52 +273,86 @@ impl ClaimsMapping {
         &self,
         claims: Map<String, Value>,
     ) -> Result<Principal, AuthError> {
-        self.build(Cow::Owned(claims), None)
+        let mut principal = self.build(&ClaimIndex::new(&claims), &[], None)?;
+        principal.attributes = claims.into();
+        Ok(principal)
     }
 
-    /// The principal of verified claims whose token named `key_id` (owned claims move into
-    /// `attributes`, borrowed ones are copied). Every field is set through one mutable
-    /// borrow of the new principal's data.
-    pub(crate) fn build(
+    /// The paths the mapping reads, in the order [`build`](Self::build) looks them up.
+    fn paths(&self) -> impl Iterator<Item = &ClaimPath> {
+        let one = [&self.name, &self.email_verified, &self.email, &self.app_id];
+        std::iter::once(&self.subject)
+            .chain(one.into_iter().flatten())
+            .chain(&self.roles)
+            .chain(&self.scopes)
+    }
+
+    /// The top-level claims the mapping reads, `exp` among them (repeats possible).
+    pub(crate) fn claim_names(&self) -> impl Iterator<Item = &str> {
+        self.paths().filter_map(ClaimPath::top).chain(["exp"])
+    }
+
+    /// Where each path starts among `names` (what a verifier picks), in the order of
+    /// [`paths`](Self::paths): found once per verifier, so that [`build`](Self::build) reads
+    /// a slot instead of searching the names.
+    pub(crate) fn slots(&self, names: &[ClaimName]) -> Box<[Option<usize>]> {
+        self.paths()
+            .map(|p| {
+                p.top()
+                    .and_then(|top| names.iter().position(|n| n.name() == top))
+            })
+            .collect()
+    }
+
+    /// The principal of verified claims whose token named `key_id`, without attributes
+    /// (the caller moves the claims there). `slots` are where the paths start among picked
+    /// claims ([`slots`](Self::slots); empty for a map). Every field is set through one
+    /// mutable borrow of the new principal's data.
+    pub(crate) fn build<C: Claims>(
         &self,
-        claims: Cow<'_, Map<String, Value>>,
+        claims: &C,
+        slots: &[Option<usize>],
         key_id: Option<String>,
-    ) -> Result<Principal, AuthError> {
-        let index = ClaimIndex::new(&claims);
-        let id = self
-            .subject
-            .find(&index)
+    ) -> Result<Principal, Failure> {
+        // Looked up in the order of `paths`, each with its slot.
+        let mut slots = slots.iter().copied();
+        let mut find = |path: &ClaimPath| path.find(claims, slots.next().flatten());
+        let id = find(&self.subject)
             .and_then(text)
-            .ok_or_else(|| AuthError::invalid("jwt: no subject claim"))?;
+            .ok_or(Failure::Invalid("jwt: no subject claim"))?;
+        let name = self.name.as_ref().and_then(&mut find);
+        let email_verified = self.email_verified.as_ref().and_then(&mut find);
+        let email = self.email.as_ref().and_then(&mut find);
+        let app_id = self.app_id.as_ref().and_then(&mut find);
+
         let mut principal = Principal::new(self.kind, id);
         let data = &mut *principal;
         data.scheme = self.scheme.clone();
         data.key_id = key_id;
-        let get = |path: &Option<ClaimPath>| path.as_ref().and_then(|p| p.find(&index));
-        data.name = get(&self.name).and_then(Value::as_str).map(str::to_owned);
-        let verified = self.email_verified.as_ref().is_none_or(|p| {
-            p.find(&index)
-                .is_some_and(|v| v == &Value::Bool(true) || v == "true")
-        });
+        data.name = name.and_then(Claim::as_str).map(str::to_owned);
+        let verified = self.email_verified.is_none()
+            || email_verified.is_some_and(|v| {
+                matches!(v, Claim::Value(Value::Bool(true))) || v.as_str() == Some("true")
+            });
         if verified {
-            data.email = get(&self.email).and_then(Value::as_str).map(str::to_owned);
+            data.email = email.and_then(Claim::as_str).map(str::to_owned);
         }
-        data.app_id = get(&self.app_id).and_then(text);
+        data.app_id = app_id.and_then(text);
         for path in &self.roles {
-            if let Some(v) = path.find(&index) {
+            if let Some(v) = find(path) {
                 list(v, false, &mut data.roles);
             }
         }
         for path in &self.scopes {
-            if let Some(v) = path.find(&index) {
+            if let Some(v) = find(path) {
                 list(v, true, &mut data.scopes);
             }
         }
-        data.expires_at = index
-            .get("exp")
+        let [exp, ..] = claims.registered();
+        data.expires_at = exp
+            .and_then(Claim::as_value)
             .and_then(Value::as_u64)
             .and_then(|s| UNIX_EPOCH.checked_add(Duration::from_secs(s)));
-        data.attributes = claims.into_owned();
         Ok(principal)
     }
 }
@@ -351,6 +364,56 @@ mod tests {
 
     fn map(v: Value) -> Map<String, Value> {
         v.as_object().cloned().unwrap()
+    }
+
+    /// The principal built from the claims picked out of their JSON, with the slots a
+    /// verifier finds, must be the one built from their map.
+    fn same_from_picked(m: &ClaimsMapping, claims: &Value) {
+        use crate::claims::{Picked, REGISTERED, unique_names};
+        let names = unique_names(REGISTERED.into_iter().chain(m.claim_names()));
+        let slots = m.slots(&names);
+        let json = claims.to_string();
+        let mut picked = Picked::wanting(&names).unwrap();
+        assert!(picked.parse(&json));
+        let from_map = m.build(&ClaimIndex::new(claims.as_object().unwrap()), &[], None);
+        let from_picked = m.build(&picked, &slots, None);
+        assert_eq!(from_map, from_picked, "{json}");
+    }
+
+    #[test]
+    fn picked_claims_map_as_the_map_does() {
+        let mappings = [
+            ClaimsMapping::new(),
+            ClaimsMapping::new()
+                .with_subject("uuid")
+                .with_email_verified("email_verified")
+                .with_app_id("azp")
+                .with_roles(["role", "https://example.com/roles", "sub"])
+                .with_scopes([
+                    ClaimPath::nested(["realm_access", "scopes"]),
+                    "scope".into(),
+                ]),
+            ClaimsMapping::new()
+                .with_subject(ClaimPath::nested(["a", "b"]))
+                .with_name("exp")
+                .without_roles()
+                .without_scopes(),
+        ];
+        let claims = [
+            json!({"sub": "alice", "name": "Alice", "email": "a@x", "roles": ["r", 1], "scope": "a b", "scp": ["c"], "exp": 17}),
+            json!({"uuid": 42, "email": "a@x", "email_verified": true, "azp": "app", "role": "User",
+                   "https://example.com/roles": ["admin"], "realm_access": {"scopes": "read write"}, "scope": ["x"]}),
+            json!({"uuid": "u", "email": "a@x", "email_verified": "true", "sub": "s"}),
+            json!({"uuid": "u", "email": "a@x", "email_verified": false}),
+            json!({"a": {"b": "nested"}, "exp": 5, "name": "n"}),
+            json!({"a": "flat", "sub": ""}),
+            json!({}),
+        ];
+        for m in &mappings {
+            for c in &claims {
+                same_from_picked(m, c);
+            }
+        }
     }
 
     #[test]

@@ -61,7 +61,7 @@ use crate::circuit::{Admit, Breaker, CircuitConfig};
 use crate::compact::{Compact, Failure};
 use crate::fetch::{FetchError, HttpFetcher, fetch_with_timeout};
 use crate::key::{KeyError, KeySet};
-use crate::validation::Validation;
+use crate::verify::Inner as VerifierInner;
 use crate::verify::{JwtVerifier, VerifiedJwt, verify_compact, verify_compact_with_header};
 
 /// Why a request that needs a fetch is refused while the source is known down.
@@ -567,27 +567,26 @@ impl JwtVerifier<RemoteJwks> {
     ///
     /// See [`verify_token`](Self::verify_token).
     pub async fn authenticate(&self, token: &str) -> Result<Principal, AuthError> {
-        let checked = self.verify_with(token, verify_compact).await?;
-        self.inner().principal_of(checked)
+        self.verify_with(token, verify_compact).await
     }
 
     /// Parses, fetches the keys (refreshing once for an unknown `kid`) and runs `verify`.
     async fn verify_with<T>(
         &self,
         token: &str,
-        verify: fn(Compact<'_>, &KeySet, &Validation, i64) -> Result<T, Failure>,
+        verify: fn(Compact<'_>, &KeySet, &VerifierInner<RemoteJwks>) -> Result<T, Failure>,
     ) -> Result<T, AuthError> {
         let inner = self.inner();
-        let rules = inner.validation.header_rules();
-        let compact = Compact::parse(token, rules)?;
+        let (rules, known) = (inner.validation.header_rules(), &inner.prepared.headers);
+        let compact = Compact::parse_known(token, rules, known)?;
         let keys = inner.keys.current().await?;
-        match verify(compact, &keys, &inner.validation, inner.now()) {
+        match verify(compact, &keys, inner) {
             Err(Failure::UnknownKid) => {
                 let Some(keys) = inner.keys.refresh_for_unknown_kid().await else {
                     return Err(Failure::UnknownKid.into());
                 };
-                let compact = Compact::parse(token, rules)?;
-                Ok(verify(compact, &keys, &inner.validation, inner.now())?)
+                let compact = Compact::parse_known(token, rules, known)?;
+                Ok(verify(compact, &keys, inner)?)
             }
             other => Ok(other?),
         }

@@ -19,9 +19,10 @@
 
 use std::time::Duration;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::algorithm::Algorithm;
+use crate::claims::{Claim, Claims};
 use crate::compact::{Failure, HeaderRules, TypeRule};
 
 /// The default size limit of a whole token, in bytes.
@@ -77,11 +78,11 @@ pub const MAX_NUMERIC_DATE: i64 = 253_402_300_799;
 /// A NumericDate (RFC 7519 §2): a JSON number of seconds since the epoch, possibly
 /// fractional (floored), within `0..=MAX_NUMERIC_DATE`. Strings, `null`, negative and
 /// out-of-range values are refused, not clamped.
-fn numeric_date(value: Option<&Value>) -> Result<Option<i64>, Failure> {
-    let Some(value) = value else {
+fn numeric_date(claim: Option<Claim<'_>>) -> Result<Option<i64>, Failure> {
+    let Some(claim) = claim else {
         return Ok(None);
     };
-    let Value::Number(n) = value else {
+    let Some(Value::Number(n)) = claim.as_value() else {
         return Err(Failure::Invalid("jwt: a time claim is not a number"));
     };
     let secs = if let Some(i) = n.as_i64() {
@@ -101,36 +102,6 @@ fn numeric_date(value: Option<&Value>) -> Result<Option<i64>, Failure> {
     match secs {
         Some(s) if (0..=MAX_NUMERIC_DATE).contains(&s) => Ok(Some(s)),
         _ => Err(Failure::Invalid("jwt: a time claim is out of range")),
-    }
-}
-
-/// The registered claims the rules read, found in one pass over the claims (names matched
-/// against constants, instead of one tree search of string comparisons per name).
-#[derive(Default)]
-struct Registered<'a> {
-    exp: Option<&'a Value>,
-    nbf: Option<&'a Value>,
-    iat: Option<&'a Value>,
-    iss: Option<&'a Value>,
-    aud: Option<&'a Value>,
-}
-
-impl<'a> Registered<'a> {
-    fn of(claims: &'a Map<String, Value>) -> Self {
-        let mut found = Self::default();
-        // Names are unique in the map, so each slot is set at most once.
-        for (name, value) in claims {
-            let slot = match name.as_str() {
-                "exp" => &mut found.exp,
-                "nbf" => &mut found.nbf,
-                "iat" => &mut found.iat,
-                "iss" => &mut found.iss,
-                "aud" => &mut found.aud,
-                _ => continue,
-            };
-            *slot = Some(value);
-        }
-        found
     }
 }
 
@@ -271,15 +242,11 @@ impl Validation {
     }
 
     /// Checks the claims of a token whose signature is already verified, at `now`.
-    pub(crate) fn check_claims(
-        &self,
-        claims: &Map<String, Value>,
-        now: i64,
-    ) -> Result<(), Failure> {
-        let registered = Registered::of(claims);
-        let exp = numeric_date(registered.exp)?;
-        let nbf = numeric_date(registered.nbf)?;
-        let iat = numeric_date(registered.iat)?;
+    pub(crate) fn check_claims(&self, claims: &impl Claims, now: i64) -> Result<(), Failure> {
+        let [exp, nbf, iat, iss, aud] = claims.registered();
+        let exp = numeric_date(exp)?;
+        let nbf = numeric_date(nbf)?;
+        let iat = numeric_date(iat)?;
         if exp.is_none() && (self.require_exp || self.max_lifetime.is_some()) {
             return Err(Failure::Invalid("jwt: no exp"));
         }
@@ -288,13 +255,13 @@ impl Validation {
         }
 
         if let Some(issuers) = &self.issuers {
-            match registered.iss {
-                Some(Value::String(iss)) if issuers.iter().any(|i| i == iss) => {}
-                Some(Value::String(_)) => return Err(Failure::Invalid("jwt: iss not accepted")),
-                _ => return Err(Failure::Invalid("jwt: no iss")),
+            match iss.and_then(Claim::as_str) {
+                Some(iss) if issuers.iter().any(|i| i == iss) => {}
+                Some(_) => return Err(Failure::Invalid("jwt: iss not accepted")),
+                None => return Err(Failure::Invalid("jwt: no iss")),
             }
         }
-        self.check_audience(registered.aud)?;
+        self.check_audience(aud)?;
 
         let leeway = secs(self.leeway);
         if let Some(nbf) = nbf {
@@ -328,7 +295,7 @@ impl Validation {
         Ok(())
     }
 
-    fn check_audience(&self, aud: Option<&Value>) -> Result<(), Failure> {
+    fn check_audience(&self, aud: Option<Claim<'_>>) -> Result<(), Failure> {
         let Some(accepted) = &self.audiences else {
             if aud.is_some() && !self.any_audience {
                 return Err(Failure::Invalid(
@@ -339,15 +306,18 @@ impl Validation {
         };
         let matches = |a: &str| accepted.iter().any(|x| x == a);
         let ok = match aud {
-            Some(Value::String(a)) => matches(a),
-            Some(Value::Array(list)) => {
+            Some(Claim::Strs(list)) => list.iter().any(|a| matches(a)),
+            Some(Claim::Value(Value::Array(list))) => {
                 if list.iter().any(|a| !a.is_string()) {
                     return Err(Failure::Invalid("jwt: aud not strings"));
                 }
                 list.iter().filter_map(Value::as_str).any(matches)
             }
+            Some(claim) => match claim.as_str() {
+                Some(a) => matches(a),
+                None => return Err(Failure::Invalid("jwt: aud not strings")),
+            },
             None => return Err(Failure::Invalid("jwt: no aud")),
-            Some(_) => return Err(Failure::Invalid("jwt: aud not strings")),
         };
         if ok {
             Ok(())
@@ -360,7 +330,8 @@ impl Validation {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use crate::claims::{Picked, unique_names};
+    use serde_json::{Map, json};
 
     const NOW: i64 = 1_700_000_000;
 
@@ -368,8 +339,16 @@ mod tests {
         v.as_object().cloned().unwrap()
     }
 
+    /// The rules over the claims as a map, and as the verifiers pick them from the JSON:
+    /// both must answer the same.
     fn check(v: &Validation, c: Value) -> Result<(), Failure> {
-        v.check_claims(&claims(c), NOW)
+        let json = c.to_string();
+        let from_map = v.check_claims(&claims(c), NOW);
+        let names = unique_names(crate::claims::REGISTERED);
+        let mut picked = Picked::wanting(&names).unwrap();
+        assert!(picked.parse(&json), "{json}");
+        assert_eq!(v.check_claims(&picked, NOW), from_map, "{json}");
+        from_map
     }
 
     #[test]

@@ -29,10 +29,11 @@ use std::sync::{Arc, OnceLock};
 use serde_json::{Map, Value};
 use tower_authn_core::clock::{Clock, SharedClock, SystemClock, unix_secs};
 use tower_authn_core::credential::TokenCredential;
-use tower_authn_core::{AuthError, Principal, Verifier};
+use tower_authn_core::{Attributes, AuthError, Principal, Verifier};
 
 use crate::algorithm::Algorithm;
-use crate::compact::{Compact, Failure, parse_object};
+use crate::claims::{ClaimIndex, ClaimName, Picked, REGISTERED, unique_names};
+use crate::compact::{Compact, Failure, KnownHeaders, parse_object};
 use crate::key::{KeyError, KeySet, MAX_SIGNATURE_BYTES, VerifyingKey};
 use crate::mapping::ClaimsMapping;
 use crate::validation::Validation;
@@ -61,13 +62,13 @@ impl fmt::Debug for VerifiedJwt {
 }
 
 impl VerifiedJwt {
-    fn new(checked: Checked, header_json: Box<[u8]>) -> Self {
+    fn new(claims: Map<String, Value>, compact: Compact<'_>, header_json: Box<[u8]>) -> Self {
         Self {
             header_json,
             header: OnceLock::new(),
-            claims: checked.claims,
-            algorithm: checked.algorithm,
-            kid: checked.kid,
+            claims,
+            algorithm: compact.alg,
+            kid: compact.kid,
         }
     }
 
@@ -99,14 +100,7 @@ impl VerifiedJwt {
     }
 }
 
-/// What a verification yields before anyone asks for the header.
-pub(crate) struct Checked {
-    pub(crate) claims: Map<String, Value>,
-    pub(crate) algorithm: Algorithm,
-    pub(crate) kid: Option<String>,
-}
-
-/// Verifies a parsed token against `keys`, at `now` (Unix seconds).
+/// Checks a parsed token's signature against `keys`.
 ///
 /// Key selection (RFC 7515 §4.1.4 makes `kid` a hint; RFC 8725 §3.10 says to treat it as
 /// attacker-controlled): a `kid` selects the keys of the set with exactly that `kid`, and a
@@ -115,12 +109,11 @@ pub(crate) struct Checked {
 /// `kid` either or, when every key is named, with the only key of a one-key set (the token
 /// then cannot be meant for any other); against several named keys it is refused. A key is
 /// tried only for algorithms it allows.
-pub(crate) fn verify_compact(
-    compact: Compact<'_>,
+fn check_signature(
+    compact: &Compact<'_>,
     keys: &KeySet,
     validation: &Validation,
-    now: i64,
-) -> Result<Checked, Failure> {
+) -> Result<(), Failure> {
     if keys.is_empty() {
         return Err(Failure::Unavailable("jwt: no verification key"));
     }
@@ -155,25 +148,57 @@ pub(crate) fn verify_compact(
             "jwt: no key verifies the signature with this alg",
         ));
     }
-    let claims = compact.claims()?;
-    validation.check_claims(&claims, now)?;
-    Ok(Checked {
-        claims,
-        algorithm: alg,
-        kid: compact.kid,
-    })
+    Ok(())
 }
 
-/// [`verify_compact`], keeping the header for [`VerifiedJwt::header`].
-pub(crate) fn verify_compact_with_header(
+/// Verifies a parsed token against `keys` and `validation` at `now` (Unix seconds), and
+/// maps it to a principal.
+///
+/// The claims are parsed once, for the members the rules and the mapping read
+/// ([`Picked`]); their JSON text becomes the principal's attributes, parsed only if read.
+pub(crate) fn verify_compact<K>(
     compact: Compact<'_>,
     keys: &KeySet,
-    validation: &Validation,
-    now: i64,
+    inner: &Inner<K>,
+) -> Result<Principal, Failure> {
+    let (validation, mapping, now) = (&inner.validation, &inner.mapping, inner.now());
+    check_signature(&compact, keys, validation)?;
+    inner.prepared.headers.remember(&compact);
+    let json = compact.claims_json()?;
+    let Some(mut picked) = Picked::wanting(&inner.prepared.claim_names) else {
+        // A mapping reading more claims than are picked: from a map of them all.
+        let claims = compact.claims()?;
+        let index = ClaimIndex::new(&claims);
+        validation.check_claims(&index, now)?;
+        let mut principal = mapping.build(&index, &[], compact.kid)?;
+        principal.attributes = claims.into();
+        return Ok(principal);
+    };
+    if !picked.parse(&json) {
+        return Err(Failure::Invalid("jwt: claims not a JSON object"));
+    }
+    validation.check_claims(&picked, now)?;
+    let mut principal = mapping.build(&picked, &inner.prepared.slots, compact.kid)?;
+    drop(picked);
+    principal.attributes = Attributes::from_json_object(json);
+    Ok(principal)
+}
+
+/// Verifies a parsed token as [`verify_compact`] does, keeping its header and claims for
+/// [`VerifiedJwt`] instead of mapping it.
+pub(crate) fn verify_compact_with_header<K>(
+    compact: Compact<'_>,
+    keys: &KeySet,
+    inner: &Inner<K>,
 ) -> Result<VerifiedJwt, Failure> {
+    check_signature(&compact, keys, &inner.validation)?;
+    inner.prepared.headers.remember(&compact);
+    let claims = compact.claims()?;
+    inner
+        .validation
+        .check_claims(&ClaimIndex::new(&claims), inner.now())?;
     let header_json = compact.header_json();
-    let checked = verify_compact(compact, keys, validation, now)?;
-    Ok(VerifiedJwt::new(checked, header_json))
+    Ok(VerifiedJwt::new(claims, compact, header_json))
 }
 
 /// Verifies JWTs with the keys `K` (a [`KeySet`], or a `RemoteJwks`), [`Validation`] rules
@@ -195,6 +220,31 @@ pub(crate) struct Inner<K> {
     pub(crate) validation: Validation,
     pub(crate) mapping: ClaimsMapping,
     pub(crate) clock: SharedClock,
+    /// Made from the rules and the mapping whenever they change.
+    pub(crate) prepared: Prepared,
+}
+
+/// What a verifier derives from its rules and mapping once, not per token.
+#[derive(Clone, Debug)]
+pub(crate) struct Prepared {
+    /// The top-level claims the rules and the mapping read, each once (what is [`Picked`]),
+    /// the rules' first.
+    claim_names: Box<[ClaimName]>,
+    /// Where the mapping's paths start among `claim_names` ([`ClaimsMapping::slots`]).
+    slots: Box<[Option<usize>]>,
+    /// The headers of tokens that verified, not parsed again.
+    pub(crate) headers: KnownHeaders,
+}
+
+impl Prepared {
+    fn of(mapping: &ClaimsMapping) -> Self {
+        let claim_names = unique_names(REGISTERED.into_iter().chain(mapping.claim_names()));
+        Self {
+            slots: mapping.slots(&claim_names),
+            claim_names,
+            headers: KnownHeaders::default(),
+        }
+    }
 }
 
 impl<K> Clone for JwtVerifier<K> {
@@ -248,13 +298,13 @@ impl JwtVerifier<KeySet> {
     ///
     /// See the type docs.
     pub fn verify_token(&self, token: &str) -> Result<VerifiedJwt, AuthError> {
-        let compact = Compact::parse(token, self.inner.validation.header_rules())?;
-        Ok(verify_compact_with_header(
-            compact,
-            &self.inner.keys,
-            &self.inner.validation,
-            self.now(),
-        )?)
+        let inner = &*self.inner;
+        let compact = Compact::parse_known(
+            token,
+            inner.validation.header_rules(),
+            &inner.prepared.headers,
+        )?;
+        Ok(verify_compact_with_header(compact, &inner.keys, inner)?)
     }
 
     /// Verifies `token` and maps it to a [`Principal`].
@@ -263,14 +313,13 @@ impl JwtVerifier<KeySet> {
     ///
     /// See the type docs.
     pub fn authenticate(&self, token: &str) -> Result<Principal, AuthError> {
-        let compact = Compact::parse(token, self.inner.validation.header_rules())?;
-        let checked = verify_compact(
-            compact,
-            &self.inner.keys,
-            &self.inner.validation,
-            self.now(),
+        let inner = &*self.inner;
+        let compact = Compact::parse_known(
+            token,
+            inner.validation.header_rules(),
+            &inner.prepared.headers,
         )?;
-        self.inner.principal_of(checked)
+        Ok(verify_compact(compact, &inner.keys, inner)?)
     }
 }
 
@@ -282,6 +331,7 @@ impl<K> JwtVerifier<K> {
             inner: Arc::new(Inner {
                 keys,
                 validation: Validation::default(),
+                prepared: Prepared::of(&ClaimsMapping::default()),
                 mapping: ClaimsMapping::default(),
                 clock: Arc::new(SystemClock),
             }),
@@ -294,6 +344,7 @@ impl<K> JwtVerifier<K> {
     {
         let mut inner = Arc::unwrap_or_clone(self.inner);
         f(&mut inner);
+        inner.prepared = Prepared::of(&inner.mapping);
         Self {
             inner: Arc::new(inner),
         }
@@ -343,10 +394,6 @@ impl<K> JwtVerifier<K> {
         &self.inner
     }
 
-    pub(crate) fn now(&self) -> i64 {
-        self.inner.now()
-    }
-
     /// Maps verified claims to a principal (`key_id` is the token's `kid`).
     ///
     /// # Errors
@@ -363,17 +410,11 @@ impl<K> Inner<K> {
     }
 
     pub(crate) fn principal(&self, verified: VerifiedJwt) -> Result<Principal, AuthError> {
-        self.principal_of(Checked {
-            claims: verified.claims,
-            algorithm: verified.algorithm,
-            kid: verified.kid,
-        })
-    }
-
-    /// The claims move into the principal's attributes (no copy).
-    pub(crate) fn principal_of(&self, checked: Checked) -> Result<Principal, AuthError> {
-        self.mapping
-            .build(std::borrow::Cow::Owned(checked.claims), checked.kid)
+        let mut principal =
+            self.mapping
+                .build(&ClaimIndex::new(&verified.claims), &[], verified.kid)?;
+        principal.attributes = verified.claims.into(); // moved, not copied
+        Ok(principal)
     }
 }
 

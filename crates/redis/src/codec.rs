@@ -105,7 +105,7 @@ impl PrincipalBody {
             app_id: p.app_id.clone(),
             key_id: p.key_id.clone(),
             expires_at: p.expires_at.map(millis),
-            attributes: p.attributes.clone(),
+            attributes: p.attributes.as_map().clone(),
         }
     }
 

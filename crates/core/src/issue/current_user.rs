@@ -33,7 +33,7 @@ pub(crate) async fn current(
             now.roles.clone_from(&user.roles);
             now.name.clone_from(&user.name);
             now.email.clone_from(&user.email);
-            now.attributes.clone_from(&user.attributes);
+            now.attributes = user.attributes.into();
             Ok(now)
         }
         Some(_) => Err(AuthError::invalid(format!(
