@@ -11,6 +11,9 @@
 //! - The claim rules hold: `exp` present and not past (with leeway), `nbf` / `iat` not in the
 //!   future; with a strict verifier, `iss`, `aud`, `typ` and the maximum lifetime too.
 //! - Any one-byte change, truncation or insertion of a verifying token does not verify.
+//! - `authenticate` (claims picked from their JSON, the header remembered once verified)
+//!   answers as `verify_token` + `principal` (claims parsed into a map) do: the same
+//!   principal with the same attributes, or an error of the same kind.
 #![no_main]
 
 use std::sync::LazyLock;
@@ -167,6 +170,22 @@ fn strict_rules(v: &VerifiedJwt) {
     );
 }
 
+/// The two ways to a principal agree.
+fn same_both_ways(verifier: &JwtVerifier, token: &str) {
+    let picked = verifier.authenticate(token);
+    let mapped = verifier
+        .verify_token(token)
+        .and_then(|v| verifier.principal(v));
+    match (&picked, &mapped) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a, b, "principals differ");
+            assert_eq!(a.attributes, b.attributes, "attributes differ");
+        }
+        (Err(a), Err(b)) => assert_eq!(a.kind(), b.kind(), "{a:?} / {b:?}"),
+        _ => panic!("authenticate {picked:?}, verify_token {mapped:?}"),
+    }
+}
+
 /// A few single edits of `token`, chosen by `seed`.
 fn mutants(token: &str, seed: &[u8]) -> Vec<String> {
     const ALPHABET: &[u8] =
@@ -234,6 +253,9 @@ fuzz_target!(|data: &[u8]| {
     };
     let input = format!("{}.{}", B64.encode(header), B64.encode(claims));
     let token = format!("{input}.{}", B64.encode(mac(SECRET, input.as_bytes())));
+    for verifier in [&v.plain, &v.strict, &v.unnamed] {
+        same_both_ways(verifier, &token);
+    }
 
     if let Ok(ok) = v.plain.verify_token(&token) {
         accepted(&token, SECRET, &ok, NOW);
@@ -243,7 +265,7 @@ fuzz_target!(|data: &[u8]| {
         );
         for m in mutants(&token, data) {
             assert!(
-                v.plain.verify_token(&m).is_err(),
+                v.plain.verify_token(&m).is_err() && v.plain.authenticate(&m).is_err(),
                 "tampered token {m} verified"
             );
         }

@@ -5,6 +5,8 @@
 //!   query is the input's non-empty `&` segments, minus exactly those naming a removed
 //!   parameter, in order and byte for byte.
 //! - Nothing to remove is `None` (the URI is left as it is).
+//! - `query_values` yields what `form_urlencoded::parse` yields for the name, in order (it
+//!   decodes only the matching parameters, by hand).
 #![no_main]
 
 use std::borrow::Cow;
@@ -35,6 +37,14 @@ fuzz_target!(|data: &[u8]| {
     let query = uri.query().unwrap_or_default();
     let segments: Vec<&str> = query.split('&').filter(|s| !s.is_empty()).collect();
     let removed = segments.iter().any(|s| named(s));
+    for n in NAMES.iter().chain([&Cow::Borrowed("a b"), &Cow::Borrowed("")]) {
+        let ours: Vec<Cow<'_, str>> = query_values(&uri, n).collect();
+        let reference: Vec<Cow<'_, str>> = form_urlencoded::parse(query.as_bytes())
+            .filter(|(k, _)| k == n)
+            .map(|(_, v)| v)
+            .collect();
+        assert_eq!(ours, reference, "values of {n:?} in {query:?}");
+    }
     match remove_query_params(&uri, &NAMES) {
         None => assert!(!removed, "a credential parameter was left in {uri}"),
         Some(out) => {

@@ -8,9 +8,9 @@
 //!   token, its `DecodingKey` built once, checking the same `iss` and `aud`.
 //! - `hs256/hmac_floor`: a pre-keyed HMAC-SHA256 of the signing input (clone, update,
 //!   finalize): what no verifier can go under.
-//! - `hs256/claims_map`: the claims JSON parsed into a `serde_json::Map` (and dropped): the
-//!   part of the work the public contract (`Principal::attributes`, raw claims verbatim)
-//!   fixes.
+//! - `hs256/claims_map`: the claims JSON parsed into a `serde_json::Map` (and dropped): what
+//!   the verifier no longer does per token (it picks the claims it reads and keeps the text
+//!   as `Principal::attributes`, parsed only when read), kept as a reference.
 //! - `hs256/authenticate`: `JwtVerifier::authenticate` over an in-memory `KeySet`.
 //! - `hs256/verifier_trait`: the same through `Verifier<TokenCredential>` (the credential is
 //!   made outside the timing).
@@ -112,8 +112,8 @@ fn rows() -> Vec<Row> {
         }),
     ));
 
-    // What the public contract alone costs: the claims parsed into the `Map` that becomes
-    // `Principal::attributes` (and dropped), as no verifier keeping them can skip.
+    // The claims parsed into a `Map` (and dropped): what keeping them as a map would cost
+    // (`Principal::attributes` now holds the text until it is read).
     let claims_json = String::from_utf8(b64decode(hs_token.split('.').nth(1).expect("payload")))
         .expect("UTF-8 claims");
     rows.push((
