@@ -23,7 +23,7 @@ use serde_json::{Map, Value};
 /// assert_eq!(claims["roles"], json!(["admin"])); // parsed here, once
 /// assert_eq!(claims.len(), 2);
 /// ```
-#[derive(Clone, Default)]
+#[derive(Default)]
 pub struct Attributes {
     /// The object as JSON text, until something writes to the map.
     json: Option<String>,
@@ -74,6 +74,20 @@ impl Attributes {
     }
 }
 
+/// No attributes are kept as an unset cell, never a set empty map: a principal's copy (copy
+/// on write, per request for some verifiers) then copies nothing and takes no lock.
+impl Clone for Attributes {
+    fn clone(&self) -> Self {
+        match self.map.get() {
+            Some(map) => map.clone().into(),
+            None => Self {
+                json: self.json.clone(),
+                map: OnceLock::new(),
+            },
+        }
+    }
+}
+
 impl Deref for Attributes {
     type Target = Map<String, Value>;
 
@@ -90,6 +104,9 @@ impl DerefMut for Attributes {
 
 impl From<Map<String, Value>> for Attributes {
     fn from(map: Map<String, Value>) -> Self {
+        if map.is_empty() {
+            return Self::default();
+        }
         Self {
             json: None,
             map: OnceLock::from(map),
