@@ -59,7 +59,7 @@ impl Attributes {
 
     /// Whether the attributes are still unparsed text (nothing has read them yet).
     pub fn is_unparsed(&self) -> bool {
-        self.map.get().is_none()
+        self.json.is_some() && self.map.get().is_none()
     }
 
     /// The attributes as an owned map.
@@ -192,6 +192,22 @@ mod tests {
             clone.into_map(),
             *json!({"a": 1, "b": 2}).as_object().unwrap()
         );
+    }
+
+    #[test]
+    fn none_is_an_unset_cell_however_made() {
+        for a in [
+            Attributes::new(),
+            Attributes::from(Map::new()),
+            #[allow(clippy::redundant_clone)] // the clone is what is tested
+            Attributes::new().clone(),
+        ] {
+            assert!(!a.is_unparsed() && a.json.is_none() && a.map.get().is_none());
+            assert!(a.is_empty());
+        }
+        let parsed = Attributes::from(json!({"a": 1}).as_object().unwrap().clone());
+        assert_eq!(parsed.clone(), parsed);
+        assert!(!parsed.is_unparsed());
     }
 
     #[test]
