@@ -179,10 +179,14 @@ impl TokenSpec {
         if self.bearer {
             let at = CredentialLocation::Authorization(Cow::Borrowed("Bearer"));
             let lines = head.headers.get_all(AUTHORIZATION);
-            let is_bearer = |v: &&http::HeaderValue| {
-                authorization_credentials(v.as_bytes(), "Bearer") != AuthorizationMatch::Other
-            };
-            if let Some(value) = lines.iter().find(is_bearer) {
+            // Each line parsed once: the first that names Bearer, with what follows the name.
+            let bearer = lines.iter().find_map(|v| {
+                match authorization_credentials(v.as_bytes(), "Bearer") {
+                    AuthorizationMatch::Other => None,
+                    found => Some((v, found)),
+                }
+            });
+            if let Some((value, found)) = bearer {
                 if lines.iter().nth(1).is_some() {
                     // Authorization is a singleton; two lines are ambiguous whatever their schemes.
                     return Extraction::Rejected(
@@ -190,7 +194,7 @@ impl TokenSpec {
                     );
                 }
                 // RFC 6750 §2.1: exactly one b64token, after exactly one space.
-                let candidate = match authorization_credentials(value.as_bytes(), "Bearer") {
+                let candidate = match found {
                     AuthorizationMatch::Credentials(rest) => header_token(
                         value,
                         value.len() - rest.len(),
