@@ -346,3 +346,46 @@ fn the_verifier_moves_the_claims_verbatim_into_the_principal() {
     let via_verified = v.principal(v.verify_token(&token).unwrap()).unwrap();
     assert_eq!(*via_verified, *principal);
 }
+
+#[test]
+fn a_mapping_reading_many_claims_and_a_remembered_header_answer_alike() {
+    let secret = b"0123456789abcdef0123456789abcdef";
+    let key = VerifyingKey::hmac(secret).unwrap().with_kid("k1");
+    // 5 registered claims + 17 of the mapping's: more than are picked (16), so the map serves.
+    let roles: Vec<String> = (0..12).map(|i| format!("r{i}")).collect();
+    let many = ClaimsMapping::new()
+        .with_subject("uuid")
+        .with_roles(roles.iter().map(String::as_str));
+    let few = ClaimsMapping::new().with_roles(["r3"]);
+    let claims =
+        r#"{"uuid":"u1","sub":"s1","exp":1700000600,"r3":["ops"],"r11":"admin","name":"N"}"#;
+    let token = forge(
+        r#"{"alg":"HS256","kid":"k1"}"#,
+        claims,
+        &EncodingKey::from_secret(secret),
+        J::HS256,
+    );
+    for (mapping, id, roles) in [(many, "u1", vec!["ops", "admin"]), (few, "s1", vec!["ops"])] {
+        let v = verifier(&key)
+            .with_validation(Validation::new())
+            .with_mapping(mapping);
+        // Twice: the second token's header is recognised from the first, not parsed.
+        for _ in 0..2 {
+            let principal = v.authenticate(&token).unwrap();
+            assert_eq!(principal.id, id);
+            assert_eq!(principal.roles, roles);
+            assert_eq!(principal.name.as_deref(), Some("N"));
+            let via_verified = v.principal(v.verify_token(&token).unwrap()).unwrap();
+            assert_eq!(*via_verified, *principal);
+            assert_eq!(principal.attributes, via_verified.attributes);
+        }
+        // A header the verifier has seen, on a token it did not sign, is still refused.
+        let forged = forge(
+            r#"{"alg":"HS256","kid":"k1"}"#,
+            claims,
+            &EncodingKey::from_secret(b"another secret of thirty-two b.."),
+            J::HS256,
+        );
+        assert!(v.authenticate(&forged).is_err());
+    }
+}
