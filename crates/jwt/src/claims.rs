@@ -160,6 +160,15 @@ impl<'t, 'n> Picked<'t, 'n> {
         })
     }
 
+    /// The value picked at `slot`, if the member was there.
+    fn at(&self, slot: usize) -> Option<Claim<'_>> {
+        match self.values.get(slot)?.as_ref()? {
+            PickedValue::Str(s) => Some(Claim::Str(s)),
+            PickedValue::Strs(list) => Some(Claim::Strs(list)),
+            PickedValue::Value(v) => Some(Claim::Value(v)),
+        }
+    }
+
     fn index(&self, name: &str) -> Option<usize> {
         let key = ClaimName::key(name);
         // Names of up to 7 bytes are their key; longer ones are compared in full.
@@ -212,16 +221,6 @@ pub(crate) fn unique_names<'a>(names: impl IntoIterator<Item = &'a str>) -> Box<
         }
     }
     unique.into_boxed_slice()
-}
-
-impl Picked<'_, '_> {
-    fn at(&self, slot: usize) -> Option<Claim<'_>> {
-        match self.values.get(slot)?.as_ref()? {
-            PickedValue::Str(s) => Some(Claim::Str(s)),
-            PickedValue::Strs(list) => Some(Claim::Strs(list)),
-            PickedValue::Value(v) => Some(Claim::Value(v)),
-        }
-    }
 }
 
 impl Claims for Picked<'_, '_> {

@@ -2,7 +2,7 @@
 //!
 //! Claim names are taken literally, dots included (`https://example.com/roles` is one claim),
 //! unless a nested path is asked for with [`ClaimPath::nested`]. Every claim is also kept
-//! verbatim in [`Principal::attributes`].
+//! verbatim in [`Principal::attributes`](tower_authn_core::PrincipalData::attributes).
 //!
 //! ```
 //! use serde_json::json;
@@ -287,9 +287,11 @@ impl ClaimsMapping {
             .chain(&self.scopes)
     }
 
-    /// The top-level claims the mapping reads, `exp` among them (repeats possible).
+    /// The top-level claims the mapping's paths read (repeats possible). `exp`, which
+    /// [`build`](Self::build) reads too, is among the rules' claims
+    /// ([`REGISTERED`](crate::claims::REGISTERED)), which a verifier picks first.
     pub(crate) fn claim_names(&self) -> impl Iterator<Item = &str> {
-        self.paths().filter_map(ClaimPath::top).chain(["exp"])
+        self.paths().filter_map(ClaimPath::top)
     }
 
     /// Where each path starts among `names` (what a verifier picks), in the order of

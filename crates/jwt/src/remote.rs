@@ -577,16 +577,14 @@ impl JwtVerifier<RemoteJwks> {
         verify: fn(Compact<'_>, &KeySet, &VerifierInner<RemoteJwks>) -> Result<T, Failure>,
     ) -> Result<T, AuthError> {
         let inner = self.inner();
-        let (rules, known) = (inner.validation.header_rules(), &inner.prepared.headers);
-        let compact = Compact::parse_known(token, rules, known)?;
+        let compact = inner.parse(token)?;
         let keys = inner.keys.current().await?;
         match verify(compact, &keys, inner) {
             Err(Failure::UnknownKid) => {
                 let Some(keys) = inner.keys.refresh_for_unknown_kid().await else {
                     return Err(Failure::UnknownKid.into());
                 };
-                let compact = Compact::parse_known(token, rules, known)?;
-                Ok(verify(compact, &keys, inner)?)
+                Ok(verify(inner.parse(token)?, &keys, inner)?)
             }
             other => Ok(other?),
         }

@@ -167,7 +167,8 @@ pub(crate) fn verify_compact<K>(
     let json = compact.claims_json()?;
     let Some(mut picked) = Picked::wanting(&inner.prepared.claim_names) else {
         // A mapping reading more claims than are picked: from a map of them all.
-        let claims = compact.claims()?;
+        let claims = parse_object(json.as_bytes())
+            .ok_or(Failure::Invalid("jwt: claims not a JSON object"))?;
         let index = ClaimIndex::new(&claims);
         validation.check_claims(&index, now)?;
         let mut principal = mapping.build(&index, &[], compact.kid)?;
@@ -299,12 +300,11 @@ impl JwtVerifier<KeySet> {
     /// See the type docs.
     pub fn verify_token(&self, token: &str) -> Result<VerifiedJwt, AuthError> {
         let inner = &*self.inner;
-        let compact = Compact::parse_known(
-            token,
-            inner.validation.header_rules(),
-            &inner.prepared.headers,
-        )?;
-        Ok(verify_compact_with_header(compact, &inner.keys, inner)?)
+        Ok(verify_compact_with_header(
+            inner.parse(token)?,
+            &inner.keys,
+            inner,
+        )?)
     }
 
     /// Verifies `token` and maps it to a [`Principal`].
@@ -314,12 +314,7 @@ impl JwtVerifier<KeySet> {
     /// See the type docs.
     pub fn authenticate(&self, token: &str) -> Result<Principal, AuthError> {
         let inner = &*self.inner;
-        let compact = Compact::parse_known(
-            token,
-            inner.validation.header_rules(),
-            &inner.prepared.headers,
-        )?;
-        Ok(verify_compact(compact, &inner.keys, inner)?)
+        Ok(verify_compact(inner.parse(token)?, &inner.keys, inner)?)
     }
 }
 
@@ -405,6 +400,16 @@ impl<K> JwtVerifier<K> {
 }
 
 impl<K> Inner<K> {
+    /// The token's structure and header, checked against the rules (a header this verifier
+    /// has seen verify is recognised, not parsed again).
+    pub(crate) fn parse<'t>(&self, token: &'t str) -> Result<Compact<'t>, Failure> {
+        Compact::parse_known(
+            token,
+            self.validation.header_rules(),
+            &self.prepared.headers,
+        )
+    }
+
     pub(crate) fn now(&self) -> i64 {
         i64::try_from(unix_secs(self.clock.now())).unwrap_or(i64::MAX)
     }
